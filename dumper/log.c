@@ -1,0 +1,237 @@
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TAIL_BYTES 8192
+
+struct logger {
+	pthread_mutex_t lock;
+	enum log_level level;
+	bool quiet;
+	int fd; /* log file or -1 */
+	char *path;
+	bool use_syslog;
+	char tail[TAIL_BYTES]; /* ring of recent lines */
+	size_t tail_pos;
+	bool tail_wrapped;
+};
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+struct logger *logger_new(enum log_level level)
+{
+	struct logger *lg = calloc(1, sizeof(*lg));
+
+	if (!lg)
+		return NULL;
+	if (pthread_mutex_init(&lg->lock, NULL)) {
+		free(lg);
+		return NULL;
+	}
+	lg->level = level;
+	lg->fd = -1;
+	return lg;
+}
+
+void logger_free(struct logger *lg)
+{
+	if (!lg)
+		return;
+	if (lg->fd >= 0)
+		close(lg->fd);
+	if (lg->use_syslog)
+		closelog();
+	free(lg->path);
+	pthread_mutex_destroy(&lg->lock);
+	free(lg);
+}
+
+static int open_log(const char *path, struct errbuf *err)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		return error_set(err, -errno,
+				 "cannot open log file '%s': %s (check [log] file and the directory's permissions)",
+				 path, strerror(errno));
+	return fd;
+}
+
+int logger_set_file(struct logger *lg, const char *path, struct errbuf *err)
+{
+	char *copy = strdup(path);
+	int fd;
+
+	if (!copy)
+		return error_set(err, -ENOMEM, "out of memory");
+	fd = open_log(path, err);
+	if (fd < 0) {
+		free(copy);
+		return fd;
+	}
+	pthread_mutex_lock(&lg->lock);
+	if (lg->fd >= 0)
+		close(lg->fd);
+	free(lg->path);
+	lg->fd = fd;
+	lg->path = copy;
+	pthread_mutex_unlock(&lg->lock);
+	return 0;
+}
+
+int logger_reopen(struct logger *lg, struct errbuf *err)
+{
+	int fd, ret = 0;
+
+	pthread_mutex_lock(&lg->lock);
+	if (lg->path) {
+		fd = open_log(lg->path, err);
+		if (fd < 0) {
+			ret = fd;
+		} else {
+			close(lg->fd);
+			lg->fd = fd;
+		}
+	}
+	pthread_mutex_unlock(&lg->lock);
+	return ret;
+}
+
+void logger_set_syslog(struct logger *lg, const char *ident)
+{
+	openlog(ident, LOG_PID, LOG_DAEMON);
+	lg->use_syslog = true;
+}
+
+void logger_set_level(struct logger *lg, enum log_level level)
+{
+	lg->level = level;
+}
+
+void logger_set_quiet(struct logger *lg, bool quiet)
+{
+	lg->quiet = quiet;
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (!strcmp(s, level_names[i])) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static void write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* nowhere left to report a failing log */
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void tail_append(struct logger *lg, const char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		lg->tail[lg->tail_pos++] = line[i];
+		if (lg->tail_pos == TAIL_BYTES) {
+			lg->tail_pos = 0;
+			lg->tail_wrapped = true;
+		}
+	}
+}
+
+void logger_log(struct logger *lg, enum log_level level, const char *event,
+		const char *fmt, ...)
+{
+	static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	char line[4096];
+	struct timespec now;
+	struct tm tm;
+	size_t n;
+	int m;
+	va_list ap;
+
+	if (!lg || level > lg->level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	m = snprintf(line + n, sizeof(line) - n, " %s %s", level_names[level], event);
+	if (m > 0)
+		n += (size_t)m < sizeof(line) - n ? (size_t)m : sizeof(line) - n - 1;
+	if (fmt && *fmt && n < sizeof(line) - 2) {
+		line[n++] = ' ';
+		va_start(ap, fmt);
+		m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		va_end(ap);
+		if (m > 0)
+			n += (size_t)m < sizeof(line) - n ? (size_t)m : sizeof(line) - n - 1;
+	}
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	line[n] = '\0';
+
+	pthread_mutex_lock(&lg->lock);
+	if (!lg->quiet)
+		write_all(STDERR_FILENO, line, n);
+	if (lg->fd >= 0)
+		write_all(lg->fd, line, n);
+	if (lg->use_syslog)
+		syslog(syslog_prio[level], "%s", line + 21); /* syslog adds the time */
+	tail_append(lg, line, n);
+	pthread_mutex_unlock(&lg->lock);
+}
+
+void logger_tail(struct logger *lg, char *buf, size_t max)
+{
+	char ring[TAIL_BYTES + 1];
+	size_t len = 0;
+	const char *start;
+
+	if (!max)
+		return;
+	pthread_mutex_lock(&lg->lock);
+	if (lg->tail_wrapped) {
+		memcpy(ring, lg->tail + lg->tail_pos, TAIL_BYTES - lg->tail_pos);
+		len = TAIL_BYTES - lg->tail_pos;
+	}
+	memcpy(ring + len, lg->tail, lg->tail_pos);
+	len += lg->tail_pos;
+	pthread_mutex_unlock(&lg->lock);
+	ring[len] = '\0';
+
+	start = ring;
+	while (len - (size_t)(start - ring) >= max) { /* drop whole oldest lines */
+		const char *nl = strchr(start, '\n');
+
+		if (!nl)
+			break;
+		start = nl + 1;
+	}
+	if (lg->tail_wrapped && start == ring) { /* first line is cut */
+		const char *nl = strchr(start, '\n');
+
+		if (nl)
+			start = nl + 1;
+	}
+	snprintf(buf, max, "%s", start);
+}

@@ -1,0 +1,46 @@
+/* Structured log lines: "<UTC time> <level> <event> key=value ...".
+ *
+ * One `struct logger` is made by main() and handed down by pointer; the
+ * library never logs behind the caller's back.  Thread-safe: lines from
+ * several threads never interleave.  Messages must not contain secrets.
+ */
+#ifndef DUMPER_LOG_H
+#define DUMPER_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "errbuf.h"
+
+enum log_level { LOGL_ERROR, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
+
+struct logger;
+
+/* Allocates a logger writing lines at `level` or more severe to stderr.
+ * Returns NULL on allocation failure.  Free with logger_free(). */
+struct logger *logger_new(enum log_level level);
+void logger_free(struct logger *lg);
+
+/* Also appends to `path` (created 0640), reopened by logger_reopen(). */
+int logger_set_file(struct logger *lg, const char *path, struct errbuf *err);
+/* Reopens the log file (after logrotate moved it; SIGHUP). */
+int logger_reopen(struct logger *lg, struct errbuf *err);
+/* Also sends lines to syslog(3) as `ident`. */
+void logger_set_syslog(struct logger *lg, const char *ident);
+void logger_set_level(struct logger *lg, enum log_level level);
+/* Silences stderr (commands whose stdout/stderr are the product). */
+void logger_set_quiet(struct logger *lg, bool quiet);
+
+/* Parses "error" | "warn" | "info" | "debug". Returns 0 or -EINVAL. */
+int log_level_parse(const char *s, enum log_level *out);
+
+/* Logs one line.  `fmt` formats the key=value fields; values with spaces
+ * should be quoted with log_quote-style "..." by the caller. */
+void logger_log(struct logger *lg, enum log_level level, const char *event,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Copies the last log lines (at most `max` bytes, whole lines, oldest
+ * first) into buf, NUL-terminated.  For alert mails. */
+void logger_tail(struct logger *lg, char *buf, size_t max);
+
+#endif
