@@ -1,0 +1,78 @@
+/* Health evaluation and the status/ files (SPEC section 1), shared by the
+ * mount's status/ directory and `dumpfs check`, so both say exactly the
+ * same thing.
+ *
+ * Health is about the newest complete backup only:
+ *   NONE      no backup in the archive dir;
+ *   CRITICAL  its age is more than max_age_hours * 3600 seconds;
+ *   OK        otherwise, even when the last run failed (the failure shows
+ *             in last_error, status.json and metrics).
+ * The time of a backup is the time in its name; if its mtime is older
+ * (a file touched back in time) the mtime counts, so a backup is never
+ * younger than either says.  A time in the future counts as age 0.
+ */
+#ifndef DUMPER_STATUS_H
+#define DUMPER_STATUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "archive.h"
+#include "state.h"
+#include "strbuf.h"
+
+enum health { HEALTH_OK, HEALTH_CRITICAL, HEALTH_NONE };
+
+/* Everything the status files are made of.  Pointers are borrowed. */
+struct status_input {
+	const struct archive_list *archives; /* from archive_scan */
+	const struct run_state *state;	     /* from state_read; NULL = empty */
+	time_t now;
+	unsigned max_age_hours;
+	time_t next_run;	     /* next scheduled run; (time_t)-1 = none */
+	const char *key_fingerprint; /* NULL = unknown */
+	time_t key_expires;	     /* 0 = never, (time_t)-1 = unknown */
+	unsigned snapshot_readers;   /* open snapshot streams (0 for check) */
+	unsigned max_snapshot_readers;
+	const char *version;	     /* NULL = DUMPFS_VERSION or "unknown" */
+};
+
+struct status_eval {
+	enum health health;
+	const struct archive_entry *newest; /* NULL when NONE */
+	time_t newest_time;	/* min(name time, mtime) of newest */
+	int64_t age;		/* seconds, >= 0; valid unless NONE */
+	int64_t max_age;	/* max_age_hours * 3600 */
+};
+
+void status_evaluate(const struct status_input *in, struct status_eval *ev);
+/* 0 OK, 1 CRITICAL, 2 NONE: `dumpfs check`'s exit code. */
+int status_exit_code(enum health h);
+
+/* The files of status/, in listing order. */
+enum status_file {
+	STATUS_HEALTH,	     /* "OK 3600 <file>" ... (see SPEC) */
+	STATUS_LAST_SUCCESS, /* "2026-11-29T02:00:00Z" or "" */
+	STATUS_LAST_ERROR,   /* "<ISO time> <message>" or "" */
+	STATUS_AGE_SECONDS,  /* "3600" or "" */
+	STATUS_JSON,	     /* status.json */
+	STATUS_METRICS,	     /* metrics.prom */
+	STATUS_NFILES
+};
+
+/* "health", "last_success", ..., "status.json", "metrics.prom". */
+const char *status_file_name(enum status_file f);
+/* The file named `name`, or -1. */
+int status_file_lookup(const char *name);
+
+/* Appends the content of file f to `out`: always ends with "\n" (an empty
+ * value is just "\n").  Returns strbuf_error(out). */
+int status_render(enum status_file f, const struct status_input *in,
+		  struct strbuf *out);
+
+/* "2026-11-29T02:00:00Z" (UTC) into buf; "" when t cannot be converted. */
+#define STATUS_ISO_LEN 32
+void status_iso8601(time_t t, char buf[STATUS_ISO_LEN]);
+
+#endif
