@@ -24,16 +24,22 @@ int error_set(struct errbuf *err, int code, const char *fmt, ...)
 
 int error_prefix(struct errbuf *err, int code, const char *fmt, ...)
 {
-	char prefix[ERRBUF_MAX];
 	char old[ERRBUF_MAX];
+	size_t n;
 	va_list ap;
 
 	if (!err)
 		return code;
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
-	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	/* Append ": <old>", cut to fit. */
+	n = strlen(err->msg);
+	if (n + 2 < sizeof(err->msg)) {
+		memcpy(err->msg + n, ": ", 3);
+		n += 2;
+		strncat(err->msg + n, old, sizeof(err->msg) - n - 1);
+	}
 	return code;
 }

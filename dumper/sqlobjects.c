@@ -1,0 +1,333 @@
+/* Definitions: tables, sequences, views, triggers, routines, events.
+ *
+ * Everything comes from the server's own SHOW CREATE output, so quoting
+ * inside bodies is the server's.  Stored programs are written with the
+ * sql_mode and collation_connection they were created with; the text is
+ * utf8mb4 (the dump connection's charset) and restored as such, which
+ * keeps every character of a body intact. */
+#include "sqldump_priv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sqlquote.h"
+
+/* "SHOW CREATE <what> `db`.`name`" -> a one-row result. */
+static int show_create(struct sqldump *d, const char *what, const char *db, const char *name,
+		       MYSQL_RES **res, MYSQL_ROW *row, unsigned min_fields, struct errbuf *err)
+{
+	struct strbuf q = STRBUF_INIT;
+	int ret;
+
+	strbuf_addf(&q, "SHOW CREATE %s ", what);
+	sql_add_ident(&q, db);
+	strbuf_addch(&q, '.');
+	sql_add_ident(&q, name);
+	ret = strbuf_error(&q) ? error_set(err, -ENOMEM, "out of memory")
+			       : dq_query(d, q.buf, res, err);
+	strbuf_release(&q);
+	if (ret)
+		return ret;
+	*row = mysql_fetch_row(*res);
+	if (!*row || mysql_num_fields(*res) < min_fields) {
+		mysql_free_result(*res);
+		return error_set(err, -EIO, "sql: SHOW CREATE %s of %s returned nothing", what,
+				 d->object);
+	}
+	return 0;
+}
+
+/* A query on information_schema filtered by schema (and table). */
+static int is_query(struct sqldump *d, const char *select, const char *schema_col,
+		    const char *db, const char *table_col, const char *table,
+		    const char *order, MYSQL_RES **res, struct errbuf *err)
+{
+	struct strbuf q = STRBUF_INIT;
+	int ret;
+
+	strbuf_addf(&q, "%s WHERE %s = ", select, schema_col);
+	sql_add_string(&q, db, strlen(db));
+	if (table_col) {
+		strbuf_addf(&q, " AND %s = ", table_col);
+		sql_add_string(&q, table, strlen(table));
+	}
+	strbuf_addf(&q, " ORDER BY %s", order);
+	ret = strbuf_error(&q) ? error_set(err, -ENOMEM, "out of memory")
+			       : dq_query(d, q.buf, res, err);
+	strbuf_release(&q);
+	return ret;
+}
+
+static void add_section(struct strbuf *sb, const char *kind, const char *name)
+{
+	strbuf_addf(sb, "\n--\n-- %s ", kind);
+	for (; *name; name++)
+		strbuf_addch(sb, (unsigned char)*name < 0x20 ? '?' : *name);
+	strbuf_addstr(sb, "\n--\n\n");
+}
+
+int dump_table_ddl(struct sqldump *d, const char *db, const char *table, struct errbuf *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int ret = show_create(d, "TABLE", db, table, &res, &row, 2, err);
+
+	if (ret)
+		return ret;
+	add_section(&d->sb, "Table", table);
+	strbuf_addstr(&d->sb, "DROP TABLE IF EXISTS ");
+	sql_add_ident(&d->sb, table);
+	strbuf_addstr(&d->sb, ";\n");
+	strbuf_addstr(&d->sb, row[1]);
+	strbuf_addstr(&d->sb, ";\n");
+	mysql_free_result(res);
+	return dout_flush(d, 0, err);
+}
+
+/* The sequence's definition, then its position: the next value not yet
+ * handed out to any cache, as mariadb-dump does (never reuses a value). */
+int dump_sequence(struct sqldump *d, const char *db, const char *seq, struct errbuf *err)
+{
+	struct strbuf q = STRBUF_INIT;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int ret = show_create(d, "SEQUENCE", db, seq, &res, &row, 2, err);
+
+	if (ret)
+		return ret;
+	add_section(&d->sb, "Sequence", seq);
+	strbuf_addstr(&d->sb, "DROP SEQUENCE IF EXISTS ");
+	sql_add_ident(&d->sb, seq);
+	strbuf_addstr(&d->sb, ";\n");
+	strbuf_addstr(&d->sb, row[1]);
+	strbuf_addstr(&d->sb, ";\n");
+	mysql_free_result(res);
+
+	strbuf_addstr(&q, "SELECT next_not_cached_value FROM ");
+	sql_add_ident(&q, db);
+	strbuf_addch(&q, '.');
+	sql_add_ident(&q, seq);
+	ret = strbuf_error(&q) ? error_set(err, -ENOMEM, "out of memory")
+			       : dq_query(d, q.buf, &res, err);
+	strbuf_release(&q);
+	if (ret)
+		return ret;
+	row = mysql_fetch_row(res);
+	if (row && row[0]) {
+		strbuf_addstr(&d->sb, "DO SETVAL(");
+		sql_add_ident(&d->sb, seq);
+		strbuf_addf(&d->sb, ", %s, 0);\n", row[0]);
+	} else {
+		ret = error_set(err, -EIO, "sql: cannot read the position of sequence %s",
+				d->object);
+	}
+	mysql_free_result(res);
+	return ret ? ret : dout_flush(d, 0, err);
+}
+
+/* A stand-in with the view's column names, so views on views (in any
+ * order, in any database) can be created at the end. */
+int dump_view_standin(struct sqldump *d, const char *db, const char *view, struct errbuf *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	unsigned n = 0;
+	int ret;
+
+	ret = is_query(d, "SELECT COLUMN_NAME FROM information_schema.COLUMNS", "TABLE_SCHEMA",
+		       db, "TABLE_NAME", view, "ORDINAL_POSITION", &res, err);
+	if (ret)
+		return ret;
+	add_section(&d->sb, "Stand-in for view", view);
+	strbuf_addstr(&d->sb, "DROP TABLE IF EXISTS ");
+	sql_add_ident(&d->sb, view);
+	strbuf_addstr(&d->sb, ";\nDROP VIEW IF EXISTS ");
+	sql_add_ident(&d->sb, view);
+	strbuf_addstr(&d->sb, ";\nCREATE VIEW ");
+	sql_add_ident(&d->sb, view);
+	strbuf_addstr(&d->sb, " AS SELECT");
+	while ((row = mysql_fetch_row(res))) {
+		strbuf_addstr(&d->sb, n++ ? ",\n 1 AS " : "\n 1 AS ");
+		sql_add_ident(&d->sb, row[0]);
+	}
+	strbuf_addstr(&d->sb, ";\n");
+	mysql_free_result(res);
+	if (!n)
+		return error_set(err, -EINVAL,
+				 "sql: view %s has no readable columns: it is probably invalid (run SELECT on it to see why; fix or drop it)",
+				 d->object);
+	strbuf_add(&d->views, db, strlen(db) + 1);
+	strbuf_add(&d->views, view, strlen(view) + 1);
+	return dout_flush(d, 0, err);
+}
+
+static void set_collation(struct sqldump *d, const char *collation)
+{
+	strbuf_addstr(&d->sb, "SET @saved_col_connection = @@collation_connection;\n");
+	strbuf_addstr(&d->sb, "SET collation_connection = ");
+	sql_add_string(&d->sb, collation, strlen(collation));
+	strbuf_addstr(&d->sb, ";\n");
+}
+
+static int dump_one_view(struct sqldump *d, const char *db, const char *view,
+			 struct errbuf *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int ret;
+
+	dset_object(d, db, view);
+	ret = show_create(d, "VIEW", db, view, &res, &row, 4, err);
+	if (ret)
+		return ret;
+	add_section(&d->sb, "View", view);
+	strbuf_addstr(&d->sb, "USE ");
+	sql_add_ident(&d->sb, db);
+	strbuf_addstr(&d->sb, ";\nDROP VIEW IF EXISTS ");
+	sql_add_ident(&d->sb, view);
+	strbuf_addstr(&d->sb, ";\n");
+	set_collation(d, row[3] ? row[3] : "utf8mb4_general_ci");
+	strbuf_addstr(&d->sb, row[1]);
+	strbuf_addstr(&d->sb, ";\nSET collation_connection = @saved_col_connection;\n");
+	mysql_free_result(res);
+	return dout_flush(d, 0, err);
+}
+
+int dump_views_final(struct sqldump *d, struct errbuf *err)
+{
+	const char *p = d->views.buf;
+	const char *end = p + d->views.len;
+	int ret = 0;
+
+	while (!ret && p && p < end) {
+		const char *db = p;
+		const char *view = db + strlen(db) + 1;
+
+		p = view + strlen(view) + 1;
+		ret = dump_one_view(d, db, view, err);
+	}
+	return ret;
+}
+
+/* Writes a trigger, routine or event as the server reported it, between
+ * DELIMITER lines, under the sql_mode (and time zone) it was created with. */
+static void emit_program(struct sqldump *d, const char *drop_kind, const char *name,
+			 const char *sql_mode, const char *time_zone, const char *collation,
+			 const char *create)
+{
+	const char *delim = sql_pick_delimiter(create);
+	struct strbuf *sb = &d->sb;
+
+	strbuf_addf(sb, "DROP %s IF EXISTS ", drop_kind);
+	sql_add_ident(sb, name);
+	strbuf_addstr(sb, ";\n");
+	set_collation(d, collation ? collation : "utf8mb4_general_ci");
+	strbuf_addstr(sb, "SET @saved_sql_mode = @@sql_mode;\nSET sql_mode = ");
+	sql_add_string(sb, sql_mode ? sql_mode : "", sql_mode ? strlen(sql_mode) : 0);
+	strbuf_addstr(sb, ";\n");
+	if (time_zone) {
+		strbuf_addstr(sb, "SET @saved_time_zone = @@time_zone;\nSET time_zone = ");
+		sql_add_string(sb, time_zone, strlen(time_zone));
+		strbuf_addstr(sb, ";\n");
+	}
+	strbuf_addf(sb, "DELIMITER %s\n%s %s\nDELIMITER ;\n", delim, create, delim);
+	if (time_zone)
+		strbuf_addstr(sb, "SET time_zone = @saved_time_zone;\n");
+	strbuf_addstr(sb, "SET sql_mode = @saved_sql_mode;\n"
+			  "SET collation_connection = @saved_col_connection;\n");
+}
+
+static int no_definition(struct sqldump *d, const char *what, struct errbuf *err)
+{
+	return error_set(err, -EACCES,
+			 "sql: cannot read the definition of %s %s: the backup user lacks privileges (grant SELECT ON *.*, see README)",
+			 what, d->object);
+}
+
+int dump_triggers(struct sqldump *d, const char *db, const char *table, struct errbuf *err)
+{
+	MYSQL_RES *list = NULL, *res;
+	MYSQL_ROW name, row;
+	int ret;
+
+	/* Creation order keeps the order of triggers on the same event. */
+	ret = is_query(d, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS",
+		       "EVENT_OBJECT_SCHEMA", db, "EVENT_OBJECT_TABLE", table,
+		       "EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER", &list, err);
+	while (!ret && (name = mysql_fetch_row(list))) {
+		dset_object(d, db, name[0]);
+		ret = show_create(d, "TRIGGER", db, name[0], &res, &row, 5, err);
+		if (ret)
+			break;
+		if (!row[2]) {
+			ret = no_definition(d, "trigger", err);
+		} else {
+			add_section(&d->sb, "Trigger", name[0]);
+			emit_program(d, "TRIGGER", name[0], row[1], NULL, row[4], row[2]);
+			d->stats->triggers++;
+			ret = dout_flush(d, 0, err);
+		}
+		mysql_free_result(res);
+	}
+	if (list)
+		mysql_free_result(list);
+	return ret;
+}
+
+int dump_routines(struct sqldump *d, const char *db, struct errbuf *err)
+{
+	MYSQL_RES *list = NULL, *res;
+	MYSQL_ROW name, row;
+	int ret;
+
+	/* PACKAGE sorts before PACKAGE BODY, as creation needs. */
+	ret = is_query(d, "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES",
+		       "ROUTINE_SCHEMA", db, NULL, NULL, "ROUTINE_TYPE, ROUTINE_NAME", &list, err);
+	while (!ret && (name = mysql_fetch_row(list))) {
+		dset_object(d, db, name[0]);
+		ret = show_create(d, name[1], db, name[0], &res, &row, 5, err);
+		if (ret)
+			break;
+		if (!row[2]) {
+			ret = no_definition(d, name[1], err);
+		} else {
+			add_section(&d->sb, name[1], name[0]);
+			emit_program(d, name[1], name[0], row[1], NULL, row[4], row[2]);
+			d->stats->routines++;
+			ret = dout_flush(d, 0, err);
+		}
+		mysql_free_result(res);
+	}
+	if (list)
+		mysql_free_result(list);
+	return ret;
+}
+
+int dump_events(struct sqldump *d, const char *db, struct errbuf *err)
+{
+	MYSQL_RES *list = NULL, *res;
+	MYSQL_ROW name, row;
+	int ret;
+
+	ret = is_query(d, "SELECT EVENT_NAME FROM information_schema.EVENTS", "EVENT_SCHEMA", db,
+		       NULL, NULL, "EVENT_NAME", &list, err);
+	while (!ret && (name = mysql_fetch_row(list))) {
+		dset_object(d, db, name[0]);
+		ret = show_create(d, "EVENT", db, name[0], &res, &row, 6, err);
+		if (ret)
+			break;
+		if (!row[3]) {
+			ret = no_definition(d, "event", err);
+		} else {
+			add_section(&d->sb, "Event", name[0]);
+			emit_program(d, "EVENT", name[0], row[1], row[2], row[5], row[3]);
+			d->stats->events++;
+			ret = dout_flush(d, 0, err);
+		}
+		mysql_free_result(res);
+	}
+	if (list)
+		mysql_free_result(list);
+	return ret;
+}

@@ -1,0 +1,32 @@
+/* Quoting for the SQL text we write.  Pure functions, no server needed.
+ *
+ * The dump is restored with NO_BACKSLASH_ESCAPES off (the dump's header
+ * sets SQL_MODE), so string literals use backslash escapes.
+ */
+#ifndef DUMPER_SQLQUOTE_H
+#define DUMPER_SQLQUOTE_H
+
+#include <stddef.h>
+
+#include "strbuf.h"
+
+/* `name` with backticks doubled, between backticks. */
+void sql_add_ident(struct strbuf *sb, const char *name);
+/* 'text' with \0 ' " \ \n \r and Ctrl-Z escaped; bytes kept as they are. */
+void sql_add_string(struct strbuf *sb, const char *s, size_t len);
+/* 0x<hex> for binary data; '' for an empty value (0x alone is invalid). */
+void sql_add_hex(struct strbuf *sb, const void *data, size_t len);
+
+/* How a column's values are written, from information_schema DATA_TYPE. */
+enum sql_value_kind {
+	SQLV_RAW,    /* numbers: written as the server sent them */
+	SQLV_HEX,    /* binary strings, BLOBs, BIT, geometry */
+	SQLV_STRING, /* everything else: quoted and escaped */
+};
+enum sql_value_kind sql_value_kind(const char *data_type);
+
+/* A DELIMITER for the mariadb client that does not occur in `body`;
+ * returns a static string. */
+const char *sql_pick_delimiter(const char *body);
+
+#endif

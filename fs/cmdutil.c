@@ -1,0 +1,35 @@
+#include "cmdutil.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "jobopts.h"
+
+extern char **environ;
+
+int cmd_load_config(struct config *cfg, const char *opt_path, struct logger *lg)
+{
+	const char *path = jobopts_config_path(opt_path);
+	struct errbuf err;
+
+	errbuf_clear(&err);
+	if (config_load(cfg, path, (const char *const *)environ, &err)) {
+		fprintf(stderr, "dumpfs: %s\n", err.msg);
+		return -1;
+	}
+	config_scrub_env();
+	logger_set_level(lg, cfg->log.level);
+	if (cfg->log.syslog)
+		logger_set_syslog(lg, "dumpfs");
+	if (cfg->log.file && logger_set_file(lg, cfg->log.file, &err)) {
+		fprintf(stderr, "dumpfs: %s\n", err.msg);
+		config_release(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+void cmd_error(const char *command, const struct errbuf *err)
+{
+	fprintf(stderr, "dumpfs: %s: %s\n", command, err->msg[0] ? err->msg : "failed");
+}

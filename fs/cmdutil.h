@@ -1,0 +1,20 @@
+/* What every command does first. */
+#ifndef FS_CMDUTIL_H
+#define FS_CMDUTIL_H
+
+#include "../dumper/log.h"
+#include "config.h"
+
+/* Exit codes shared by the commands (check has its own, SPEC section 3). */
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+/* Loads the configuration (-c `opt_path`, else $DUMPFS_CONFIG, else
+ * /etc/dumpfs/dumpfs.ini), applies [log] to lg and removes secret
+ * variables from the environment.  On failure prints "dumpfs: <why>" and
+ * returns -1 with cfg released. */
+int cmd_load_config(struct config *cfg, const char *opt_path, struct logger *lg);
+
+/* Prints "dumpfs: <command>: <message>" to stderr. */
+void cmd_error(const char *command, const struct errbuf *err);
+
+#endif
