@@ -1,0 +1,221 @@
+/* Deleting from the archive directory: retention and crash leftovers.
+ * Only names matching the backup pattern (retention) or our hidden
+ * temporaries (cleanup) are ever removed. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "sink.h"
+
+#define DAY 86400
+
+static int unlink_one(int dfd, const char *dir, const char *name, struct errbuf *err)
+{
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+		return error_set(err, -errno, "cannot delete '%s/%s': %s", dir, name,
+				 strerror(errno));
+	return 0;
+}
+
+static int prune_backup(int dfd, const char *dir, const struct archive_entry *e, time_t now,
+			struct logger *lg, struct errbuf *err)
+{
+	char side[ARCHIVE_NAME_MAX];
+	int rc;
+
+	/* Backup first: a crash in between leaves a sidecar, removed later,
+	 * never a backup without its sidecar that looks unverifiable. */
+	rc = unlink_one(dfd, dir, e->name, err);
+	if (rc)
+		return rc;
+	logger_log(lg, LOGL_INFO, "prune", "file=%s age_days=%lld size=%llu", e->name,
+		   (long long)((now - e->when) / DAY), (unsigned long long)e->size);
+	if (archive_sidecar_name(side, sizeof(side), e->name) == 0) {
+		rc = unlink_one(dfd, dir, side, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Sidecars whose backup is gone and whose time is before the cut-off. */
+static int prune_orphans(int dfd, const char *dir, const char *prefix, time_t cutoff,
+			 struct logger *lg, struct errbuf *err)
+{
+	char base[ARCHIVE_NAME_MAX];
+	struct dirent *de;
+	struct stat st;
+	time_t when;
+	size_t n, ns = strlen(ARCHIVE_SIDECAR_SUFFIX);
+	int rc = 0, fd = dup(dfd);
+	DIR *d;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		rc = error_set(err, -errno, "cannot read archive directory '%s': %s", dir,
+			       strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	rewinddir(d);
+	while (!rc && (de = readdir(d))) {
+		if (!archive_is_sidecar_name(de->d_name, prefix))
+			continue;
+		n = strlen(de->d_name) - ns;
+		memcpy(base, de->d_name, n);
+		base[n] = '\0';
+		if (!archive_parse_name(base, prefix, &when) || when >= cutoff ||
+		    fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+			continue;
+		rc = unlink_one(dfd, dir, de->d_name, err);
+		if (!rc)
+			logger_log(lg, LOGL_INFO, "prune", "file=%s reason=orphan_sidecar",
+				   de->d_name);
+	}
+	closedir(d);
+	return rc;
+}
+
+int archive_prune(const char *dir, const char *prefix, unsigned keep_days, unsigned min_keep,
+		  time_t now, struct logger *lg, unsigned *deleted, struct errbuf *err)
+{
+	struct archive_list l = ARCHIVE_LIST_INIT;
+	time_t cutoff = now - (time_t)keep_days * DAY;
+	size_t i, deletable;
+	int rc, dfd;
+
+	if (deleted)
+		*deleted = 0;
+	if (!keep_days)
+		return 0;
+	rc = archive_scan(&l, dir, prefix, err);
+	if (rc)
+		return rc;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		rc = error_set(err, -errno, "cannot open archive directory '%s': %s", dir,
+			       strerror(errno));
+		archive_list_release(&l);
+		return rc;
+	}
+	/* Oldest first; the newest min_keep are never candidates. */
+	deletable = l.n > min_keep ? l.n - min_keep : 0;
+	for (i = 0; i < deletable && l.v[i].when < cutoff; i++) {
+		rc = prune_backup(dfd, dir, &l.v[i], now, lg, err);
+		if (rc)
+			break;
+		if (deleted)
+			(*deleted)++;
+	}
+	if (!rc)
+		rc = prune_orphans(dfd, dir, prefix, cutoff, lg, err);
+	close(dfd);
+	archive_list_release(&l);
+	return rc;
+}
+
+/* "<base>" of ".<base>.tmp-XXXXXX" is a backup or sidecar of prefix. */
+static bool is_archive_temp(const char *name, const char *prefix)
+{
+	char base[ARCHIVE_NAME_MAX];
+	const char *end = strrchr(name, '.');
+	size_t n;
+
+	/* outfile_is_temp_name() checked the ".tmp-XXXXXX" tail. */
+	if (!end || end == name)
+		return false;
+	n = (size_t)(end - name) - 1;
+	if (n >= sizeof(base))
+		return false;
+	memcpy(base, name + 1, n);
+	base[n] = '\0';
+	return archive_parse_name(base, prefix, NULL) || archive_is_sidecar_name(base, prefix);
+}
+
+/* 1 when removed, 0 when kept, <0 error. */
+static int clean_one(int dfd, const char *dir, const char *name, bool archive_tmp, time_t now,
+		     struct logger *lg)
+{
+	struct flock fl;
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = openat(dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	/* Someone holds it (archive_hold_temp): in use, keep it. */
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		rc = errno == EAGAIN || errno == EACCES ? 0 : -errno;
+		close(fd);
+		return rc;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	if (!archive_tmp && now - st.st_mtime <= ARCHIVE_TEMP_GRACE) {
+		close(fd);
+		return 0;
+	}
+	if (unlinkat(dfd, name, 0) < 0)
+		rc = errno == ENOENT ? 0 : -errno;
+	else
+		rc = 1;
+	close(fd);
+	if (rc == 1)
+		logger_log(lg, LOGL_INFO, "cleanup", "dir=\"%s\" file=%s size=%lld reason=stale_temporary",
+			   dir, name, (long long)st.st_size);
+	return rc;
+}
+
+int archive_clean_temps(const char *dir, const char *prefix, bool have_run_lock, time_t now,
+			struct logger *lg, unsigned *removed, struct errbuf *err)
+{
+	struct dirent *de;
+	DIR *d;
+	int rc;
+
+	if (removed)
+		*removed = 0;
+	d = opendir(dir);
+	if (!d)
+		return error_set(err, -errno, "cannot read archive directory '%s': %s", dir,
+				 strerror(errno));
+	while ((de = readdir(d))) {
+		if (!outfile_is_temp_name(de->d_name))
+			continue;
+		rc = clean_one(dirfd(d), dir, de->d_name,
+			       have_run_lock && is_archive_temp(de->d_name, prefix), now, lg);
+		if (rc < 0)
+			logger_log(lg, LOGL_WARN, "cleanup_failed", "dir=\"%s\" file=%s error=\"%s\"",
+				   dir, de->d_name, strerror(-rc));
+		else if (rc == 1 && removed)
+			(*removed)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+int archive_hold_temp(int fd, struct errbuf *err)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_RDLCK;
+	fl.l_whence = SEEK_SET;
+	/* A cleaner holds its exclusive lock only for a moment: wait. */
+	while (fcntl(fd, F_OFD_SETLKW, &fl) < 0) {
+		if (errno != EINTR)
+			return error_set(err, -errno, "cannot lock temporary file: %s",
+					 strerror(errno));
+	}
+	return 0;
+}
