@@ -80,9 +80,10 @@ int state_update(const char *dir, state_edit_fn edit, void *arg,
  * run lock for state_begin_run/state_end_*.
  * state_begin_run: settles a crashed earlier run as a failure, then
  *   records started = now, started_pid = pid.
- * state_record_success: clears started and last_error, sets last_*,
+ * state_record_success: clears started (when this process set it:
+ *   started_pid == getpid()) and last_error, sets last_*,
  *   successes++, stale_notified = false.
- * state_record_failure: clears started, sets last_error(_at),
+ * state_record_failure: clears started (same rule), sets last_error(_at),
  *   failures++.  `msg` is cut to STATE_MSG_MAX - 1 bytes; newlines
  *   become spaces.
  * state_record_error: only sets last_error(_at) (a failed snapshot
