@@ -6,7 +6,8 @@
  *   NONE      no backup in the archive dir;
  *   CRITICAL  its age is more than max_age_hours * 3600 seconds;
  *   OK        otherwise, even when the last run failed (the failure shows
- *             in last_error, status.json and metrics).
+ *             in last_error, status.json and metrics);
+ *   and CRITICAL when the archive dir cannot be read (archive_error).
  * The time of a backup is the time in its name; if its mtime is older
  * (a file touched back in time) the mtime counts, so a backup is never
  * younger than either says.  A time in the future counts as age 0.
@@ -36,6 +37,9 @@ struct status_input {
 	unsigned snapshot_readers;   /* open snapshot streams (0 for check) */
 	unsigned max_snapshot_readers;
 	const char *version;	     /* NULL = DUMPFS_VERSION or "unknown" */
+	/* NULL, or why the archive dir could not be read (archives then
+	 * empty): health is CRITICAL "cannot read ...", dumpfs_up 0. */
+	const char *archive_error;
 };
 
 struct status_eval {

@@ -1,0 +1,349 @@
+/* Health and the status/ files: one renderer for the mount and check. */
+#include "status.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef DUMPFS_VERSION
+#define DUMPFS_VERSION "unknown"
+#endif
+
+static const char *const file_names[STATUS_NFILES] = {
+	[STATUS_HEALTH] = "health",	       [STATUS_LAST_SUCCESS] = "last_success",
+	[STATUS_LAST_ERROR] = "last_error",    [STATUS_AGE_SECONDS] = "age_seconds",
+	[STATUS_JSON] = "status.json",	       [STATUS_METRICS] = "metrics.prom",
+};
+
+const char *status_file_name(enum status_file f)
+{
+	return (unsigned)f < STATUS_NFILES ? file_names[f] : NULL;
+}
+
+int status_file_lookup(const char *name)
+{
+	for (int i = 0; i < STATUS_NFILES; i++)
+		if (!strcmp(name, file_names[i]))
+			return i;
+	return -1;
+}
+
+void status_iso8601(time_t t, char buf[STATUS_ISO_LEN])
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, STATUS_ISO_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		buf[0] = '\0';
+}
+
+void status_evaluate(const struct status_input *in, struct status_eval *ev)
+{
+	const struct archive_entry *e = in->archives ? archive_newest(in->archives) : NULL;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->max_age = (int64_t)in->max_age_hours * 3600;
+	if (!e) {
+		ev->health = in->archive_error ? HEALTH_CRITICAL : HEALTH_NONE;
+		return;
+	}
+	ev->newest = e;
+	ev->newest_time = e->mtime.tv_sec < e->when ? e->mtime.tv_sec : e->when;
+	ev->age = in->now > ev->newest_time ? (int64_t)(in->now - ev->newest_time) : 0;
+	ev->health = ev->age > ev->max_age || in->archive_error ? HEALTH_CRITICAL : HEALTH_OK;
+}
+
+int status_exit_code(enum health h)
+{
+	return h == HEALTH_OK ? 0 : h == HEALTH_CRITICAL ? 1 : 2;
+}
+
+static const struct run_state *state_of(const struct status_input *in, struct run_state *empty)
+{
+	if (in->state)
+		return in->state;
+	state_init(empty);
+	return empty;
+}
+
+static void render_health(const struct status_input *in, const struct status_eval *ev,
+			  struct strbuf *out)
+{
+	if (in->archive_error)
+		strbuf_addf(out, "CRITICAL %s\n", in->archive_error);
+	else if (ev->health == HEALTH_NONE)
+		strbuf_addstr(out, "NONE no backup found\n");
+	else if (ev->health == HEALTH_OK)
+		strbuf_addf(out, "OK %" PRId64 " %s\n", ev->age, ev->newest->name);
+	else
+		strbuf_addf(out, "CRITICAL %" PRId64 " %s older than %uh\n", ev->age,
+			    ev->newest->name, in->max_age_hours);
+}
+
+static void render_time(time_t t, bool known, struct strbuf *out)
+{
+	char iso[STATUS_ISO_LEN];
+
+	if (known) {
+		status_iso8601(t, iso);
+		strbuf_addstr(out, iso);
+	}
+	strbuf_addch(out, '\n');
+}
+
+static void render_last_error(const struct run_state *st, struct strbuf *out)
+{
+	char iso[STATUS_ISO_LEN];
+
+	if (st->last_error_at) {
+		status_iso8601(st->last_error_at, iso);
+		strbuf_addf(out, "%s %s", iso, st->last_error);
+	}
+	strbuf_addch(out, '\n');
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		n = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF. */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* A JSON string; invalid UTF-8 bytes become U+FFFD. */
+static void json_str(struct strbuf *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	strbuf_addch(out, '"');
+	while (*p) {
+		if (*p == '"' || *p == '\\') {
+			strbuf_addch(out, '\\');
+			strbuf_addch(out, (char)*p++);
+		} else if (*p == '\n') {
+			strbuf_addstr(out, "\\n"), p++;
+		} else if (*p == '\t') {
+			strbuf_addstr(out, "\\t"), p++;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			strbuf_addf(out, "\\u%04x", *p++);
+		} else if ((n = utf8_len(p)) == 0) {
+			strbuf_addstr(out, "\\ufffd"), p++;
+		} else {
+			strbuf_add(out, p, n);
+			p += n;
+		}
+	}
+	strbuf_addch(out, '"');
+}
+
+static void json_key(struct strbuf *out, const char *key, bool *first)
+{
+	strbuf_addstr(out, *first ? "{\n  " : ",\n  ");
+	*first = false;
+	json_str(out, key);
+	strbuf_addstr(out, ": ");
+}
+
+static void json_kstr(struct strbuf *out, bool *first, const char *key, const char *v)
+{
+	json_key(out, key, first);
+	if (v)
+		json_str(out, v);
+	else
+		strbuf_addstr(out, "null");
+}
+
+static void json_ktime(struct strbuf *out, bool *first, const char *key, time_t t, bool known)
+{
+	char iso[STATUS_ISO_LEN];
+
+	status_iso8601(t, iso);
+	json_kstr(out, first, key, known && iso[0] ? iso : NULL);
+}
+
+static void json_kint(struct strbuf *out, bool *first, const char *key, int64_t v, bool known)
+{
+	json_key(out, key, first);
+	if (known)
+		strbuf_addf(out, "%" PRId64, v);
+	else
+		strbuf_addstr(out, "null");
+}
+
+static void render_json(const struct status_input *in, const struct status_eval *ev,
+			const struct run_state *st, struct strbuf *out)
+{
+	static const char *const states[] = { "ok", "critical", "none" };
+	const struct archive_entry *e = ev->newest;
+	struct strbuf health = STRBUF_INIT;
+	bool first = true;
+
+	render_health(in, ev, &health);
+	if (health.len)
+		health.buf[--health.len] = '\0'; /* no newline inside */
+	json_kstr(out, &first, "state", states[ev->health]);
+	json_kstr(out, &first, "health", strbuf_str(&health));
+	json_ktime(out, &first, "last_success", ev->newest_time, e != NULL);
+	json_kint(out, &first, "age_seconds", ev->age, e != NULL);
+	json_kint(out, &first, "max_age_seconds", ev->max_age, true);
+	json_kstr(out, &first, "last_file", e ? e->name : NULL);
+	json_kint(out, &first, "last_size_bytes", e ? (int64_t)e->size : 0, e != NULL);
+	json_key(out, "last_duration_seconds", &first);
+	if (st->last_duration >= 0)
+		strbuf_addf(out, "%.3f", st->last_duration);
+	else
+		strbuf_addstr(out, "null");
+	json_kstr(out, &first, "last_error", st->last_error_at ? st->last_error : NULL);
+	json_ktime(out, &first, "last_error_at", st->last_error_at, st->last_error_at != 0);
+	json_key(out, "running", &first);
+	strbuf_addstr(out, st->running ? "true" : "false");
+	json_kint(out, &first, "archive_count", in->archives ? (int64_t)in->archives->n : 0, true);
+	json_ktime(out, &first, "next_run", in->next_run, in->next_run != (time_t)-1);
+	json_kstr(out, &first, "key_fingerprint", in->key_fingerprint);
+	json_ktime(out, &first, "key_expires", in->key_expires,
+		   in->key_expires != 0 && in->key_expires != (time_t)-1);
+	json_kint(out, &first, "snapshot_readers", in->snapshot_readers, true);
+	json_kint(out, &first, "max_snapshot_readers", in->max_snapshot_readers, true);
+	json_kint(out, &first, "backups_succeeded", (int64_t)st->successes, true);
+	json_kint(out, &first, "backups_failed", (int64_t)st->failures, true);
+	json_kstr(out, &first, "archive_error", in->archive_error);
+	json_ktime(out, &first, "generated_at", in->now, true);
+	json_kstr(out, &first, "version", in->version ? in->version : DUMPFS_VERSION);
+	strbuf_addstr(out, "\n}\n");
+	strbuf_release(&health);
+}
+
+/* A label value: the exposition format escapes only \\, " and newline. */
+static void prom_label(struct strbuf *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			strbuf_addch(out, '\\');
+		if (*s == '\n')
+			strbuf_addstr(out, "\\n");
+		else
+			strbuf_addch(out, *s);
+	}
+}
+
+static void metric(struct strbuf *out, const char *name, const char *type, const char *help)
+{
+	strbuf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render_metrics(const struct status_input *in, const struct status_eval *ev,
+			   const struct run_state *st, struct strbuf *out)
+{
+	const struct archive_entry *e = ev->newest;
+
+	metric(out, "dumpfs_up", "gauge", "1 when the archive directory could be read.");
+	strbuf_addf(out, "dumpfs_up %d\n", in->archive_error ? 0 : 1);
+	metric(out, "dumpfs_last_success_timestamp_seconds", "gauge",
+	       "Time of the newest complete backup (Unix seconds; 0 when there is none).");
+	strbuf_addf(out, "dumpfs_last_success_timestamp_seconds %lld\n",
+		    e ? (long long)ev->newest_time : 0LL);
+	metric(out, "dumpfs_backup_age_seconds", "gauge",
+	       "Age of the newest complete backup (+Inf when there is none).");
+	if (e)
+		strbuf_addf(out, "dumpfs_backup_age_seconds %" PRId64 "\n", ev->age);
+	else
+		strbuf_addstr(out, "dumpfs_backup_age_seconds +Inf\n");
+	metric(out, "dumpfs_backup_max_age_seconds", "gauge",
+	       "Age past which the newest backup is CRITICAL (max_age_hours).");
+	strbuf_addf(out, "dumpfs_backup_max_age_seconds %" PRId64 "\n", ev->max_age);
+	metric(out, "dumpfs_healthy", "gauge", "1 when status/health says OK.");
+	strbuf_addf(out, "dumpfs_healthy %d\n", ev->health == HEALTH_OK);
+	metric(out, "dumpfs_last_backup_size_bytes", "gauge", "Size of the newest backup.");
+	strbuf_addf(out, "dumpfs_last_backup_size_bytes %llu\n",
+		    e ? (unsigned long long)e->size : 0ULL);
+	metric(out, "dumpfs_last_backup_duration_seconds", "gauge",
+	       "Duration of the last successful backup run (NaN when unknown).");
+	if (st->last_duration >= 0)
+		strbuf_addf(out, "dumpfs_last_backup_duration_seconds %.3f\n", st->last_duration);
+	else
+		strbuf_addstr(out, "dumpfs_last_backup_duration_seconds NaN\n");
+	metric(out, "dumpfs_backups_total", "counter", "Backup runs by result.");
+	strbuf_addf(out, "dumpfs_backups_total{result=\"success\"} %" PRIu64 "\n", st->successes);
+	strbuf_addf(out, "dumpfs_backups_total{result=\"failure\"} %" PRIu64 "\n", st->failures);
+	metric(out, "dumpfs_last_failure_timestamp_seconds", "gauge",
+	       "Time of the last failure since the last success (0 when none).");
+	strbuf_addf(out, "dumpfs_last_failure_timestamp_seconds %lld\n",
+		    (long long)st->last_error_at);
+	metric(out, "dumpfs_backup_running", "gauge", "1 while a backup run is in progress.");
+	strbuf_addf(out, "dumpfs_backup_running %d\n", st->running ? 1 : 0);
+	metric(out, "dumpfs_archive_files", "gauge", "Complete backups in the archive directory.");
+	strbuf_addf(out, "dumpfs_archive_files %zu\n", in->archives ? in->archives->n : 0);
+	metric(out, "dumpfs_snapshot_readers", "gauge", "Snapshot streams being read now.");
+	strbuf_addf(out, "dumpfs_snapshot_readers %u\n", in->snapshot_readers);
+	if (in->next_run != (time_t)-1) {
+		metric(out, "dumpfs_next_run_timestamp_seconds", "gauge",
+		       "Time of the next scheduled backup run.");
+		strbuf_addf(out, "dumpfs_next_run_timestamp_seconds %lld\n",
+			    (long long)in->next_run);
+	}
+	if (in->key_expires != 0 && in->key_expires != (time_t)-1) {
+		metric(out, "dumpfs_key_expiry_timestamp_seconds", "gauge",
+		       "Expiry time of the encryption key.");
+		strbuf_addf(out, "dumpfs_key_expiry_timestamp_seconds %lld\n",
+			    (long long)in->key_expires);
+	}
+	metric(out, "dumpfs_build_info", "gauge", "The dumpfs version, as a label.");
+	strbuf_addstr(out, "dumpfs_build_info{version=\"");
+	prom_label(out, in->version ? in->version : DUMPFS_VERSION);
+	strbuf_addstr(out, "\"} 1\n");
+}
+
+int status_render(enum status_file f, const struct status_input *in, struct strbuf *out)
+{
+	struct run_state empty;
+	const struct run_state *st = state_of(in, &empty);
+	struct status_eval ev;
+
+	status_evaluate(in, &ev);
+	switch (f) {
+	case STATUS_HEALTH:
+		render_health(in, &ev, out);
+		break;
+	case STATUS_LAST_SUCCESS:
+		render_time(ev.newest_time, ev.newest != NULL, out);
+		break;
+	case STATUS_LAST_ERROR:
+		render_last_error(st, out);
+		break;
+	case STATUS_AGE_SECONDS:
+		if (ev.newest)
+			strbuf_addf(out, "%" PRId64, ev.age);
+		strbuf_addch(out, '\n');
+		break;
+	case STATUS_JSON:
+		render_json(in, &ev, st, out);
+		break;
+	case STATUS_METRICS:
+		render_metrics(in, &ev, st, out);
+		break;
+	default:
+		strbuf_addch(out, '\n');
+		break;
+	}
+	return strbuf_error(out);
+}
