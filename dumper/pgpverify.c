@@ -1,0 +1,516 @@
+/* A structural check of OpenPGP encrypted messages (RFC 4880 4.2, 5.1,
+ * 5.13): packet headers and lengths only, no decryption. */
+#include "pgpverify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <gpgme.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+	ST_TAG,	    /* expecting a packet's first byte */
+	ST_LEN,	    /* collecting length octets */
+	ST_BODY,    /* inside a body chunk */
+	ST_DONE,    /* the data packet ended: only EOF may follow */
+	ST_ERROR,
+};
+
+#define TAG_PKESK 1
+#define TAG_SEIPD 18
+#define SEIPD_MIN 33 /* version + 8-byte block IV + 2 + 22-byte MDC */
+
+static int fail(struct pgp_parser *p, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct pgp_parser *p, uint64_t off, const char *fmt, ...)
+{
+	char what[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(p->why, sizeof(p->why), "offset %llu: %s", (unsigned long long)off, what);
+	p->state = ST_ERROR;
+	return -EINVAL;
+}
+
+void pgp_parser_init(struct pgp_parser *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->state = ST_TAG;
+}
+
+static const char *tag_problem(int tag)
+{
+	switch (tag) {
+	case 2:
+		return "a signature, not an encrypted message";
+	case 3:
+		return "encrypted with a passphrase (symmetric), not to a public key";
+	case 5:
+	case 6:
+	case 7:
+	case 14:
+		return "a key, not an encrypted message";
+	case 8:
+	case 11:
+		return "not encrypted (compressed or literal data)";
+	case 9:
+		return "encrypted without integrity protection (obsolete)";
+	case 20:
+		return "AEAD encrypted data, not the expected integrity protected data packet";
+	default:
+		return "unexpected packet";
+	}
+}
+
+/* Checks the packet's tag against what may come next. */
+static int check_tag(struct pgp_parser *p)
+{
+	if (p->tag == TAG_PKESK)
+		return 0;
+	if (p->tag == TAG_SEIPD && p->info.nkeyids)
+		return 0;
+	if (p->tag == TAG_SEIPD)
+		return fail(p, p->pkt_off,
+			    "encrypted data packet without a public-key encrypted session key");
+	return fail(p, p->pkt_off, "packet tag %d: %s", p->tag, tag_problem(p->tag));
+}
+
+static int on_tag_byte(struct pgp_parser *p, unsigned char b)
+{
+	p->pkt_off = p->off;
+	if (!(b & 0x80)) {
+		if (p->off == 0 && b == '-')
+			return fail(p, 0, "ASCII-armored, not a binary OpenPGP message");
+		return fail(p, p->off, "not an OpenPGP packet header (byte 0x%02x)", b);
+	}
+	p->new_format = b & 0x40;
+	p->tag = p->new_format ? b & 0x3f : (b >> 2) & 0x0f;
+	p->hdr_have = 0;
+	p->partial = false;
+	p->state = ST_LEN;
+	if (check_tag(p))
+		return -EINVAL;
+	if (p->new_format) {
+		p->hdr_need = 1; /* decided by the first octet */
+	} else {
+		static const unsigned need[] = { 1, 2, 4, 0 };
+
+		p->hdr_need = need[b & 3];
+		if (!p->hdr_need)
+			return fail(p, p->pkt_off, "packet of indeterminate length (tag %d)",
+				    p->tag);
+	}
+	return 0;
+}
+
+static uint64_t be(const unsigned char *s, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | s[i];
+	return v;
+}
+
+/* Called when all length octets are in; sets p->left and enters ST_BODY. */
+static int length_done(struct pgp_parser *p)
+{
+	const unsigned char *h = p->hdr;
+
+	p->partial = false;
+	if (!p->new_format)
+		p->left = be(h, p->hdr_need);
+	else if (h[0] < 192)
+		p->left = h[0];
+	else if (h[0] < 224)
+		p->left = ((uint64_t)(h[0] - 192) << 8) + h[1] + 192;
+	else if (h[0] == 255)
+		p->left = be(h + 1, 4);
+	else {
+		p->left = (uint64_t)1 << (h[0] & 0x1f);
+		p->partial = true;
+		if (p->tag != TAG_SEIPD)
+			return fail(p, p->off - p->hdr_have,
+				    "partial body length in a packet of tag %d", p->tag);
+	}
+	if (p->tag == TAG_PKESK) {
+		if (p->left < 10 || p->left > sizeof(p->body))
+			return fail(p, p->pkt_off,
+				    "public-key encrypted session key packet of %llu bytes",
+				    (unsigned long long)p->left);
+		p->body_len = (size_t)p->left;
+		p->body_have = 0;
+	} else {
+		p->info.data_length += p->left;
+	}
+	p->state = ST_BODY;
+	/* A zero-length last chunk after partial ones is fine. */
+	if (!p->left && !p->partial && p->tag == TAG_SEIPD && !p->info.data_length)
+		return fail(p, p->pkt_off, "empty encrypted data packet");
+	return 0;
+}
+
+static int on_len_byte(struct pgp_parser *p, unsigned char b)
+{
+	p->hdr[p->hdr_have++] = b;
+	if (p->new_format && p->hdr_have == 1) {
+		if (b >= 192 && b < 224)
+			p->hdr_need = 2;
+		else if (b == 255)
+			p->hdr_need = 5;
+	}
+	if (p->hdr_have < p->hdr_need)
+		return 0;
+	return length_done(p);
+}
+
+/* Walks MPIs of the PKESK body from *pos; false when one overruns. */
+static bool skip_mpis(const unsigned char *b, size_t len, size_t *pos, int count)
+{
+	for (int i = 0; i < count; i++) {
+		size_t bits, bytes;
+
+		if (*pos + 2 > len)
+			return false;
+		bits = (size_t)b[*pos] << 8 | b[*pos + 1];
+		bytes = (bits + 7) / 8;
+		*pos += 2;
+		if (!bits || *pos + bytes > len)
+			return false;
+		*pos += bytes;
+	}
+	return true;
+}
+
+static int pkesk_done(struct pgp_parser *p)
+{
+	const unsigned char *b = p->body;
+	size_t pos = 10, len = p->body_len;
+	bool ok = true;
+
+	if (b[0] != 3)
+		return fail(p, p->pkt_off, "session key packet version %u (expected 3)", b[0]);
+	if (p->info.nkeyids == PGP_MAX_RECIPIENTS)
+		return fail(p, p->pkt_off, "more than %d recipients", PGP_MAX_RECIPIENTS);
+	p->info.keyids[p->info.nkeyids++] = be(b + 1, 8);
+	switch (b[9]) {
+	case 1: /* RSA */
+	case 2:
+		ok = skip_mpis(b, len, &pos, 1);
+		break;
+	case 16: /* Elgamal */
+		ok = skip_mpis(b, len, &pos, 2);
+		break;
+	case 18: /* ECDH: point MPI, then a length-prefixed wrapped key */
+		ok = skip_mpis(b, len, &pos, 1) && pos < len && b[pos] &&
+		     pos + 1 + b[pos] == len;
+		pos = len;
+		break;
+	default: /* other algorithms: only the framing is checked */
+		pos = len;
+		break;
+	}
+	if (!ok || pos != len)
+		return fail(p, p->pkt_off,
+			    "session key packet's key material does not fill its %zu bytes "
+			    "(algorithm %u)",
+			    len, b[9]);
+	p->state = ST_TAG;
+	return 0;
+}
+
+/* End of a body chunk. */
+static int chunk_done(struct pgp_parser *p)
+{
+	if (p->tag == TAG_PKESK)
+		return pkesk_done(p);
+	if (p->partial) {
+		p->hdr_have = 0;
+		p->hdr_need = 1;
+		p->state = ST_LEN;
+		return 0;
+	}
+	if (p->info.data_length < SEIPD_MIN)
+		return fail(p, p->pkt_off, "encrypted data packet too short (%llu bytes)",
+			    (unsigned long long)p->info.data_length);
+	p->state = ST_DONE;
+	return 0;
+}
+
+static int on_body(struct pgp_parser *p, const unsigned char *s, size_t n)
+{
+	if (p->tag == TAG_PKESK) {
+		memcpy(p->body + p->body_have, s, n);
+		p->body_have += n;
+	} else if (!p->version_seen && n) {
+		p->version_seen = true;
+		if (s[0] != 1 && s[0] != 2)
+			return fail(p, p->off, "encrypted data packet version %u (expected 1)",
+				    s[0]);
+		p->info.data_offset = p->pkt_off;
+	}
+	return 0;
+}
+
+int pgp_parser_feed(struct pgp_parser *p, const void *buf, size_t len, struct errbuf *err)
+{
+	const unsigned char *s = buf;
+	size_t n;
+	int rc = 0;
+
+	while (len && !rc) {
+		switch (p->state) {
+		case ST_TAG:
+			rc = on_tag_byte(p, *s);
+			n = 1;
+			break;
+		case ST_LEN:
+			rc = on_len_byte(p, *s);
+			n = 1;
+			break;
+		case ST_BODY:
+			n = p->left < len ? (size_t)p->left : len;
+			rc = on_body(p, s, n);
+			p->left -= n;
+			break;
+		case ST_DONE:
+			rc = fail(p, p->off, "%zu bytes of trailing data after the encrypted data "
+					     "packet", len);
+			n = 0;
+			break;
+		default:
+			return error_set(err, -EINVAL, "%s", p->why);
+		}
+		if (rc)
+			break;
+		p->off += n;
+		s += n;
+		len -= n;
+		if (p->state == ST_BODY && !p->left)
+			rc = chunk_done(p);
+	}
+	if (rc)
+		return error_set(err, rc, "%s", p->why);
+	return 0;
+}
+
+int pgp_parser_finish(struct pgp_parser *p, struct pgp_info *info, struct errbuf *err)
+{
+	switch (p->state) {
+	case ST_DONE:
+		p->info.file_size = p->off;
+		if (info)
+			*info = p->info;
+		return 0;
+	case ST_ERROR:
+		break;
+	case ST_TAG:
+		if (!p->off)
+			fail(p, 0, "empty file");
+		else
+			fail(p, p->off, "truncated: no encrypted data packet after the session "
+					"key packet(s)");
+		break;
+	default:
+		fail(p, p->off, "truncated inside the packet (tag %d) that starts at offset %llu",
+		     p->tag, (unsigned long long)p->pkt_off);
+		break;
+	}
+	return error_set(err, -EINVAL, "%s", p->why);
+}
+
+int pgpverify_file(const char *path, struct pgp_info *info, struct errbuf *err)
+{
+	struct pgp_parser *p = malloc(sizeof(*p));
+	size_t size = 256 * 1024;
+	unsigned char *buf = malloc(size);
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (!p || !buf) {
+		free(p);
+		free(buf);
+		return error_set(err, -ENOMEM, "out of memory");
+	}
+	pgp_parser_init(p);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		rc = error_set(err, -errno, "cannot open '%s': %s", path, strerror(errno));
+	while (!rc && (n = read(fd, buf, size)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = error_set(err, -errno, "cannot read '%s': %s", path, strerror(errno));
+		else
+			rc = pgp_parser_feed(p, buf, (size_t)n, err);
+	}
+	if (!rc)
+		rc = pgp_parser_finish(p, info, err);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(p);
+	return rc;
+}
+
+/* ---- the configured key's ids, through gpgme ---- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* "<TMPDIR or /tmp>/dumpfs-v-XXXXXX", short for gpg's socket paths. */
+static int make_home(char *buf, size_t len, struct errbuf *err)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (!tmp || !*tmp || strlen(tmp) > 60)
+		tmp = "/tmp";
+	if ((size_t)snprintf(buf, len, "%s/dumpfs-v-XXXXXX", tmp) >= len || !mkdtemp(buf))
+		return error_set(err, -errno ? -errno : -ENAMETOOLONG,
+				 "cannot create a temporary GnuPG home in '%s': %s", tmp,
+				 strerror(errno));
+	return 0;
+}
+
+/* Uppercase hex without spaces into out (64). */
+static void clean_fpr(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; in && *in && n + 1 < len; in++)
+		if (*in != ' ')
+			out[n++] = (char)(*in >= 'a' && *in <= 'f' ? *in - 32 : *in);
+	out[n] = '\0';
+}
+
+static int gpg_fail(struct errbuf *err, gpgme_error_t ge, const char *what, const char *file)
+{
+	return error_set(err, -EIO, "%s '%s': %s", what, file, gpgme_strerror(ge));
+}
+
+static void add_key(struct pgp_keyids *k, gpgme_key_t key)
+{
+	for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next) {
+		uint64_t id;
+
+		if (!sk->keyid || k->n == PGP_MAX_KEYIDS)
+			continue;
+		id = strtoull(sk->keyid, NULL, 16);
+		if (!pgp_keyids_has(k, id))
+			k->id[k->n++] = id;
+	}
+	if (!k->fingerprint[0] && key->fpr)
+		snprintf(k->fingerprint, sizeof(k->fingerprint), "%s", key->fpr);
+}
+
+static int list_keys(gpgme_ctx_t ctx, struct pgp_keyids *k, const char *pattern,
+		     const char *pin, const char *file, struct errbuf *err)
+{
+	gpgme_error_t ge;
+	gpgme_key_t key;
+
+	ge = gpgme_op_keylist_start(ctx, pattern, 0);
+	if (ge)
+		return gpg_fail(err, ge, "cannot list the keys of", file);
+	while (!(ge = gpgme_op_keylist_next(ctx, &key))) {
+		if (!pin[0] || (key->fpr && !strcmp(key->fpr, pin)))
+			add_key(k, key);
+		gpgme_key_unref(key);
+	}
+	gpgme_op_keylist_end(ctx);
+	if (gpgme_err_code(ge) != GPG_ERR_EOF)
+		return gpg_fail(err, ge, "cannot list the keys of", file);
+	if (!k->n)
+		return error_set(err, -ENOKEY, "no key matching '%s' in '%s' (check [gpg] %s)",
+				 pattern, file, pin[0] ? "fingerprint" : "recipient");
+	return 0;
+}
+
+static int import_and_list(gpgme_ctx_t ctx, struct pgp_keyids *k, const char *file,
+			   const char *recipient, const char *pin, struct errbuf *err)
+{
+	gpgme_import_result_t ir;
+	gpgme_data_t data;
+	gpgme_error_t ge;
+
+	ge = gpgme_data_new_from_file(&data, file, 1);
+	if (ge)
+		return gpg_fail(err, ge, "cannot read public key file", file);
+	ge = gpgme_op_import(ctx, data);
+	gpgme_data_release(data);
+	if (ge)
+		return gpg_fail(err, ge, "cannot import public key file", file);
+	ir = gpgme_op_import_result(ctx);
+	if (!ir || !ir->considered)
+		return error_set(err, -ENOKEY, "no OpenPGP key found in '%s'", file);
+	return list_keys(ctx, k, pin[0] ? pin : recipient, pin, file, err);
+}
+
+int pgp_keyids_load(struct pgp_keyids *k, const char *public_key_file, const char *recipient,
+		    const char *fingerprint, struct errbuf *err)
+{
+	char home[128], pin[64];
+	gpgme_ctx_t ctx = NULL;
+	gpgme_error_t ge;
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	clean_fpr(fingerprint, pin, sizeof(pin));
+	if (!pin[0] && (!recipient || !*recipient))
+		return error_set(err, -EINVAL, "no recipient or fingerprint to select the key");
+	gpgme_check_version(NULL);
+	rc = make_home(home, sizeof(home), err);
+	if (rc)
+		return rc;
+	ge = gpgme_new(&ctx);
+	if (!ge)
+		ge = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, home);
+	if (ge)
+		rc = gpg_fail(err, ge, "cannot start gpg for", public_key_file);
+	else
+		rc = import_and_list(ctx, k, public_key_file, recipient, pin, err);
+	gpgme_release(ctx);
+	if (nftw(home, rm_entry, 8, FTW_DEPTH | FTW_PHYS) < 0 && !rc)
+		rc = error_set(err, -errno, "cannot remove temporary GnuPG home '%s': %s", home,
+			       strerror(errno));
+	return rc;
+}
+
+bool pgp_keyids_has(const struct pgp_keyids *k, uint64_t id)
+{
+	for (unsigned i = 0; i < k->n; i++)
+		if (k->id[i] == id)
+			return true;
+	return false;
+}
+
+int pgp_check_recipient(const struct pgp_info *info, const struct pgp_keyids *k,
+			struct errbuf *err)
+{
+	char got[PGP_MAX_RECIPIENTS * 18 + 1] = "";
+	size_t n = 0;
+
+	for (unsigned i = 0; i < info->nkeyids; i++) {
+		if (info->keyids[i] && pgp_keyids_has(k, info->keyids[i]))
+			return 0;
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%016llX", i ? ", " : "",
+				      (unsigned long long)info->keyids[i]);
+	}
+	return error_set(err, -EKEYREJECTED,
+			 "encrypted to key id %s, not to the configured key %s%s", got,
+			 k->fingerprint,
+			 strstr(got, "0000000000000000") ? " (hidden recipient)" : "");
+}

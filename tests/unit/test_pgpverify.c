@@ -1,0 +1,243 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../dumper/pgpverify.h"
+#include "unit.h"
+
+/* A throwaway GnuPG home with two key pairs, made once. */
+static char pgp_dir[64];
+static int pgp_ready; /* 0 not tried, 1 ok, -1 failed */
+
+static void pgp_cleanup(void)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd),
+		 "gpgconf --homedir %s/home --kill all >/dev/null 2>&1; rm -rf %s", pgp_dir,
+		 pgp_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot clean %s\n", pgp_dir);
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048], full[2200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "cd %s && { %s ; } >>log 2>&1", pgp_dir, cmd);
+	return system(full);
+}
+
+#define GPG "gpg --batch --quiet --homedir home --passphrase '' --pinentry-mode loopback " \
+	    "--trust-model always "
+
+static bool pgp_setup(void)
+{
+	if (pgp_ready)
+		return pgp_ready > 0;
+	pgp_ready = -1;
+	strcpy(pgp_dir, "/tmp/dumpfs-ut-pgp-XXXXXX");
+	if (!mkdtemp(pgp_dir))
+		return false;
+	atexit(pgp_cleanup);
+	if (sh("mkdir -m 700 home") ||
+	    sh(GPG "--quick-gen-key 'Alice <alice@test>' future-default default never") ||
+	    sh(GPG "--quick-gen-key 'Bob <bob@test>' rsa2048 sign,encr never") ||
+	    sh(GPG "--quick-gen-key 'Mallory <mallory@test>' future-default default never") ||
+	    sh(GPG "--armor --export alice@test > alice.asc") ||
+	    sh(GPG "--export bob@test > bob.gpg") ||
+	    sh(GPG "--export mallory@test > mallory.gpg") ||
+	    sh("printf 'hello backup\\n' > plain") ||
+	    sh(GPG "--compress-algo none -r alice@test -o alice.gpg -e plain") ||
+	    sh(GPG "-r alice@test -r bob@test -o both.gpg -e plain") ||
+	    sh(GPG "-r bob@test -o bob_msg.gpg -e plain") ||
+	    sh("head -c 3000000 /dev/urandom | " GPG "-r alice@test -e > big.gpg") ||
+	    sh(GPG "--armor -r alice@test -o armored.asc -e plain") ||
+	    sh(GPG "--passphrase x -o sym.gpg -c plain") ||
+	    sh(GPG "-u alice@test -o signed.gpg -s plain") ||
+	    sh(GPG "--throw-keyids -r alice@test -o hidden.gpg -e plain"))
+		return false;
+	pgp_ready = 1;
+	return true;
+}
+
+static char *pgp_path(const char *name)
+{
+	static char buf[4][128];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", pgp_dir, name);
+	return buf[i];
+}
+
+static int verify(const char *name, struct pgp_info *info, struct errbuf *err)
+{
+	return pgpverify_file(pgp_path(name), info, err);
+}
+
+TEST(pgpverify_accepts_real_messages)
+{
+	struct pgp_keyids alice, bob;
+	struct pgp_info info;
+	struct errbuf err;
+
+	CHECK(pgp_setup());
+	CHECK(pgp_keyids_load(&alice, pgp_path("alice.asc"), "alice@test", NULL, &err) == 0);
+	CHECK(alice.n == 2 && strlen(alice.fingerprint) == 40);
+	CHECK(pgp_keyids_load(&bob, pgp_path("bob.gpg"), "Bob", NULL, &err) == 0);
+	CHECK(bob.n == 1);
+
+	CHECK(verify("alice.gpg", &info, &err) == 0);
+	CHECK(info.nkeyids == 1 && info.data_offset > 0);
+	CHECK(pgp_check_recipient(&info, &alice, &err) == 0);
+	CHECK(pgp_check_recipient(&info, &bob, &err) == -EKEYREJECTED);
+	CHECK(strstr(err.msg, "not to the configured key") != NULL);
+
+	CHECK(verify("both.gpg", &info, &err) == 0);
+	CHECK(info.nkeyids == 2);
+	CHECK(pgp_check_recipient(&info, &alice, &err) == 0);
+	CHECK(pgp_check_recipient(&info, &bob, &err) == 0);
+
+	/* Streamed through stdin: partial body lengths. */
+	CHECK(verify("big.gpg", &info, &err) == 0);
+	CHECK(info.data_length > 3000000 && info.file_size > info.data_length);
+	CHECK(pgp_check_recipient(&info, &alice, &err) == 0);
+
+	CHECK(verify("bob_msg.gpg", &info, &err) == 0);
+	CHECK(pgp_check_recipient(&info, &bob, &err) == 0);
+	CHECK(pgp_check_recipient(&info, &alice, &err) == -EKEYREJECTED);
+}
+
+TEST(pgpverify_keyids_selection)
+{
+	struct pgp_keyids k;
+	struct errbuf err;
+	char pin[80];
+
+	CHECK(pgp_setup());
+	CHECK(pgp_keyids_load(&k, pgp_path("alice.asc"), "alice@test", NULL, &err) == 0);
+	/* The pin wins over the recipient, spaces and case ignored. */
+	snprintf(pin, sizeof(pin), "%.4s %.36s", k.fingerprint, k.fingerprint + 4);
+	for (char *p = pin; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
+	CHECK(pgp_keyids_load(&k, pgp_path("alice.asc"), "nobody", pin, &err) == 0 && k.n == 2);
+	CHECK(pgp_keyids_load(&k, pgp_path("alice.asc"), "bob@test", NULL, &err) == -ENOKEY);
+	CHECK(strstr(err.msg, "no key matching 'bob@test'") != NULL);
+	CHECK(pgp_keyids_load(&k, pgp_path("plain"), "alice@test", NULL, &err) == -ENOKEY);
+	CHECK(pgp_keyids_load(&k, pgp_path("missing"), "alice@test", NULL, &err) < 0);
+	CHECK(strstr(err.msg, "missing") != NULL);
+}
+
+/* Copies `from` to `to` with a change: keep `len` bytes (0 = all),
+ * xor byte `at` with `x`, append `extra`. */
+static void mutate(const char *from, const char *to, long len, long at, int x, const char *extra)
+{
+	FILE *in = fopen(pgp_path(from), "rb"), *out = fopen(pgp_path(to), "wb");
+	long i = 0;
+	int c;
+
+	while (in && out && (c = fgetc(in)) != EOF && (!len || i < len)) {
+		fputc(i == at ? c ^ x : c, out);
+		i++;
+	}
+	if (out && extra)
+		fputs(extra, out);
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+}
+
+static long fsize(const char *name)
+{
+	struct stat st;
+
+	return stat(pgp_path(name), &st) == 0 ? (long)st.st_size : -1;
+}
+
+TEST(pgpverify_rejects_damage)
+{
+	struct pgp_info info;
+	struct errbuf err;
+	long n;
+
+	CHECK(pgp_setup());
+	n = fsize("alice.gpg");
+	mutate("alice.gpg", "trunc.gpg", n - 1, -1, 0, NULL);
+	CHECK(verify("trunc.gpg", &info, &err) == -EINVAL);
+	CHECK(strstr(err.msg, "truncated") != NULL);
+	mutate("big.gpg", "bigtrunc.gpg", fsize("big.gpg") - 5000, -1, 0, NULL);
+	CHECK(verify("bigtrunc.gpg", &info, &err) == -EINVAL && strstr(err.msg, "truncated"));
+	mutate("alice.gpg", "tail.gpg", 0, -1, 0, "x");
+	CHECK(verify("tail.gpg", &info, &err) == -EINVAL);
+	CHECK(strstr(err.msg, "trailing data") != NULL);
+	/* The PKESK's length octet (byte 1): framing no longer adds up. */
+	mutate("alice.gpg", "len.gpg", 0, 1, 0x01, NULL);
+	CHECK(verify("len.gpg", &info, &err) == -EINVAL);
+	CHECK(strncmp(err.msg, "offset ", 7) == 0);
+	mutate("alice.gpg", "len2.gpg", 0, 1, 0x40, NULL);
+	CHECK(verify("len2.gpg", &info, &err) == -EINVAL);
+	mutate("alice.gpg", "hdr.gpg", 0, 0, 0x80, NULL);
+	CHECK(verify("hdr.gpg", &info, &err) == -EINVAL);
+	CHECK(strstr(err.msg, "offset 0: not an OpenPGP packet header") != NULL);
+	mutate("alice.gpg", "empty.gpg", -1, -1, 0, NULL);
+	CHECK(fsize("empty.gpg") == 0);
+	CHECK(verify("empty.gpg", &info, &err) == -EINVAL && strstr(err.msg, "empty file"));
+}
+
+TEST(pgpverify_rejects_other_kinds)
+{
+	struct pgp_keyids alice;
+	struct pgp_info info;
+	struct errbuf err;
+
+	CHECK(pgp_setup());
+	CHECK(verify("armored.asc", &info, &err) == -EINVAL);
+	CHECK(strstr(err.msg, "ASCII-armored") != NULL);
+	CHECK(verify("sym.gpg", &info, &err) == -EINVAL);
+	CHECK(strstr(err.msg, "passphrase") != NULL);
+	CHECK(verify("signed.gpg", &info, &err) == -EINVAL);
+	CHECK(strstr(err.msg, "not encrypted") != NULL);
+	CHECK(verify("plain", &info, &err) == -EINVAL);
+	CHECK(verify("nonexistent", &info, &err) == -ENOENT);
+	/* Hidden recipient: well-formed, but not provably ours. */
+	CHECK(verify("hidden.gpg", &info, &err) == 0);
+	CHECK(info.nkeyids == 1 && info.keyids[0] == 0);
+	CHECK(pgp_keyids_load(&alice, pgp_path("alice.asc"), "alice@test", NULL, &err) == 0);
+	CHECK(pgp_check_recipient(&info, &alice, &err) == -EKEYREJECTED);
+	CHECK(strstr(err.msg, "hidden recipient") != NULL);
+}
+
+TEST(pgpverify_byte_by_byte_feed)
+{
+	struct pgp_parser p;
+	struct pgp_info a, b;
+	struct errbuf err;
+	FILE *f;
+	int c, rc = 0;
+
+	CHECK(pgp_setup());
+	CHECK(verify("both.gpg", &a, &err) == 0);
+	pgp_parser_init(&p);
+	f = fopen(pgp_path("both.gpg"), "rb");
+	while (f && !rc && (c = fgetc(f)) != EOF) {
+		unsigned char ch = (unsigned char)c;
+
+		rc = pgp_parser_feed(&p, &ch, 1, &err);
+	}
+	if (f)
+		fclose(f);
+	CHECK(rc == 0 && pgp_parser_finish(&p, &b, &err) == 0);
+	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+}
