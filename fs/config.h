@@ -36,7 +36,7 @@ struct config {
 
 	struct {
 		struct db_target conn;
-		char **databases; /* NULL-terminated; empty: all user dbs */
+		char **databases; /* NULL-terminated; NULL when empty: all user dbs */
 		char *ssl_ca;
 	} mariadb;
 
@@ -51,7 +51,7 @@ struct config {
 	struct {
 		char *public_key_file; /* required */
 		char *recipient;       /* required */
-		char *fingerprint;
+		char *fingerprint; /* normalised: upper-case hex, no spaces */
 		unsigned warn_expiry_days; /* default 30 */
 	} gpg;
 
@@ -72,7 +72,7 @@ struct config {
 		char *smtp_user;
 		char *smtp_password; /* secret */
 		char *mail_from;
-		char **mail_to; /* NULL-terminated */
+		char **mail_to; /* NULL-terminated; NULL when not set */
 		char *mail_subject;
 	} notify;
 
