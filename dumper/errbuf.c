@@ -36,10 +36,13 @@ int error_prefix(struct errbuf *err, int code, const char *fmt, ...)
 	va_end(ap);
 	/* Append ": <old>", cut to fit. */
 	n = strlen(err->msg);
-	if (n + 2 < sizeof(err->msg)) {
-		memcpy(err->msg + n, ": ", 3);
-		n += 2;
-		strncat(err->msg + n, old, sizeof(err->msg) - n - 1);
+	if (n + 3 < sizeof(err->msg)) {
+		size_t room = sizeof(err->msg) - n - 3;
+		size_t len = strnlen(old, room);
+
+		memcpy(err->msg + n, ": ", 2);
+		memcpy(err->msg + n + 2, old, len);
+		err->msg[n + 2 + len] = '\0';
 	}
 	return code;
 }
