@@ -1,0 +1,325 @@
+/* One archive backup run: lock, dump into a hidden temporary through the
+ * hashing stage, rename into place, sidecar, state, retention. */
+#include "backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lock.h"
+#include "sink.h"
+#include "state.h"
+
+#define FILE_MODE 0640
+#define NAME_TRIES 5 /* seconds to wait for a free name */
+
+struct backup {
+	const struct backup_opts *o;
+	pthread_mutex_t mu;
+	struct dump_job *job; /* while the dump runs; guarded by mu */
+	bool cancelled;	      /* guarded by mu */
+	bool ran;
+};
+
+int backup_new(struct backup **out, const struct backup_opts *opts, struct errbuf *err)
+{
+	struct backup *b;
+
+	if (!opts->dir || !archive_prefix_valid(opts->prefix))
+		return error_set(err, -EINVAL, "invalid archive prefix '%s' (check [archive] prefix)",
+				 opts->prefix ? opts->prefix : "");
+	if (!opts->pipeline || !opts->pipeline->key)
+		return error_set(err, -EINVAL, "a backup needs the OpenPGP key");
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return error_set(err, -ENOMEM, "out of memory");
+	if (pthread_mutex_init(&b->mu, NULL)) {
+		free(b);
+		return error_set(err, -ENOMEM, "cannot create a mutex");
+	}
+	b->o = opts;
+	*out = b;
+	return 0;
+}
+
+void backup_cancel(struct backup *b)
+{
+	pthread_mutex_lock(&b->mu);
+	b->cancelled = true;
+	if (b->job)
+		dump_job_cancel(b->job);
+	pthread_mutex_unlock(&b->mu);
+}
+
+void backup_free(struct backup *b)
+{
+	if (!b)
+		return;
+	pthread_mutex_destroy(&b->mu);
+	free(b);
+}
+
+static bool is_cancelled(struct backup *b)
+{
+	bool c;
+
+	pthread_mutex_lock(&b->mu);
+	c = b->cancelled;
+	pthread_mutex_unlock(&b->mu);
+	return c;
+}
+
+static int cancelled_error(struct errbuf *err)
+{
+	return error_set(err, -ECANCELED, "backup cancelled (dumpfs is stopping)");
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static bool name_taken(const char *dir, const char *name)
+{
+	char path[PATH_MAX], side[ARCHIVE_NAME_MAX];
+	struct stat st;
+
+	if (archive_sidecar_name(side, sizeof(side), name))
+		return true;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (lstat(path, &st) == 0 || errno != ENOENT)
+		return true;
+	snprintf(path, sizeof(path), "%s/%s", dir, side);
+	return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
+/* A name for now that nothing uses; waits for the next second if taken. */
+static int pick_name(struct backup *b, char name[ARCHIVE_NAME_MAX], struct errbuf *err)
+{
+	struct timespec now, pause;
+	int rc;
+
+	for (int i = 0; i < NAME_TRIES; i++) {
+		if (is_cancelled(b))
+			return cancelled_error(err);
+		clock_gettime(CLOCK_REALTIME, &now);
+		rc = archive_format_name(name, ARCHIVE_NAME_MAX, b->o->prefix, now.tv_sec, err);
+		if (rc)
+			return rc;
+		if (!name_taken(b->o->dir, name))
+			return 0;
+		logger_log(b->o->log, LOGL_INFO, "backup_name_taken", "file=%s", name);
+		pause.tv_sec = 0;
+		pause.tv_nsec = 1000000000L - now.tv_nsec;
+		while (nanosleep(&pause, &pause) < 0 && errno == EINTR)
+			;
+	}
+	return error_set(err, -EEXIST, "'%s' already exists in '%s' (not overwriting it)", name,
+			 b->o->dir);
+}
+
+/* dump -> sha256 stage -> fd sink -> outfile, committed without replace. */
+static int dump_into(struct backup *b, struct outfile *of, struct sha256 *ctx,
+		     struct dump_result *dres, struct errbuf *err)
+{
+	struct writer *fdw = NULL, *hash = NULL;
+	struct dump_job *job = NULL;
+	int rc;
+
+	rc = fdsink_new(&fdw, of->fd, of->path, err);
+	if (!rc)
+		rc = sha256stage_new(&hash, fdw, ctx, err);
+	if (!rc)
+		rc = dump_job_new(&job, b->o->pipeline, err);
+	if (!rc) {
+		pthread_mutex_lock(&b->mu);
+		if (b->cancelled)
+			rc = cancelled_error(err);
+		else
+			b->job = job;
+		pthread_mutex_unlock(&b->mu);
+	}
+	if (!rc)
+		rc = dump_job_run(job, hash, dres, err);
+	pthread_mutex_lock(&b->mu);
+	b->job = NULL;
+	if (rc && b->cancelled)
+		rc = cancelled_error(err);
+	pthread_mutex_unlock(&b->mu);
+	if (!rc)
+		rc = writer_close(hash, err);
+	if (!rc)
+		rc = writer_close(fdw, err);
+	writer_free(hash);
+	writer_free(fdw);
+	dump_job_free(job);
+	return rc;
+}
+
+static int write_backup(struct backup *b, const char *name, struct backup_result *res,
+			struct errbuf *err)
+{
+	char path[PATH_MAX];
+	struct dump_result dres;
+	struct outfile of = { NULL, NULL, -1 };
+	struct sha256 ctx;
+	int rc;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", b->o->dir, name) >= sizeof(path))
+		return error_set(err, -ENAMETOOLONG, "archive path too long in '%s'", b->o->dir);
+	rc = outfile_open(&of, path, FILE_MODE, err);
+	if (!rc)
+		rc = archive_hold_temp(of.fd, err);
+	if (!rc)
+		rc = dump_into(b, &of, &ctx, &dres, err);
+	if (!rc)
+		rc = outfile_commit(&of, 1, err);
+	outfile_release(&of); /* removes the temporary unless committed */
+	if (rc)
+		return rc;
+	res->size = ctx.nbytes;
+	res->sql_bytes = dres.sql.sql_bytes;
+	sha256_final_hex(&ctx, res->sha256);
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int write_sidecar(struct backup *b, const char *name, const char *hex,
+			 struct errbuf *err)
+{
+	char path[PATH_MAX], side[ARCHIVE_NAME_MAX];
+	struct strbuf sb = STRBUF_INIT;
+	struct outfile of = { NULL, NULL, -1 };
+	int rc;
+
+	if (archive_sidecar_name(side, sizeof(side), name) ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", b->o->dir, side) >= sizeof(path))
+		return error_set(err, -ENAMETOOLONG, "sidecar path too long in '%s'", b->o->dir);
+	archive_sidecar_format(&sb, hex, name);
+	rc = strbuf_error(&sb) ? error_set(err, -ENOMEM, "out of memory") : 0;
+	if (!rc)
+		rc = outfile_open(&of, path, FILE_MODE, err);
+	if (!rc && (rc = write_all(of.fd, sb.buf, sb.len)) < 0)
+		rc = error_set(err, rc, "cannot write '%s': %s", path, strerror(-rc));
+	if (!rc)
+		rc = outfile_commit(&of, 1, err);
+	outfile_release(&of);
+	strbuf_release(&sb);
+	return rc;
+}
+
+/* Steps 3-6 of backup.h, under the lock. */
+static int produce(struct backup *b, struct backup_result *res, struct errbuf *err)
+{
+	char path[PATH_MAX];
+	struct errbuf e2;
+	unsigned removed;
+	int rc;
+
+	if (archive_clean_temps(b->o->dir, b->o->prefix, true, time(NULL), b->o->log, &removed,
+				&e2))
+		logger_log(b->o->log, LOGL_WARN, "cleanup_failed", "error=\"%s\"", e2.msg);
+	rc = pick_name(b, res->file, err);
+	if (!rc)
+		rc = write_backup(b, res->file, res, err);
+	if (rc)
+		return rc;
+	rc = write_sidecar(b, res->file, res->sha256, err);
+	if (rc) {
+		/* A backup without its sidecar would look verified by nothing. */
+		snprintf(path, sizeof(path), "%s/%s", b->o->dir, res->file);
+		if (unlink(path) < 0)
+			logger_log(b->o->log, LOGL_ERROR, "backup_unlink_failed",
+				   "file=%s error=\"%s\"", res->file, strerror(errno));
+		error_prefix(err, rc, "backup '%s' removed", res->file);
+	}
+	return rc;
+}
+
+/* Step 7: the run succeeded; what follows never makes it fail. */
+static void after_success(struct backup *b, const struct backup_result *res,
+			  unsigned *pruned)
+{
+	struct errbuf e2;
+	unsigned removed;
+
+	if (state_record_success(b->o->dir, time(NULL), res->file, res->size, res->seconds, &e2))
+		logger_log(b->o->log, LOGL_ERROR, "state_error", "error=\"%s\"", e2.msg);
+	if (archive_prune(b->o->dir, b->o->prefix, b->o->keep_days, b->o->min_keep, time(NULL),
+			  b->o->log, pruned, &e2))
+		logger_log(b->o->log, LOGL_ERROR, "prune_failed", "error=\"%s\"", e2.msg);
+	if (archive_clean_temps(b->o->dir, b->o->prefix, true, time(NULL), b->o->log, &removed,
+				&e2))
+		logger_log(b->o->log, LOGL_WARN, "cleanup_failed", "error=\"%s\"", e2.msg);
+}
+
+static void after_failure(struct backup *b, const struct errbuf *err)
+{
+	struct errbuf e2;
+
+	logger_log(b->o->log, LOGL_ERROR, "backup_failed", "dir=\"%s\" error=\"%s\"", b->o->dir,
+		   err->msg);
+	if (state_record_failure(b->o->dir, time(NULL), err->msg, &e2))
+		logger_log(b->o->log, LOGL_ERROR, "state_error", "error=\"%s\"", e2.msg);
+}
+
+int backup_run(struct backup *b, struct backup_result *res, struct errbuf *err)
+{
+	struct runlock lk = RUNLOCK_INIT;
+	struct backup_result local;
+	struct timespec t0;
+	int rc;
+
+	if (!res)
+		res = &local;
+	memset(res, 0, sizeof(*res));
+	if (b->ran)
+		return error_set(err, -EINVAL, "a backup object runs only once");
+	b->ran = true;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = runlock_acquire(&lk, b->o->dir, NULL, err);
+	if (rc)
+		return rc; /* busy: the running one records its own result */
+	logger_log(b->o->log, LOGL_INFO, "backup_start", "dir=\"%s\"", b->o->dir);
+	rc = state_begin_run(b->o->dir, time(NULL), getpid(), err);
+	if (!rc)
+		rc = produce(b, res, err);
+	res->seconds = since(&t0);
+	if (rc) {
+		after_failure(b, err);
+	} else {
+		after_success(b, res, &res->pruned);
+		logger_log(b->o->log, LOGL_INFO, "backup_done",
+			   "file=%s size=%llu sql_bytes=%llu seconds=%.1f sha256=%s pruned=%u",
+			   res->file, (unsigned long long)res->size,
+			   (unsigned long long)res->sql_bytes, res->seconds, res->sha256,
+			   res->pruned);
+	}
+	runlock_release(&lk);
+	return rc;
+}
