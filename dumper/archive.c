@@ -13,7 +13,7 @@
 
 #include "sink.h"
 
-#define STAMP_LEN 17 /* "YYYY-MM-DD_HHMMSS" */
+#define STAMP_LEN   17 /* "YYYY-MM-DD_HHMMSS" */
 #define SIDECAR_MAX 4096
 
 bool archive_prefix_valid(const char *prefix)
@@ -38,9 +38,11 @@ int archive_format_name(char *buf, size_t len, const char *prefix, time_t t, str
 				 "invalid archive prefix '%s' (use letters, digits, '.', '_', '-')",
 				 prefix ? prefix : "");
 	if (!localtime_r(&t, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H%M%S", &tm))
-		return error_set(err, -ERANGE, "cannot convert time %lld to local time", (long long)t);
+		return error_set(err, -ERANGE, "cannot convert time %lld to local time",
+				 (long long)t);
 	if ((size_t)snprintf(buf, len, "%s_%s%s", prefix, stamp, ARCHIVE_SUFFIX) >= len)
-		return error_set(err, -ENAMETOOLONG, "archive name too long for prefix '%s'", prefix);
+		return error_set(err, -ENAMETOOLONG, "archive name too long for prefix '%s'",
+				 prefix);
 	return 0;
 }
 
@@ -59,7 +61,7 @@ static int digits(const char *s, int n)
 
 static int days_in_month(int y, int m)
 {
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
 	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
 		return 29;
@@ -76,8 +78,8 @@ static bool parse_stamp(const char *s, time_t *when)
 
 	if (s[4] != '-' || s[7] != '-' || s[10] != '_')
 		return false;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 ||
-	    h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59 || sec < 0 || sec > 59)
 		return false;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
@@ -187,8 +189,9 @@ int archive_scan(struct archive_list *l, const char *dir, const char *prefix, st
 		de = readdir(d);
 		if (!de) {
 			if (errno)
-				rc = error_set(err, -errno, "cannot read archive directory '%s': %s",
-					       dir, strerror(errno));
+				rc = error_set(err, -errno,
+					       "cannot read archive directory '%s': %s", dir,
+					       strerror(errno));
 			break;
 		}
 		if (!archive_parse_name(de->d_name, prefix, &when))

@@ -25,11 +25,11 @@
 #include "log.h"
 #include "strbuf.h"
 
-#define ARCHIVE_SUFFIX ".sql.gz.gpg"
+#define ARCHIVE_SUFFIX	       ".sql.gz.gpg"
 #define ARCHIVE_SIDECAR_SUFFIX ".sha256"
-#define ARCHIVE_LATEST_NAME "latest.sql.gz.gpg" /* the mount's symlink */
-#define ARCHIVE_NAME_MAX 256 /* buffer size for a backup or sidecar name */
-#define ARCHIVE_PREFIX_MAX 200
+#define ARCHIVE_LATEST_NAME    "latest.sql.gz.gpg" /* the mount's symlink */
+#define ARCHIVE_NAME_MAX       256		   /* buffer size for a backup or sidecar name */
+#define ARCHIVE_PREFIX_MAX     200
 /* A hidden temporary that nobody holds (archive_hold_temp) is removed
  * once older than this many seconds (mtime). */
 #define ARCHIVE_TEMP_GRACE 10
@@ -40,8 +40,7 @@ bool archive_prefix_valid(const char *prefix);
 
 /* Formats the name for `t` in local time into buf (ARCHIVE_NAME_MAX).
  * -EINVAL for an invalid prefix, -ERANGE when t has no local time. */
-int archive_format_name(char *buf, size_t len, const char *prefix, time_t t,
-			struct errbuf *err);
+int archive_format_name(char *buf, size_t len, const char *prefix, time_t t, struct errbuf *err);
 /* True when `name` is exactly "<prefix>_YYYY-MM-DD_HHMMSS.sql.gz.gpg"
  * with a real date and time; *when (may be NULL) gets that local time
  * (mktime, DST guessed by the C library). */
@@ -51,11 +50,11 @@ bool archive_is_sidecar_name(const char *name, const char *prefix);
 
 struct archive_entry {
 	char name[ARCHIVE_NAME_MAX];
-	time_t when;		 /* the time in the name */
-	uint64_t size;		 /* bytes */
-	struct timespec mtime;	 /* real mtime */
-	bool has_sidecar;	 /* "<name>.sha256" exists (regular file) */
-	uint64_t sidecar_size;	 /* valid when has_sidecar */
+	time_t when;	       /* the time in the name */
+	uint64_t size;	       /* bytes */
+	struct timespec mtime; /* real mtime */
+	bool has_sidecar;      /* "<name>.sha256" exists (regular file) */
+	uint64_t sidecar_size; /* valid when has_sidecar */
 	struct timespec sidecar_mtime;
 };
 
@@ -65,28 +64,28 @@ struct archive_list {
 	size_t n;
 };
 
-#define ARCHIVE_LIST_INIT { NULL, 0 }
+#define ARCHIVE_LIST_INIT                                                                          \
+	{                                                                                          \
+		NULL, 0                                                                            \
+	}
 
 /* Lists the regular files of `dir` named like backups of `prefix`
  * (lstat: symlinks and directories are not backups).  Hidden files,
  * temporaries, sidecars and foreign files are skipped.  A file that
  * vanishes during the scan is skipped.  On failure (the directory is
  * missing or unreadable) l is empty and err names the directory. */
-int archive_scan(struct archive_list *l, const char *dir, const char *prefix,
-		 struct errbuf *err);
+int archive_scan(struct archive_list *l, const char *dir, const char *prefix, struct errbuf *err);
 void archive_list_release(struct archive_list *l);
 /* The newest backup, or NULL when there is none. */
 const struct archive_entry *archive_newest(const struct archive_list *l);
 /* The entry named `name`, or NULL. */
-const struct archive_entry *archive_find(const struct archive_list *l,
-					 const char *name);
+const struct archive_entry *archive_find(const struct archive_list *l, const char *name);
 
 /* "<name>.sha256" into buf (ARCHIVE_NAME_MAX); -ENAMETOOLONG if it does
  * not fit. */
 int archive_sidecar_name(char *buf, size_t len, const char *name);
 /* Appends "<hex>  <name>\n" to sb. */
-void archive_sidecar_format(struct strbuf *sb, const char *hex,
-			    const char *name);
+void archive_sidecar_format(struct strbuf *sb, const char *hex, const char *name);
 /* Parses sidecar text (one "<64 hex>  <name>" line, "\n" optional, the
  * "*" binary marker of sha256sum accepted).  Upper-case hex is
  * lowered.  *name_out (NAME_MAX+1) gets the name in it.  -EINVAL with
@@ -94,8 +93,8 @@ void archive_sidecar_format(struct strbuf *sb, const char *hex,
 int archive_sidecar_parse(const char *text, size_t len, char hex[65],
 			  char name_out[ARCHIVE_NAME_MAX], struct errbuf *err);
 /* Reads and parses the sidecar file at `path` (at most 4 KiB). */
-int archive_sidecar_read(const char *path, char hex[65],
-			 char name_out[ARCHIVE_NAME_MAX], struct errbuf *err);
+int archive_sidecar_read(const char *path, char hex[65], char name_out[ARCHIVE_NAME_MAX],
+			 struct errbuf *err);
 
 /* Retention, to be called only after a successful run and while holding
  * the run lock.  Deletes the backups of `prefix` whose name time is older
@@ -107,9 +106,8 @@ int archive_sidecar_read(const char *path, char hex[65],
  * are never touched.  Each deletion is logged ("prune" event).
  * *deleted (may be NULL) counts deleted backups.  Stops at the first
  * failure to delete. */
-int archive_prune(const char *dir, const char *prefix, unsigned keep_days,
-		  unsigned min_keep, time_t now, struct logger *lg,
-		  unsigned *deleted, struct errbuf *err);
+int archive_prune(const char *dir, const char *prefix, unsigned keep_days, unsigned min_keep,
+		  time_t now, struct logger *lg, unsigned *deleted, struct errbuf *err);
 
 /* Removes hidden temporaries (sink.h outfile_is_temp_name) left in `dir`
  * by a crash (a killed backup, a mount's spool file):
@@ -119,9 +117,8 @@ int archive_prune(const char *dir, const char *prefix, unsigned keep_days,
  *   older than ARCHIVE_TEMP_GRACE seconds.
  * Each removal is logged ("cleanup" event); *removed (may be NULL)
  * counts them.  Errors on single files are logged and skipped. */
-int archive_clean_temps(const char *dir, const char *prefix,
-			bool have_run_lock, time_t now, struct logger *lg,
-			unsigned *removed, struct errbuf *err);
+int archive_clean_temps(const char *dir, const char *prefix, bool have_run_lock, time_t now,
+			struct logger *lg, unsigned *removed, struct errbuf *err);
 
 /* Marks an open hidden temporary (fd from outfile_open, e.g. a snapshot
  * spool) as in use, so archive_clean_temps() leaves it alone while the

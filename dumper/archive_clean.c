@@ -171,8 +171,9 @@ static int clean_one(int dfd, const char *dir, const char *name, bool archive_tm
 		rc = 1;
 	close(fd);
 	if (rc == 1)
-		logger_log(lg, LOGL_INFO, "cleanup", "dir=\"%s\" file=%s size=%lld reason=stale_temporary",
-			   dir, name, (long long)st.st_size);
+		logger_log(lg, LOGL_INFO, "cleanup",
+			   "dir=\"%s\" file=%s size=%lld reason=stale_temporary", dir, name,
+			   (long long)st.st_size);
 	return rc;
 }
 
@@ -195,8 +196,9 @@ int archive_clean_temps(const char *dir, const char *prefix, bool have_run_lock,
 		rc = clean_one(dirfd(d), dir, de->d_name,
 			       have_run_lock && is_archive_temp(de->d_name, prefix), now, lg);
 		if (rc < 0)
-			logger_log(lg, LOGL_WARN, "cleanup_failed", "dir=\"%s\" file=%s error=\"%s\"",
-				   dir, de->d_name, strerror(-rc));
+			logger_log(lg, LOGL_WARN, "cleanup_failed",
+				   "dir=\"%s\" file=%s error=\"%s\"", dir, de->d_name,
+				   strerror(-rc));
 		else if (rc == 1 && removed)
 			(*removed)++;
 	}

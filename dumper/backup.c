@@ -17,7 +17,7 @@
 #include "sink.h"
 #include "state.h"
 
-#define FILE_MODE 0640
+#define FILE_MODE  0640
 #define NAME_TRIES 5 /* seconds to wait for a free name */
 
 struct backup {
@@ -33,7 +33,8 @@ int backup_new(struct backup **out, const struct backup_opts *opts, struct errbu
 	struct backup *b;
 
 	if (!opts->dir || !archive_prefix_valid(opts->prefix))
-		return error_set(err, -EINVAL, "invalid archive prefix '%s' (check [archive] prefix)",
+		return error_set(err, -EINVAL,
+				 "invalid archive prefix '%s' (check [archive] prefix)",
 				 opts->prefix ? opts->prefix : "");
 	if (!opts->pipeline || !opts->pipeline->key)
 		return error_set(err, -EINVAL, "a backup needs the OpenPGP key");
@@ -171,7 +172,7 @@ static int write_backup(struct backup *b, const char *name, struct backup_result
 {
 	char path[PATH_MAX];
 	struct dump_result dres;
-	struct outfile of = { NULL, NULL, -1 };
+	struct outfile of = {NULL, NULL, -1};
 	struct sha256 ctx;
 	int rc;
 
@@ -209,12 +210,11 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static int write_sidecar(struct backup *b, const char *name, const char *hex,
-			 struct errbuf *err)
+static int write_sidecar(struct backup *b, const char *name, const char *hex, struct errbuf *err)
 {
 	char path[PATH_MAX], side[ARCHIVE_NAME_MAX];
 	struct strbuf sb = STRBUF_INIT;
-	struct outfile of = { NULL, NULL, -1 };
+	struct outfile of = {NULL, NULL, -1};
 	int rc;
 
 	if (archive_sidecar_name(side, sizeof(side), name) ||
@@ -262,8 +262,7 @@ static int produce(struct backup *b, struct backup_result *res, struct errbuf *e
 }
 
 /* Step 7: the run succeeded; what follows never makes it fail. */
-static void after_success(struct backup *b, const struct backup_result *res,
-			  unsigned *pruned)
+static void after_success(struct backup *b, const struct backup_result *res, unsigned *pruned)
 {
 	struct errbuf e2;
 	unsigned removed;

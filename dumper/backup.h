@@ -29,35 +29,33 @@
 #include "sha256.h"
 
 struct backup_opts {
-	const char *dir;	/* the archive directory */
-	const char *prefix;	/* archive_prefix_valid() */
-	unsigned keep_days;	/* 0: keep everything */
+	const char *dir;    /* the archive directory */
+	const char *prefix; /* archive_prefix_valid() */
+	unsigned keep_days; /* 0: keep everything */
 	unsigned min_keep;
 	const struct pipeline_opts *pipeline; /* key must be set (not plain) */
-	struct logger *log;	/* may be NULL */
+	struct logger *log;		      /* may be NULL */
 };
 
 struct backup_result {
-	char file[ARCHIVE_NAME_MAX];	  /* the backup's name (no directory) */
-	uint64_t size;			  /* bytes */
-	double seconds;			  /* whole run, wall clock */
+	char file[ARCHIVE_NAME_MAX]; /* the backup's name (no directory) */
+	uint64_t size;		     /* bytes */
+	double seconds;		     /* whole run, wall clock */
 	char sha256[SHA256_HEX_LEN + 1];
-	unsigned pruned;		  /* backups deleted by retention */
-	uint64_t sql_bytes;		  /* plaintext SQL size */
+	unsigned pruned;    /* backups deleted by retention */
+	uint64_t sql_bytes; /* plaintext SQL size */
 };
 
 struct backup;
 
 /* opts (and everything it points to) is borrowed and must outlive the
  * backup.  On success *out is owned by the caller (backup_free). */
-int backup_new(struct backup **out, const struct backup_opts *opts,
-	       struct errbuf *err);
+int backup_new(struct backup **out, const struct backup_opts *opts, struct errbuf *err);
 /* Runs once (a second call fails with -EINVAL).  0 and *res on success;
  * -EBUSY when another run holds the lock; -ECANCELED after
  * backup_cancel(); else the failure, which is in the state file too.
  * res may be NULL. */
-int backup_run(struct backup *b, struct backup_result *res,
-	       struct errbuf *err);
+int backup_run(struct backup *b, struct backup_result *res, struct errbuf *err);
 /* From any thread, any time (before, during or after backup_run): makes
  * the run stop soon with -ECANCELED (dump_job_cancel), recorded as the
  * failure "backup cancelled". */

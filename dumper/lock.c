@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RUN_BYTE 0
+#define RUN_BYTE   0
 #define STATE_BYTE 1
 
 static int lock_path(char *buf, size_t len, const char *dir, struct errbuf *err)

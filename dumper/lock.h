@@ -25,22 +25,23 @@ struct runlock {
 	int fd; /* -1 when not held */
 };
 
-#define RUNLOCK_INIT { -1 }
+#define RUNLOCK_INIT                                                                               \
+	{                                                                                          \
+		-1                                                                                 \
+	}
 
 /* Takes the lock without waiting.  When another run holds it, fails with
  * -EBUSY and "another backup is running (pid N)" (", pid N" left out
  * when unknown), and sets *holder (may be NULL) to N or 0.  Other errors
  * (the directory is missing or read-only) are -errno with the path. */
-int runlock_acquire(struct runlock *lk, const char *dir, pid_t *holder,
-		    struct errbuf *err);
+int runlock_acquire(struct runlock *lk, const char *dir, pid_t *holder, struct errbuf *err);
 /* Releases the lock if held; idempotent. */
 void runlock_release(struct runlock *lk);
 
 /* Tests, without taking it, whether some run holds the lock now (also
  * one in this process).  A missing lock file means not held.  *holder
  * (may be NULL) gets the holder's pid or 0. */
-int runlock_probe(const char *dir, bool *held, pid_t *holder,
-		  struct errbuf *err);
+int runlock_probe(const char *dir, bool *held, pid_t *holder, struct errbuf *err);
 
 /* The state lock: a short, blocking lock (byte 1 of the same file) that
  * serialises read-modify-write of the state file between the backup run

@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 enum {
-	ST_TAG,	    /* expecting a packet's first byte */
-	ST_LEN,	    /* collecting length octets */
-	ST_BODY,    /* inside a body chunk */
-	ST_DONE,    /* the data packet ended: only EOF may follow */
+	ST_TAG,	 /* expecting a packet's first byte */
+	ST_LEN,	 /* collecting length octets */
+	ST_BODY, /* inside a body chunk */
+	ST_DONE, /* the data packet ended: only EOF may follow */
 	ST_ERROR,
 };
 
@@ -101,7 +101,7 @@ static int on_tag_byte(struct pgp_parser *p, unsigned char b)
 	if (p->new_format) {
 		p->hdr_need = 1; /* decided by the first octet */
 	} else {
-		static const unsigned need[] = { 1, 2, 4, 0 };
+		static const unsigned need[] = {1, 2, 4, 0};
 
 		p->hdr_need = need[b & 3];
 		if (!p->hdr_need)
@@ -210,8 +210,7 @@ static int pkesk_done(struct pgp_parser *p)
 		ok = skip_mpis(b, len, &pos, 2);
 		break;
 	case 18: /* ECDH: point MPI, then a length-prefixed wrapped key */
-		ok = skip_mpis(b, len, &pos, 1) && pos < len && b[pos] &&
-		     pos + 1 + b[pos] == len;
+		ok = skip_mpis(b, len, &pos, 1) && pos < len && b[pos] && pos + 1 + b[pos] == len;
 		pos = len;
 		break;
 	default: /* other algorithms: only the framing is checked */
@@ -282,8 +281,10 @@ int pgp_parser_feed(struct pgp_parser *p, const void *buf, size_t len, struct er
 			p->left -= n;
 			break;
 		case ST_DONE:
-			rc = fail(p, p->off, "%zu bytes of trailing data after the encrypted data "
-					     "packet", len);
+			rc = fail(p, p->off,
+				  "%zu bytes of trailing data after the encrypted data "
+				  "packet",
+				  len);
 			n = 0;
 			break;
 		default:
@@ -316,8 +317,9 @@ int pgp_parser_finish(struct pgp_parser *p, struct pgp_info *info, struct errbuf
 		if (!p->off)
 			fail(p, 0, "empty file");
 		else
-			fail(p, p->off, "truncated: no encrypted data packet after the session "
-					"key packet(s)");
+			fail(p, p->off,
+			     "truncated: no encrypted data packet after the session "
+			     "key packet(s)");
 		break;
 	default:
 		fail(p, p->off, "truncated inside the packet (tag %d) that starts at offset %llu",
@@ -416,8 +418,8 @@ static void add_key(struct pgp_keyids *k, gpgme_key_t key)
 		snprintf(k->fingerprint, sizeof(k->fingerprint), "%s", key->fpr);
 }
 
-static int list_keys(gpgme_ctx_t ctx, struct pgp_keyids *k, const char *pattern,
-		     const char *pin, const char *file, struct errbuf *err)
+static int list_keys(gpgme_ctx_t ctx, struct pgp_keyids *k, const char *pattern, const char *pin,
+		     const char *file, struct errbuf *err)
 {
 	gpgme_error_t ge;
 	gpgme_key_t key;
@@ -497,8 +499,7 @@ bool pgp_keyids_has(const struct pgp_keyids *k, uint64_t id)
 	return false;
 }
 
-int pgp_check_recipient(const struct pgp_info *info, const struct pgp_keyids *k,
-			struct errbuf *err)
+int pgp_check_recipient(const struct pgp_info *info, const struct pgp_keyids *k, struct errbuf *err)
 {
 	char got[PGP_MAX_RECIPIENTS * 18 + 1] = "";
 	size_t n = 0;
@@ -509,8 +510,7 @@ int pgp_check_recipient(const struct pgp_info *info, const struct pgp_keyids *k,
 		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%016llX", i ? ", " : "",
 				      (unsigned long long)info->keyids[i]);
 	}
-	return error_set(err, -EKEYREJECTED,
-			 "encrypted to key id %s, not to the configured key %s%s", got,
-			 k->fingerprint,
-			 strstr(got, "0000000000000000") ? " (hidden recipient)" : "");
+	return error_set(
+		err, -EKEYREJECTED, "encrypted to key id %s, not to the configured key %s%s", got,
+		k->fingerprint, strstr(got, "0000000000000000") ? " (hidden recipient)" : "");
 }

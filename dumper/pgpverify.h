@@ -23,7 +23,7 @@
 #include "errbuf.h"
 
 #define PGP_MAX_RECIPIENTS 16
-#define PGP_MAX_KEYIDS 16
+#define PGP_MAX_KEYIDS	   16
 
 struct pgp_info {
 	uint64_t keyids[PGP_MAX_RECIPIENTS]; /* PKESK recipients, file order;
@@ -38,34 +38,31 @@ struct pgp_info {
  * stack). */
 struct pgp_parser {
 	int state;
-	uint64_t off;	      /* bytes consumed */
-	uint64_t pkt_off;     /* offset of the current packet's header */
+	uint64_t off;	  /* bytes consumed */
+	uint64_t pkt_off; /* offset of the current packet's header */
 	int tag;
 	bool new_format;
-	bool partial;	      /* the current chunk is a partial length */
+	bool partial; /* the current chunk is a partial length */
 	unsigned char hdr[6];
 	unsigned hdr_have, hdr_need;
-	uint64_t left;	      /* body bytes left in the current chunk */
+	uint64_t left;		  /* body bytes left in the current chunk */
 	unsigned char body[2048]; /* the PKESK body being collected */
 	size_t body_have, body_len;
-	bool version_seen;    /* first SEIPD body byte checked */
+	bool version_seen; /* first SEIPD body byte checked */
 	struct pgp_info info;
-	char why[256];	      /* first error, "" while fine */
+	char why[256]; /* first error, "" while fine */
 };
 
 void pgp_parser_init(struct pgp_parser *p);
 /* Feeds the next bytes.  Returns 0 or -EINVAL once the data is not a
  * valid message (later calls keep failing with the same message:
  * "offset N: <reason>"). */
-int pgp_parser_feed(struct pgp_parser *p, const void *buf, size_t len,
-		    struct errbuf *err);
+int pgp_parser_feed(struct pgp_parser *p, const void *buf, size_t len, struct errbuf *err);
 /* At end of file: checks the message is complete and fills *info. */
-int pgp_parser_finish(struct pgp_parser *p, struct pgp_info *info,
-		      struct errbuf *err);
+int pgp_parser_finish(struct pgp_parser *p, struct pgp_info *info, struct errbuf *err);
 
 /* Reads the whole file at `path` through the parser. */
-int pgpverify_file(const char *path, struct pgp_info *info,
-		   struct errbuf *err);
+int pgpverify_file(const char *path, struct pgp_info *info, struct errbuf *err);
 
 /* The key ids of the configured key: the primary and every subkey of
  * the key(s) in `public_key_file` selected by `fingerprint` (when set,
@@ -79,14 +76,13 @@ struct pgp_keyids {
 	unsigned n;
 	char fingerprint[64];
 };
-int pgp_keyids_load(struct pgp_keyids *k, const char *public_key_file,
-		    const char *recipient, const char *fingerprint,
-		    struct errbuf *err);
+int pgp_keyids_load(struct pgp_keyids *k, const char *public_key_file, const char *recipient,
+		    const char *fingerprint, struct errbuf *err);
 bool pgp_keyids_has(const struct pgp_keyids *k, uint64_t id);
 /* Checks that info names at least one of k's ids as a recipient;
  * otherwise -EKEYREJECTED "encrypted to key(s) X, not to the configured
  * key Y". */
-int pgp_check_recipient(const struct pgp_info *info,
-			const struct pgp_keyids *k, struct errbuf *err);
+int pgp_check_recipient(const struct pgp_info *info, const struct pgp_keyids *k,
+			struct errbuf *err);
 
 #endif

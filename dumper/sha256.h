@@ -10,7 +10,7 @@
 #include "writer.h"
 
 #define SHA256_DIGEST_LEN 32
-#define SHA256_HEX_LEN 64 /* lowercase hex digits, without the NUL */
+#define SHA256_HEX_LEN	  64 /* lowercase hex digits, without the NUL */
 
 struct sha256 {
 	uint32_t h[8];
@@ -24,8 +24,7 @@ void sha256_update(struct sha256 *c, const void *data, size_t len);
 /* Finishes the hash into `out`; c must be re-initialised before reuse. */
 void sha256_final(struct sha256 *c, unsigned char out[SHA256_DIGEST_LEN]);
 /* Lowercase hex of a digest, NUL-terminated (SHA256_HEX_LEN + 1 bytes). */
-void sha256_hex(const unsigned char digest[SHA256_DIGEST_LEN],
-		char hex[SHA256_HEX_LEN + 1]);
+void sha256_hex(const unsigned char digest[SHA256_DIGEST_LEN], char hex[SHA256_HEX_LEN + 1]);
 /* sha256_final() + sha256_hex(). */
 void sha256_final_hex(struct sha256 *c, char hex[SHA256_HEX_LEN + 1]);
 
@@ -37,7 +36,7 @@ void sha256_final_hex(struct sha256 *c, char hex[SHA256_HEX_LEN + 1]);
  * close `next`.  Like any stage it is used by one thread at a time (the
  * gpg stage calls it from its helper thread).  On success *out is owned
  * by the caller (writer_free). */
-int sha256stage_new(struct writer **out, struct writer *next,
-		    struct sha256 *ctx, struct errbuf *err);
+int sha256stage_new(struct writer **out, struct writer *next, struct sha256 *ctx,
+		    struct errbuf *err);
 
 #endif

@@ -12,7 +12,7 @@
 #include "lock.h"
 #include "sink.h"
 
-#define STATE_VERSION 1
+#define STATE_VERSION  1
 #define STATE_FILE_MAX (64 * 1024)
 
 void state_init(struct run_state *st)
@@ -277,9 +277,10 @@ static void settle_crash(struct run_state *st)
 		strcpy(iso, "?");
 	st->failures++;
 	st->last_error_at = st->started;
-	snprintf(st->last_error, sizeof(st->last_error),
-		 "backup started at %s (pid %ld) did not finish (the process was killed or crashed)",
-		 iso, (long)st->started_pid);
+	snprintf(
+		st->last_error, sizeof(st->last_error),
+		"backup started at %s (pid %ld) did not finish (the process was killed or crashed)",
+		iso, (long)st->started_pid);
 	st->started = 0;
 	st->started_pid = 0;
 }
@@ -407,7 +408,7 @@ static void edit_error(struct run_state *st, void *arg)
 
 int state_begin_run(const char *dir, time_t now, pid_t pid, struct errbuf *err)
 {
-	struct record r = { .now = now, .pid = pid };
+	struct record r = {.now = now, .pid = pid};
 
 	return state_update(dir, edit_begin, &r, err);
 }
@@ -416,22 +417,21 @@ int state_record_success(const char *dir, time_t now, const char *file, uint64_t
 			 double seconds, struct errbuf *err)
 {
 	struct record r = {
-		.now = now, .pid = getpid(), .file = file, .size = size, .seconds = seconds
-	};
+		.now = now, .pid = getpid(), .file = file, .size = size, .seconds = seconds};
 
 	return state_update(dir, edit_success, &r, err);
 }
 
 int state_record_failure(const char *dir, time_t now, const char *msg, struct errbuf *err)
 {
-	struct record r = { .now = now, .pid = getpid(), .msg = msg };
+	struct record r = {.now = now, .pid = getpid(), .msg = msg};
 
 	return state_update(dir, edit_failure, &r, err);
 }
 
 int state_record_error(const char *dir, time_t now, const char *msg, struct errbuf *err)
 {
-	struct record r = { .now = now, .msg = msg };
+	struct record r = {.now = now, .msg = msg};
 
 	return state_update(dir, edit_error, &r, err);
 }

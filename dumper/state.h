@@ -26,24 +26,24 @@
 #include "errbuf.h"
 
 #define STATE_FILE_NAME ".dumpfs-state"
-#define STATE_MSG_MAX 512 /* last_error is cut to this many bytes - 1 */
+#define STATE_MSG_MAX	512 /* last_error is cut to this many bytes - 1 */
 
 struct run_state {
-	time_t last_success;	    /* end of the last good run; 0 = never */
+	time_t last_success;		  /* end of the last good run; 0 = never */
 	char last_file[ARCHIVE_NAME_MAX]; /* its archive name or "" */
-	uint64_t last_size;	    /* bytes */
-	double last_duration;	    /* seconds; < 0 = unknown */
-	time_t last_error_at;	    /* 0 = no error since the last success */
+	uint64_t last_size;		  /* bytes */
+	double last_duration;		  /* seconds; < 0 = unknown */
+	time_t last_error_at;		  /* 0 = no error since the last success */
 	char last_error[STATE_MSG_MAX];	  /* "" when last_error_at is 0 */
-	uint64_t successes, failures; /* backup runs, ever */
-	time_t started;		    /* a run began then and did not end; 0 */
+	uint64_t successes, failures;	  /* backup runs, ever */
+	time_t started;			  /* a run began then and did not end; 0 */
 	pid_t started_pid;
-	bool stale_notified;	    /* alerts: staleness already notified */
-	long expiry_warned_day;	    /* alerts: day (time/86400) of the last
-				       key-expiry warning; 0 = never */
+	bool stale_notified;	/* alerts: staleness already notified */
+	long expiry_warned_day; /* alerts: day (time/86400) of the last
+				   key-expiry warning; 0 = never */
 	/* Derived by state_read(), never stored: */
-	bool running;		    /* the run lock is held now */
-	pid_t running_pid;	    /* its holder, 0 if unknown */
+	bool running;	   /* the run lock is held now */
+	pid_t running_pid; /* its holder, 0 if unknown */
 };
 
 /* The empty state (nothing ever happened). */
@@ -56,8 +56,7 @@ void state_init(struct run_state *st);
 int state_load(struct run_state *st, const char *path, struct errbuf *err);
 /* Writes st to `path` atomically (hidden temporary, fsync, rename, fsync
  * of the directory).  Callers hold the state lock. */
-int state_save(const struct run_state *st, const char *path,
-	       struct errbuf *err);
+int state_save(const struct run_state *st, const char *path, struct errbuf *err);
 /* The text state_save() writes, appended to sb (for tests). */
 void state_format(const struct run_state *st, struct strbuf *sb);
 
@@ -73,8 +72,7 @@ int state_read(struct run_state *st, const char *dir, struct errbuf *err);
  * empty state and replaced, so a damaged file never stops backups (only
  * the history is lost); state_read() is where corruption is reported. */
 typedef void (*state_edit_fn)(struct run_state *st, void *arg);
-int state_update(const char *dir, state_edit_fn edit, void *arg,
-		 struct errbuf *err);
+int state_update(const char *dir, state_edit_fn edit, void *arg, struct errbuf *err);
 
 /* The backup run's records, each one state_update().  Callers hold the
  * run lock for state_begin_run/state_end_*.
@@ -88,13 +86,10 @@ int state_update(const char *dir, state_edit_fn edit, void *arg,
  *   become spaces.
  * state_record_error: only sets last_error(_at) (a failed snapshot
  *   stream: not a backup run, counters unchanged); no run lock needed. */
-int state_begin_run(const char *dir, time_t now, pid_t pid,
-		    struct errbuf *err);
-int state_record_success(const char *dir, time_t now, const char *file,
-			 uint64_t size, double seconds, struct errbuf *err);
-int state_record_failure(const char *dir, time_t now, const char *msg,
-			 struct errbuf *err);
-int state_record_error(const char *dir, time_t now, const char *msg,
-		       struct errbuf *err);
+int state_begin_run(const char *dir, time_t now, pid_t pid, struct errbuf *err);
+int state_record_success(const char *dir, time_t now, const char *file, uint64_t size,
+			 double seconds, struct errbuf *err);
+int state_record_failure(const char *dir, time_t now, const char *msg, struct errbuf *err);
+int state_record_error(const char *dir, time_t now, const char *msg, struct errbuf *err);
 
 #endif

@@ -10,9 +10,9 @@
 #endif
 
 static const char *const file_names[STATUS_NFILES] = {
-	[STATUS_HEALTH] = "health",	       [STATUS_LAST_SUCCESS] = "last_success",
-	[STATUS_LAST_ERROR] = "last_error",    [STATUS_AGE_SECONDS] = "age_seconds",
-	[STATUS_JSON] = "status.json",	       [STATUS_METRICS] = "metrics.prom",
+	[STATUS_HEALTH] = "health",	    [STATUS_LAST_SUCCESS] = "last_success",
+	[STATUS_LAST_ERROR] = "last_error", [STATUS_AGE_SECONDS] = "age_seconds",
+	[STATUS_JSON] = "status.json",	    [STATUS_METRICS] = "metrics.prom",
 };
 
 const char *status_file_name(enum status_file f)
@@ -193,7 +193,7 @@ static void json_kint(struct strbuf *out, bool *first, const char *key, int64_t 
 static void render_json(const struct status_input *in, const struct status_eval *ev,
 			const struct run_state *st, struct strbuf *out)
 {
-	static const char *const states[] = { "ok", "critical", "none" };
+	static const char *const states[] = {"ok", "critical", "none"};
 	const struct archive_entry *e = ev->newest;
 	struct strbuf health = STRBUF_INIT;
 	bool first = true;

@@ -36,7 +36,7 @@ struct status_input {
 	time_t key_expires;	     /* 0 = never, (time_t)-1 = unknown */
 	unsigned snapshot_readers;   /* open snapshot streams (0 for check) */
 	unsigned max_snapshot_readers;
-	const char *version;	     /* NULL = DUMPFS_VERSION or "unknown" */
+	const char *version; /* NULL = DUMPFS_VERSION or "unknown" */
 	/* NULL, or why the archive dir could not be read (archives then
 	 * empty): health is CRITICAL "cannot read ...", dumpfs_up 0. */
 	const char *archive_error;
@@ -45,9 +45,9 @@ struct status_input {
 struct status_eval {
 	enum health health;
 	const struct archive_entry *newest; /* NULL when NONE */
-	time_t newest_time;	/* min(name time, mtime) of newest */
-	int64_t age;		/* seconds, >= 0; valid unless NONE */
-	int64_t max_age;	/* max_age_hours * 3600 */
+	time_t newest_time;		    /* min(name time, mtime) of newest */
+	int64_t age;			    /* seconds, >= 0; valid unless NONE */
+	int64_t max_age;		    /* max_age_hours * 3600 */
 };
 
 void status_evaluate(const struct status_input *in, struct status_eval *ev);
@@ -72,8 +72,7 @@ int status_file_lookup(const char *name);
 
 /* Appends the content of file f to `out`: always ends with "\n" (an empty
  * value is just "\n").  Returns strbuf_error(out). */
-int status_render(enum status_file f, const struct status_input *in,
-		  struct strbuf *out);
+int status_render(enum status_file f, const struct status_input *in, struct strbuf *out);
 
 /* "2026-11-29T02:00:00Z" (UTC) into buf; "" when t cannot be converted. */
 #define STATUS_ISO_LEN 32

@@ -15,8 +15,8 @@
 static int parse_args(int argc, char **argv, const char **config)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 

@@ -25,8 +25,8 @@ static int unknown(const char *msg)
 static int parse_args(int argc, char **argv, const char **config)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -50,7 +50,7 @@ static int check(const struct config *cfg)
 {
 	struct archive_list l = ARCHIVE_LIST_INIT;
 	struct strbuf sb = STRBUF_INIT;
-	struct status_input in = { 0 };
+	struct status_input in = {0};
 	struct status_eval ev;
 	struct run_state st;
 	struct errbuf err;

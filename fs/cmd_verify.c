@@ -26,8 +26,8 @@ struct verify_buf {
 static int parse_args(int argc, char **argv, const char **config)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -87,8 +87,8 @@ static bool read_sidecar(const char *path, char hex[65], struct strbuf *why)
 }
 
 /* One read of the file feeds both the hash and the OpenPGP parser. */
-static void scan_file(const char *path, struct verify_buf *vb, char hex[65],
-		      struct pgp_info *info, struct strbuf *why)
+static void scan_file(const char *path, struct verify_buf *vb, char hex[65], struct pgp_info *info,
+		      struct strbuf *why)
 {
 	struct sha256 ctx;
 	struct errbuf err;
@@ -120,8 +120,7 @@ static void scan_file(const char *path, struct verify_buf *vb, char hex[65],
 	sha256_final_hex(&ctx, hex);
 	if (bad_pgp || pgp_parser_finish(&vb->parser, info, &err)) {
 		info->nkeyids = 0;
-		add_reason(why, "not a well-formed OpenPGP encrypted message: %s",
-			    vb->parser.why);
+		add_reason(why, "not a well-formed OpenPGP encrypted message: %s", vb->parser.why);
 	}
 }
 
@@ -129,7 +128,7 @@ static bool verify_one(const char *path, const struct pgp_keyids *keys, struct v
 {
 	struct strbuf why = STRBUF_INIT;
 	char want[65], got[65];
-	struct pgp_info info = { 0 };
+	struct pgp_info info = {0};
 	struct errbuf err;
 	bool have_sum, ok;
 
@@ -161,8 +160,8 @@ int cmd_verify(int argc, char **argv, struct logger *lg)
 		return EXIT_USAGE;
 	if (cmd_load_config(&cfg, config, lg))
 		return EXIT_USAGE;
-	if (pgp_keyids_load(&keys, cfg.gpg.public_key_file, cfg.gpg.recipient,
-			    cfg.gpg.fingerprint, &err)) {
+	if (pgp_keyids_load(&keys, cfg.gpg.public_key_file, cfg.gpg.recipient, cfg.gpg.fingerprint,
+			    &err)) {
 		cmd_error("verify", &err);
 		config_release(&cfg);
 		return EXIT_USAGE;

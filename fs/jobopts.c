@@ -19,8 +19,8 @@ const char *jobopts_config_path(const char *opt)
 int jobopts_load_key(struct gpg_key **key, const struct config *cfg, struct errbuf *err)
 {
 	*key = NULL;
-	return gpg_key_load(key, cfg->gpg.public_key_file, cfg->gpg.recipient,
-			    cfg->gpg.fingerprint, err);
+	return gpg_key_load(key, cfg->gpg.public_key_file, cfg->gpg.recipient, cfg->gpg.fingerprint,
+			    err);
 }
 
 int jobopts_from_config(struct pipeline_opts *o, const struct config *cfg, struct gpg_key *key,

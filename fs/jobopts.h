@@ -13,13 +13,12 @@ const char *jobopts_config_path(const char *opt);
 
 /* Loads the configured public key ([gpg] public_key_file, recipient,
  * fingerprint); *key is the caller's (gpg_key_free). */
-int jobopts_load_key(struct gpg_key **key, const struct config *cfg,
-		     struct errbuf *err);
+int jobopts_load_key(struct gpg_key **key, const struct config *cfg, struct errbuf *err);
 
 /* Fills *o from cfg.  Everything is borrowed from cfg, key and lg, which
  * must outlive *o.  key NULL = plain SQL. */
-int jobopts_from_config(struct pipeline_opts *o, const struct config *cfg,
-			struct gpg_key *key, struct logger *lg);
+int jobopts_from_config(struct pipeline_opts *o, const struct config *cfg, struct gpg_key *key,
+			struct logger *lg);
 
 /* Fills *b from cfg's [archive] section; `pipeline` and lg borrowed. */
 void jobopts_backup(struct backup_opts *b, const struct config *cfg,

@@ -61,7 +61,7 @@ static bool exists(const char *dir, const char *name)
 static void set_mtime(const char *dir, const char *name, time_t t)
 {
 	char path[512];
-	struct timespec ts[2] = { { t, 0 }, { t, 0 } };
+	struct timespec ts[2] = {{t, 0}, {t, 0}};
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
@@ -143,14 +143,16 @@ TEST(archive_sidecar_roundtrip)
 	struct errbuf err;
 
 	archive_sidecar_format(&sb, h, "mariadb_2026-11-29_020000.sql.gz.gpg");
-	CHECK_STREQ(strbuf_str(&sb), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-				     "  mariadb_2026-11-29_020000.sql.gz.gpg\n");
+	CHECK_STREQ(strbuf_str(&sb),
+		    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+		    "  mariadb_2026-11-29_020000.sql.gz.gpg\n");
 	CHECK(archive_sidecar_parse(sb.buf, sb.len, hex, name, &err) == 0);
 	CHECK_STREQ(hex, h);
 	CHECK_STREQ(name, "mariadb_2026-11-29_020000.sql.gz.gpg");
 	/* Binary marker, upper case, no final newline. */
-	CHECK(archive_sidecar_parse("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855 *f",
-				    67, hex, name, &err) == 0);
+	CHECK(archive_sidecar_parse(
+		      "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855 *f", 67,
+		      hex, name, &err) == 0);
 	CHECK_STREQ(hex, h);
 	CHECK_STREQ(name, "f");
 	CHECK(archive_sidecar_parse(sb.buf, 60, hex, name, &err) == -EINVAL);

@@ -38,8 +38,9 @@ static int sh(const char *fmt, ...)
 	return system(full);
 }
 
-#define GPG "gpg --batch --quiet --homedir home --passphrase '' --pinentry-mode loopback " \
-	    "--trust-model always "
+#define GPG                                                                                        \
+	"gpg --batch --quiet --homedir home --passphrase '' --pinentry-mode loopback "             \
+	"--trust-model always "
 
 static bool pgp_setup(void)
 {

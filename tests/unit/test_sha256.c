@@ -61,7 +61,7 @@ TEST(sha256_block_boundaries)
 		"ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb",
 		"635361c48bb9eab14198e76ea8ab7f1a41685d6ad62aa9146d301d4f17eb0ae0",
 	};
-	static const size_t lens[] = { 55, 56, 63, 64, 65 };
+	static const size_t lens[] = {55, 56, 63, 64, 65};
 	char buf[65], hex[65];
 
 	memset(buf, 'a', sizeof(buf));
@@ -100,12 +100,12 @@ static void collect_free(struct writer *w)
 	(void)w;
 }
 
-static const struct writer_ops collect_ops = { "collect", collect_write, collect_close,
-					       collect_free };
+static const struct writer_ops collect_ops = {"collect", collect_write, collect_close,
+					      collect_free};
 
 TEST(sha256_stage_passes_through_and_hashes)
 {
-	struct collect sink = { { &collect_ops }, 0, 0 };
+	struct collect sink = {{&collect_ops}, 0, 0};
 	struct writer *w = NULL;
 	struct sha256 ctx;
 	struct errbuf err;

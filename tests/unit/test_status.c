@@ -6,12 +6,12 @@
 #include "../../dumper/status.h"
 #include "unit.h"
 
-#define T0 1795917600 /* 2026-11-29T02:00:00Z */
+#define T0    1795917600 /* 2026-11-29T02:00:00Z */
 #define NAME0 "mariadb_2026-11-29_020000.sql.gz.gpg"
 
 static struct archive_entry entries[2];
-static struct archive_list two = { entries, 2 };
-static struct archive_list none = { NULL, 0 };
+static struct archive_list two = {entries, 2};
+static struct archive_list none = {NULL, 0};
 
 static void setup(struct status_input *in, struct run_state *st)
 {
@@ -159,7 +159,9 @@ static char *pipe_through(const char *cmd, const char *input)
 	return strbuf_detach(&out);
 }
 
-#define PYJSON "python3 -c 'import json,sys; d=json.load(sys.stdin); print(\" \".join(\"%%s=%%r\" %% (k, d[k]) for k in sys.argv[1:]))' "
+#define PYJSON                                                                                     \
+	"python3 -c 'import json,sys; d=json.load(sys.stdin); print(\" \".join(\"%%s=%%r\" %% "    \
+	"(k, d[k]) for k in sys.argv[1:]))' "
 
 TEST(status_json_is_valid_and_complete)
 {
@@ -184,14 +186,16 @@ TEST(status_json_is_valid_and_complete)
 		 "last_duration_seconds last_error last_error_at running archive_count next_run "
 		 "key_fingerprint key_expires snapshot_readers version");
 	got = pipe_through(cmd, json);
-	CHECK_STREQ(got, "state='ok' last_success='2026-11-29T02:00:00Z' age_seconds=3600 "
-			 "max_age_seconds=93600 last_file='" NAME0 "' last_size_bytes=123456 "
-			 "last_duration_seconds=12.25 "
-			 "last_error='quote \" backslash \\\\ tab \\t ctl \\x01 bad \xef\xbf\xbd utf8 é' "
-			 "last_error_at='2026-11-29T02:30:00Z' running=True archive_count=2 "
-			 "next_run='2026-11-30T02:00:00Z' "
-			 "key_fingerprint='0123456789ABCDEF0123456789ABCDEF01234567' "
-			 "key_expires=None snapshot_readers=1 version='0.1.0'\n");
+	CHECK_STREQ(
+		got,
+		"state='ok' last_success='2026-11-29T02:00:00Z' age_seconds=3600 "
+		"max_age_seconds=93600 last_file='" NAME0 "' last_size_bytes=123456 "
+		"last_duration_seconds=12.25 "
+		"last_error='quote \" backslash \\\\ tab \\t ctl \\x01 bad \xef\xbf\xbd utf8 é' "
+		"last_error_at='2026-11-29T02:30:00Z' running=True archive_count=2 "
+		"next_run='2026-11-30T02:00:00Z' "
+		"key_fingerprint='0123456789ABCDEF0123456789ABCDEF01234567' "
+		"key_expires=None snapshot_readers=1 version='0.1.0'\n");
 	free(got);
 	free(json);
 
