@@ -302,8 +302,12 @@ int backup_run(struct backup *b, struct backup_result *res, struct errbuf *err)
 	b->ran = true;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = runlock_acquire(&lk, b->o->dir, NULL, err);
+	if (rc == -EBUSY)
+		return rc; /* the running one records its own result */
 	if (rc)
-		return rc; /* busy: the running one records its own result */
+		return error_prefix(err, rc,
+				    "cannot use archive directory '%s' (check [archive] dir)",
+				    b->o->dir);
 	logger_log(b->o->log, LOGL_INFO, "backup_start", "dir=\"%s\"", b->o->dir);
 	rc = state_begin_run(b->o->dir, time(NULL), getpid(), err);
 	if (!rc)
