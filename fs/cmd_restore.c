@@ -21,11 +21,11 @@ static void restore_usage(void)
 static int parse_args(int argc, char **argv, struct restore_args *a)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "to-stdout", no_argument, NULL, 's' },
-		{ "database", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"to-stdout", no_argument, NULL, 's'},
+		{"database", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -33,10 +33,18 @@ static int parse_args(int argc, char **argv, struct restore_args *a)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:d:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': a->config = optarg; break;
-		case 's': a->to_stdout = 1; break;
-		case 'd': a->database = optarg; break;
-		default: restore_usage(); return -1;
+		case 'c':
+			a->config = optarg;
+			break;
+		case 's':
+			a->to_stdout = 1;
+			break;
+		case 'd':
+			a->database = optarg;
+			break;
+		default:
+			restore_usage();
+			return -1;
 		}
 	}
 	if (optind >= argc) {

@@ -1,0 +1,326 @@
+/* Delivering notices: webhook, mail and heartbeat in parallel, either in
+ * the caller's thread or in the notifier's background thread. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "notify_priv.h"
+#include "webhook.h"
+
+#define TAIL_MAX 4096
+
+/* ---- mail text ---- */
+
+void notify_mail_subject(struct strbuf *sb, const struct notifier *n, const struct notify_event *ev)
+{
+	switch (ev->kind) {
+	case NOTIFY_FAILURE:
+		strbuf_addstr(sb, n->o.mail_subject);
+		return;
+	case NOTIFY_SUCCESS:
+		strbuf_addf(sb, "[dumpfs] %s: backup succeeded", n->host);
+		return;
+	case NOTIFY_RECOVERED:
+		strbuf_addf(sb, "[dumpfs] %s: backup recovered", n->host);
+		return;
+	case NOTIFY_STALE:
+		strbuf_addf(sb, "[dumpfs] %s: no backup for more than %u hours", n->host,
+			    n->o.max_age_hours);
+		return;
+	default:
+		strbuf_addf(sb, "[dumpfs] %s: the encryption key %s", n->host,
+			    ev->key_expires > 0 && ev->key_expires <= ev->when ? "has expired"
+									       : "expires soon");
+		return;
+	}
+}
+
+void notify_mail_body(struct strbuf *sb, const struct notifier *n, const struct notify_event *ev)
+{
+	char when[ISO_OFFSET_LEN], *tail;
+
+	iso8601_local(ev->when, when);
+	strbuf_addf(sb, "%s\n\n", ev->message);
+	strbuf_addf(sb, "Event:       %s\n", notify_kind_name(ev->kind));
+	strbuf_addf(sb, "Host:        %s\n", n->host);
+	strbuf_addf(sb, "Time:        %s\n", when);
+	strbuf_addf(sb, "Archive dir: %s\n", n->o.archive_dir);
+	if (ev->file[0])
+		strbuf_addf(sb, "File:        %s\n", ev->file);
+	if (ev->size_bytes >= 0)
+		strbuf_addf(sb, "Size:        %lld bytes\n", (long long)ev->size_bytes);
+	if (ev->duration >= 0)
+		strbuf_addf(sb, "Duration:    %.1f s\n", ev->duration);
+	if (ev->age_seconds >= 0)
+		strbuf_addf(sb, "Age:         %lld s\n", (long long)ev->age_seconds);
+	if (ev->key_fingerprint[0])
+		strbuf_addf(sb, "Key:         %s\n", ev->key_fingerprint);
+	if (!n->o.log)
+		return;
+	tail = malloc(TAIL_MAX);
+	if (!tail) {
+		sb->failed = true;
+		return;
+	}
+	logger_tail(n->o.log, tail, TAIL_MAX);
+	if (tail[0])
+		strbuf_addf(sb, "\nLast log lines:\n%s%s", tail,
+			    tail[strlen(tail) - 1] == '\n' ? "" : "\n");
+	free(tail);
+}
+
+/* ---- channels ---- */
+
+static void log_result(struct notifier *n, const char *channel, const char *url,
+		       const struct notify_event *ev, int ret, const struct errbuf *err)
+{
+	char where[256];
+
+	url_redact(url, where, sizeof(where));
+	if (ret)
+		logger_log(n->o.log, LOGL_WARN, "notify_failed",
+			   "channel=%s target=%s event=%s error=\"%s\"", channel, where,
+			   ev ? notify_kind_name(ev->kind) : "heartbeat", err->msg);
+	else
+		logger_log(n->o.log, LOGL_INFO, "notify_sent", "channel=%s target=%s event=%s",
+			   channel, where, ev ? notify_kind_name(ev->kind) : "heartbeat");
+}
+
+static void http_opts_of(const struct notifier *n, struct http_opts *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->ca_file = n->ca_file;
+	h->timeout = n->o.http_timeout;
+}
+
+static void send_webhook(struct notifier *n, const struct notify_event *ev)
+{
+	struct strbuf body = STRBUF_INIT;
+	struct http_opts h;
+	struct errbuf err;
+	int ret;
+
+	errbuf_clear(&err);
+	http_opts_of(n, &h);
+	webhook_format(&body, ev, n->host);
+	ret = strbuf_error(&body) ? error_set(&err, -ENOMEM, "out of memory")
+				  : webhook_post(n->webhook_url, body.buf, &h, &err);
+	log_result(n, "webhook", n->webhook_url, ev, ret, &err);
+	strbuf_release(&body);
+}
+
+static void send_heartbeat(struct notifier *n)
+{
+	struct http_opts h;
+	struct errbuf err;
+	int ret;
+
+	errbuf_clear(&err);
+	http_opts_of(n, &h);
+	if (!h.timeout)
+		h.timeout = 10;
+	ret = heartbeat_ping(n->heartbeat_url, &h, &err);
+	log_result(n, "heartbeat", n->heartbeat_url, NULL, ret, &err);
+}
+
+static void send_mail(struct notifier *n, const struct notify_event *ev)
+{
+	struct strbuf subject = STRBUF_INIT, body = STRBUF_INIT;
+	struct mail_content m;
+	struct mail_opts mo = n->o.mail;
+	struct errbuf err;
+	int ret;
+
+	errbuf_clear(&err);
+	mo.timeout = n->o.mail_timeout;
+	notify_mail_subject(&subject, n, ev);
+	notify_mail_body(&body, n, ev);
+	memset(&m, 0, sizeof(m));
+	m.subject = strbuf_str(&subject);
+	m.body = strbuf_str(&body);
+	m.date = ev->when;
+	m.hostname = n->host;
+	ret = strbuf_error(&subject) || strbuf_error(&body)
+		      ? error_set(&err, -ENOMEM, "out of memory")
+		      : mail_send(&mo, &m, &err);
+	log_result(n, "mail", n->smtp_url, ev, ret, &err);
+	strbuf_release(&subject);
+	strbuf_release(&body);
+}
+
+struct mail_run {
+	struct notifier *n;
+	const struct notify_job *job;
+};
+
+static void *mail_thread(void *arg)
+{
+	struct mail_run *r = arg;
+
+	for (unsigned i = 0; i < r->job->n; i++)
+		send_mail(r->n, &r->job->ev[i]);
+	return NULL;
+}
+
+/* Mail in a second thread while the webhook and heartbeat go out here,
+ * so one slow channel does not add to the other's time. */
+static void deliver(struct notifier *n, const struct notify_job *job)
+{
+	struct mail_run r = {n, job};
+	bool mail = n->smtp_url && job->n, threaded = false;
+	pthread_t t;
+
+	for (unsigned i = 0; i < job->n; i++)
+		logger_log(n->o.log, LOGL_INFO, "notify", "event=%s channels=%s%s%s",
+			   notify_kind_name(job->ev[i].kind), n->webhook_url ? "webhook" : "",
+			   n->webhook_url && mail ? "," : "", mail ? "mail" : "");
+	if (mail)
+		threaded = !pthread_create(&t, NULL, mail_thread, &r);
+	for (unsigned i = 0; n->webhook_url && i < job->n; i++)
+		send_webhook(n, &job->ev[i]);
+	if (job->heartbeat)
+		send_heartbeat(n);
+	if (threaded)
+		pthread_join(t, NULL);
+	else if (mail)
+		mail_thread(&r);
+}
+
+/* ---- the background thread ---- */
+
+void notify_submit(struct notifier *n, const struct notify_job *job)
+{
+	struct notify_job *copy;
+
+	pthread_mutex_lock(&n->lock);
+	if (!n->running) {
+		pthread_mutex_unlock(&n->lock);
+		deliver(n, job);
+		return;
+	}
+	copy = n->queued < NOTIFY_QUEUE_MAX ? malloc(sizeof(*copy)) : NULL;
+	if (copy) {
+		*copy = *job;
+		copy->next = NULL;
+		*n->tail = copy;
+		n->tail = &copy->next;
+		n->queued++;
+		pthread_cond_signal(&n->cond);
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (!copy)
+		logger_log(n->o.log, LOGL_ERROR, "notify_failed",
+			   "error=\"notification queue full or out of memory: %u notices dropped\"",
+			   job->n);
+}
+
+static struct notify_job *pop(struct notifier *n)
+{
+	struct notify_job *j = n->head;
+
+	n->head = j->next;
+	if (!n->head)
+		n->tail = &n->head;
+	n->queued--;
+	return j;
+}
+
+static void *notify_thread(void *arg)
+{
+	struct notifier *n = arg;
+	struct timespec next;
+
+	clock_gettime(CLOCK_REALTIME, &next); /* the first check at once */
+	pthread_mutex_lock(&n->lock);
+	while (n->head || !n->stopping) {
+		struct timespec now;
+
+		if (n->head) {
+			struct notify_job *j = pop(n);
+
+			pthread_mutex_unlock(&n->lock);
+			deliver(n, j);
+			free(j);
+			pthread_mutex_lock(&n->lock);
+			continue;
+		}
+		if (!n->check_seconds) {
+			pthread_cond_wait(&n->cond, &n->lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec < next.tv_sec) {
+			pthread_cond_timedwait(&n->cond, &n->lock, &next);
+			continue;
+		}
+		next.tv_sec = now.tv_sec + n->check_seconds;
+		pthread_mutex_unlock(&n->lock);
+		notifier_check(n, now.tv_sec);
+		pthread_mutex_lock(&n->lock);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+int notifier_start(struct notifier *n, unsigned check_seconds, struct errbuf *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&n->lock);
+	if (n->running) {
+		pthread_mutex_unlock(&n->lock);
+		return error_set(err, -EINVAL, "notify: the thread already runs");
+	}
+	n->check_seconds = check_seconds;
+	n->head = NULL;
+	n->tail = &n->head;
+	n->stopping = false;
+	n->running = true;
+	rc = pthread_create(&n->thread, NULL, notify_thread, n);
+	if (rc)
+		n->running = false;
+	pthread_mutex_unlock(&n->lock);
+	if (rc)
+		return error_set(err, -rc, "notify: cannot start the thread: %s", strerror(rc));
+	return 0;
+}
+
+static void free_strings(struct notifier *n)
+{
+	free(n->webhook_url);
+	free(n->heartbeat_url);
+	free(n->ca_file);
+	free(n->archive_dir);
+	free(n->prefix);
+	free(n->mail_subject);
+	free(n->smtp_url);
+	free(n->smtp_user);
+	if (n->smtp_password) {
+		explicit_bzero(n->smtp_password, strlen(n->smtp_password));
+		free(n->smtp_password);
+	}
+	free(n->mail_from);
+	for (size_t i = 0; n->mail_to && n->mail_to[i]; i++)
+		free(n->mail_to[i]);
+	free(n->mail_to);
+}
+
+void notifier_free(struct notifier *n)
+{
+	bool running;
+
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->lock);
+	running = n->running;
+	n->stopping = true;
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+	if (running)
+		pthread_join(n->thread, NULL);
+	free_strings(n);
+	pthread_mutex_destroy(&n->lock);
+	pthread_cond_destroy(&n->cond);
+	free(n);
+}
