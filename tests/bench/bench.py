@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""`make bench`: dumpfs dump against the shell pipelines it replaces.
+
+Run through tests/bench/bench.sh (which owns the temporary directories and
+the exit trap).  Environment:
+  BENCH_SIZE=1G        table data (InnoDB DATA_LENGTH) of the dataset: 256M, 1G
+  BENCH_DIR=/var/tmp/dumpfs-bench   dataset cache and output files
+  BENCH_ROUNDS=3       rounds of the alternating A B C ... sequence
+  BENCH_COMPARE=1      run 256M and 1G (BENCH_COMPARE_SIZES) and compare RSS
+  BENCH_MOUNT=0        skip the FUSE mount part
+  DUMPFS=./dumpfs      the binary under test (optimized build)
+It is a measurement, not a test: it exits 0 when targets are missed (the
+summary says PASS/FAIL per target) and non-zero only when it could not
+measure at all.
+"""
+
+import argparse
+import json
+import re
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import benchdb  # noqa: E402
+import mountbench  # noqa: E402
+from runner import (GpgKey, fmt_samples, load1, loadavg, median,  # noqa
+                    run_timed, shell, verify_dumpfs, verify_mariadb_dump)
+
+MB = 1e6
+MIB = 1024 * 1024
+TARGET_SPEEDUP = 1.8
+TARGET_SIZE_RATIO = 1.03
+TARGET_RSS_MIB = 64
+RSS_GROWTH_TOLERANCE = 1.15  # 1G peak may exceed 256M peak by 15% (noise)
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+
+
+class Ctx:
+    """What one dataset size's run needs."""
+
+    def __init__(self, args, key, pids, ds, srv):
+        self.dumpfs = args.dumpfs
+        self.rounds = args.rounds
+        self.key = key
+        self.pids = pids
+        self.ds = ds
+        self.srv = srv
+        self.run_dir = os.path.join(args.run_dir, ds.label)
+        self.out_dir = os.path.join(args.out_dir, ds.label)
+        os.makedirs(self.run_dir, exist_ok=True)
+        os.makedirs(self.out_dir, exist_ok=True)
+        self.archive_dir = os.path.join(self.out_dir, "archive")
+        os.makedirs(self.archive_dir, exist_ok=True)
+        self.config = self._write_config()
+        self.cnf = self._write_cnf()
+
+    def _write_config(self):
+        path = os.path.join(self.run_dir, "dumpfs.ini")
+        with open(path, "w") as f:
+            f.write(
+                "[mariadb]\nsocket = %s\nuser = %s\npassword_file = %s\n"
+                "databases = %s\n\n[dump]\ncompression_level = 6\n\n"
+                "[gpg]\npublic_key_file = %s\nrecipient = %s\n\n"
+                "[archive]\ndir = %s\nprefix = bench\nschedule = off\n\n"
+                "[log]\nlevel = info\n\n[fs]\nmax_snapshot_readers = 2\n" % (
+                    self.srv.socket, benchdb.BACKUP_USER,
+                    self.ds.password_file, benchdb.DB_NAME,
+                    self.key.public_key_file, self.key.fingerprint,
+                    self.archive_dir))
+        return path
+
+    def _write_cnf(self):
+        """Client options for mariadb-dump: same user and socket as dumpfs,
+        the password in a 0600 file, never on a command line."""
+        with open(self.ds.password_file) as f:
+            password = f.read().strip()
+        path = os.path.join(self.run_dir, "client.cnf")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("[client]\nuser=%s\npassword=%s\nsocket=%s\n" % (
+                benchdb.BACKUP_USER, password, self.srv.socket))
+        return path
+
+    def mariadb_dump(self):
+        return ("mariadb-dump --defaults-file=%s --single-transaction "
+                "--routines --triggers %s" % (self.cnf, benchdb.DB_NAME))
+
+    def out(self, name):
+        return os.path.join(self.out_dir, name)
+
+
+# -- the contenders -----------------------------------------------------------
+
+def contenders(ctx):
+    """(key, label, argv, output file or None, env), in round order."""
+    fpr = ctx.key.fingerprint
+    gpg = "gpg --batch --no-tty --quiet"
+    return [
+        ("dumpfs", "dumpfs dump -o FILE",
+         [ctx.dumpfs, "dump", "-c", ctx.config, "-o", ctx.out("dumpfs.gpg")],
+         None, None),
+        ("reference", "mariadb-dump | gzip -6 | gpg",
+         shell("%s | gzip -6 | %s --encrypt -r %s" % (
+             ctx.mariadb_dump(), gpg, fpr)),
+         ctx.out("reference.gpg"), ctx.key.env()),
+        ("pigz", "mariadb-dump | pigz -6 | gpg -z0",
+         shell("%s | pigz -6 | %s --compress-algo none --encrypt -r %s" % (
+             ctx.mariadb_dump(), gpg, fpr)),
+         ctx.out("pigz.gpg"), ctx.key.env()),
+        ("mdump_null", "mariadb-dump > /dev/null",
+         shell(ctx.mariadb_dump()), None, None),
+        ("plain_null", "dumpfs dump --plain > /dev/null",
+         [ctx.dumpfs, "dump", "-c", ctx.config, "--plain"], None, None),
+    ]
+
+
+def run_rounds(ctx):
+    samples = {c[0]: [] for c in contenders(ctx)}
+    checks = []  # (what, ok, detail)
+    sql = {}
+    for rnd in range(1, ctx.rounds + 1):
+        log("round %d/%d (load %s)" % (rnd, ctx.rounds, " ".join(loadavg())))
+        for key, label, argv, out, env in contenders(ctx):
+            s = run_timed(key, argv, out_path=out, env=env,
+                          errdir=ctx.run_dir)
+            if key == "dumpfs":
+                s.out_bytes = (os.path.getsize(ctx.out("dumpfs.gpg"))
+                               if os.path.exists(ctx.out("dumpfs.gpg"))
+                               else None)
+            samples[key].append(s)
+            m = re.search(r"sql_bytes=(\d+)", s.stderr)
+            if m and key in ("dumpfs", "plain_null"):
+                sql.setdefault("dumpfs_log", int(m.group(1)))
+            extra = ""
+            if s.ok and key == "dumpfs":
+                ok, n, why = verify_dumpfs(ctx.out("dumpfs.gpg"),
+                                           ctx.key.home)
+                checks.append(("dumpfs output round %d" % rnd, ok, why))
+                sql["dumpfs"] = n
+                extra = " verify %s" % verdict(ok)
+            elif s.ok and key in ("reference", "pigz") and key not in sql:
+                ok, n, why = verify_mariadb_dump(out, ctx.key.home)
+                checks.append(("%s output" % key, ok, why))
+                sql[key] = n
+                extra = " verify %s" % verdict(ok)
+            log("  %-34s %7.1f s  cpu %6.1f s  rss %6.1f MiB  load %.1f%s%s"
+                % (label, s.wall, s.cpu, s.maxrss_kib / 1024, s.load1,
+                   "" if s.ok else "  FAILED rc=%d" % s.rc, extra))
+            if not s.ok:
+                log("    stderr: %s" % s.stderr.strip()[-800:])
+            for path in (out, ctx.out("dumpfs.gpg")):
+                if rnd < ctx.rounds and path and os.path.exists(path):
+                    os.unlink(path)
+    return samples, checks, sql
+
+
+# -- reporting ----------------------------------------------------------------
+
+def med_wall(samples, key):
+    return median([s.wall for s in samples[key] if s.ok])
+
+
+def summarize(ctx, info, samples, checks, sql, mount, load_start):
+    """Prints the table and targets; returns the result dict."""
+    res = {"size": ctx.ds.label, "data_bytes": info["data_bytes"],
+           "index_bytes": info["index_bytes"], "rows": info["tables"],
+           "sql_bytes": sql, "load_start": load_start,
+           "load_end": loadavg(), "rounds": ctx.rounds, "contenders": {},
+           "targets": {}, "checks": checks, "mount": mount}
+    ref_sql = sql.get("reference")
+    log("")
+    log("=" * 78)
+    log("dumpfs benchmark, dataset %s: DATA_LENGTH %.0f MiB (+%.0f MiB "
+        "indexes), %s rows" % (ctx.ds.label, info["data_bytes"] / MIB,
+                               info["index_bytes"] / MIB,
+                               sum(info["tables"].values())))
+    log("SQL text: mariadb-dump %s MB, dumpfs %s MB (BLOBs as hex)" % (
+        "%.0f" % (ref_sql / MB) if ref_sql else "?",
+        "%.0f" % ((sql.get("dumpfs") or sql["dumpfs_log"]) / MB)
+        if (sql.get("dumpfs") or sql.get("dumpfs_log")) else "?"))
+    log("load average at start %s, at end %s on %d CPUs%s" % (
+        " ".join(load_start), " ".join(res["load_end"]), os.cpu_count(),
+        "  -> NOISY figures" if max(float(load_start[0]),
+                                     float(res["load_end"][0])) > 0.5
+        else ""))
+    log("")
+    log("%-32s %-20s %7s %8s %7s %8s %7s" % (
+        "pipeline", "wall samples (s)", "median", "SQL MB/s", "CPU s",
+        "out MB", "RSS MiB"))
+    for key, label, _, _, _ in contenders(ctx):
+        ss = samples[key]
+        good = [s for s in ss if s.ok]
+        m = median([s.wall for s in good])
+        sq = (sql.get("dumpfs") or sql.get("dumpfs_log")
+              if key in ("dumpfs", "plain_null") else sql.get("reference"))
+        outs = [s.out_bytes for s in good if s.out_bytes]
+        rss = max([s.maxrss_kib for s in good], default=0) / 1024
+        res["contenders"][key] = {
+            "label": label, "wall": [s.wall for s in ss],
+            "ok": [s.ok for s in ss], "cpu": [s.cpu for s in ss],
+            "maxrss_kib": [s.maxrss_kib for s in ss], "median": m,
+            "out_bytes": outs[-1] if outs else None, "load1":
+            [s.load1 for s in ss]}
+        log("%-32s %-20s %7s %8s %7s %8s %7s" % (
+            label[:32], fmt_samples([s.wall for s in ss]),
+            "%.1f" % m if m else "FAIL",
+            "%.1f" % (sq / MB / m) if (m and sq) else "?",
+            "%.1f" % median([s.cpu for s in good]) if good else "-",
+            "%.1f" % (outs[-1] / MB) if outs else "-",
+            ("%.1f" % rss if good else "-")
+            if key in ("dumpfs", "plain_null") else ""))
+    targets(ctx, res, samples)
+    if mount:
+        mountbench.report(mount, log)
+    return res
+
+
+def targets(ctx, res, samples):
+    t = res["targets"]
+    d, r, p = (med_wall(samples, k) for k in ("dumpfs", "reference", "pigz"))
+    outs = {k: res["contenders"][k]["out_bytes"] for k in res["contenders"]}
+    rss = [s.maxrss_kib for s in samples["dumpfs"] if s.ok]
+    allv = all(ok for _, ok, _ in res["checks"] if _.startswith("dumpfs"))
+    n_ok = sum(1 for w, ok, _ in res["checks"] if w.startswith("dumpfs"))
+    log("")
+    log("targets (compression level 6):")
+    if d and r:
+        t["speedup_vs_reference"] = [r / d, r / d >= TARGET_SPEEDUP]
+        log("  reference/dumpfs time  %5.2fx  (>= %.1fx)        %s" % (
+            r / d, TARGET_SPEEDUP, verdict(r / d >= TARGET_SPEEDUP)))
+    else:
+        log("  reference/dumpfs time    n/a  (a run failed)    FAIL")
+        t["speedup_vs_reference"] = [None, False]
+    if d and p:
+        t["speedup_vs_pigz"] = [p / d, p / d > 1.0]
+        log("  pigz/dumpfs time       %5.2fx  (> 1.0x)          %s" % (
+            p / d, verdict(p / d > 1.0)))
+    else:
+        t["speedup_vs_pigz"] = [None, False]
+        log("  pigz/dumpfs time         n/a                    FAIL")
+    if outs.get("dumpfs") and outs.get("reference"):
+        q = outs["dumpfs"] / outs["reference"]
+        t["size_vs_reference"] = [q, q <= TARGET_SIZE_RATIO]
+        log("  dumpfs/reference size  %5.3f   (<= %.2f)         %s   "
+            "(pigz/reference %.3f)" % (
+                q, TARGET_SIZE_RATIO, verdict(q <= TARGET_SIZE_RATIO),
+                (outs["pigz"] or 0) / outs["reference"]))
+    else:
+        t["size_vs_reference"] = [None, False]
+        log("  dumpfs/reference size    n/a                    FAIL")
+    if rss:
+        peak = max(rss) / 1024
+        t["peak_rss_mib"] = [peak, peak < TARGET_RSS_MIB]
+        log("  dumpfs peak RSS      %6.1f MiB (< %d MiB)       %s   "
+            "(samples %s; includes its gpg child)" % (
+                peak, TARGET_RSS_MIB, verdict(peak < TARGET_RSS_MIB),
+                fmt_samples([x / 1024 for x in rss])))
+    else:
+        t["peak_rss_mib"] = [None, False]
+        log("  dumpfs peak RSS          n/a                    FAIL")
+    t["outputs_verified"] = [n_ok, allv and n_ok > 0]
+    log("  dumpfs outputs decrypt+gunzip+completion line: %d/%d  %s" % (
+        sum(1 for w, ok, _ in res["checks"] if w.startswith("dumpfs")
+            and ok), n_ok, verdict(allv and n_ok > 0)))
+    for what, ok, why in res["checks"]:
+        if not ok:
+            log("    %s: %s" % (what, why))
+    log("  RSS not growing with size: run BENCH_COMPARE=1 (256M vs 1G)")
+
+
+def compare(results):
+    log("")
+    log("=" * 78)
+    log("RSS vs dataset size (BENCH_COMPARE):")
+    peaks = []
+    for r in results:
+        p = r["targets"].get("peak_rss_mib", [None])[0]
+        peaks.append(p)
+        log("  %-5s DATA_LENGTH %6.0f MiB  dumpfs median %s s  peak RSS %s "
+            "MiB" % (r["size"], r["data_bytes"] / MIB,
+                     "%.1f" % r["contenders"]["dumpfs"]["median"]
+                     if r["contenders"]["dumpfs"]["median"] else "?",
+                     "%.1f" % p if p else "?"))
+    if None in peaks or len(peaks) < 2:
+        log("  RSS not growing with size: n/a                FAIL")
+        return
+    ok = peaks[-1] <= peaks[0] * RSS_GROWTH_TOLERANCE
+    log("  RSS not growing with size: %.1f -> %.1f MiB (<= +%d%%)  %s" % (
+        peaks[0], peaks[-1], round((RSS_GROWTH_TOLERANCE - 1) * 100),
+        verdict(ok)))
+
+
+# -- driver -------------------------------------------------------------------
+
+def bench_size(args, key, pids, size):
+    ds = benchdb.Dataset(args.bench_dir, size)
+    ds.ensure(args.run_dir, pids, log)
+    srv = ds.server(os.path.join(args.run_dir, "srv-" + ds.label), pids)
+    srv.start()
+    try:
+        info = benchdb.dataset_info(srv)
+        ctx = Ctx(args, key, pids, ds, srv)
+        load_start = loadavg()
+        s = run_timed("warmup", shell(ctx.mariadb_dump()), errdir=ctx.run_dir)
+        log("warm-up (fills the buffer pool): mariadb-dump %.1f s%s" % (
+            s.wall, "" if s.ok else " FAILED: " + s.stderr[-500:]))
+        samples, checks, sql = run_rounds(ctx)
+        mount = None
+        if args.mount:
+            mount = mountbench.run(ctx, log)
+        res = summarize(ctx, info, samples, checks, sql, mount, load_start)
+    finally:
+        srv.stop()
+    with open(os.path.join(args.bench_dir, "last-%s.json" % ds.label),
+              "w") as f:
+        json.dump(res, f, indent=1, default=str)
+    return res
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run-dir", required=True)
+    ap.add_argument("--out-dir", required=True)
+    a = ap.parse_args()
+    a.bench_dir = os.environ.get("BENCH_DIR", "/var/tmp/dumpfs-bench")
+    a.dumpfs = os.path.abspath(os.environ.get("DUMPFS", "./dumpfs"))
+    a.rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    a.mount = os.environ.get("BENCH_MOUNT", "1") != "0"
+    if os.environ.get("BENCH_COMPARE", "0") not in ("", "0"):
+        names = os.environ.get("BENCH_COMPARE_SIZES", "256M 1G").split()
+    else:
+        names = [os.environ.get("BENCH_SIZE", "1G")]
+    a.sizes = [benchdb.parse_size(n) for n in names]
+    return a
+
+
+def _term(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def main():
+    signal.signal(signal.SIGTERM, _term)
+    args = parse_args()
+    if not os.access(args.dumpfs, os.X_OK):
+        log("bench: %s is not an executable; run `make` first" % args.dumpfs)
+        return 2
+    ver = subprocess.run([args.dumpfs, "--version"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT).stdout.decode().strip()
+    log("dumpfs bench: %s (%s); %d CPUs, load %s; %s" % (
+        args.dumpfs, ver or "?", os.cpu_count(),
+        " ".join(loadavg()), time.strftime("%Y-%m-%d %H:%M:%S")))
+    pids = benchdb.PidFile(os.path.join(args.run_dir, "pids"))
+    key = GpgKey(os.path.join(args.run_dir, "gnupg"))
+    results = []
+    try:
+        for size in args.sizes:
+            results.append(bench_size(args, key, pids, size))
+        if len(results) > 1:
+            compare(results)
+    except benchdb.BenchError as e:
+        log("bench: %s" % e)
+        return 1
+    finally:
+        key.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""The mount part of `make bench` (the filesystem issue): time to first byte
+of snapshot/now.sql.gz.gpg, snapshot throughput through the mount against
+`dumpfs dump -o FILE`, and archive read throughput through the mount
+against reading the same file directly.
+
+Reads of the archive are cold: the page cache is dropped before each
+(needs root; otherwise the report says the numbers are warm).  When the
+mount does not come up, the result says "mount not available" and why;
+nothing is estimated.
+"""
+
+import glob
+import os
+import signal
+import subprocess
+import time
+
+from runner import (drop_caches, fmt_samples, median, run_timed,
+                    verify_dumpfs)
+
+MB = 1e6
+SNAP = os.path.join("snapshot", "now.sql.gz.gpg")
+TARGET_SNAPSHOT_SLOWDOWN = 1.10
+TARGET_ARCHIVE_RATIO = 0.80
+
+
+class Mount:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.mnt = os.path.join(ctx.run_dir, "mnt")
+        self.log_path = os.path.join(ctx.run_dir, "mount.log")
+        self.proc = None
+        os.makedirs(self.mnt, exist_ok=True)
+
+    def start(self, timeout=30):
+        """None when mounted, else the reason it is not."""
+        logf = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [self.ctx.dumpfs, self.ctx.config, self.mnt, "-f"],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+        logf.close()
+        self.ctx.pids.add(self.proc.pid)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return "dumpfs exited with %s: %s" % (self.proc.returncode,
+                                                      self.log_tail())
+            if os.path.ismount(self.mnt) and os.path.isdir(
+                    os.path.join(self.mnt, "snapshot")):
+                return None
+            time.sleep(0.2)
+        return "not mounted after %ds: %s" % (timeout, self.log_tail())
+
+    def log_tail(self, n=600):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()[-n:].decode(errors="replace").strip()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if os.path.ismount(self.mnt):
+            subprocess.run(["fusermount3", "-u", self.mnt],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if os.path.ismount(self.mnt):
+            subprocess.run(["fusermount3", "-u", "-z", self.mnt],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        self.ctx.pids.remove(self.proc.pid)
+
+
+def ttfb(path):
+    """Seconds from open() to the first byte read, and the open() time."""
+    t0 = time.monotonic()
+    fd = os.open(path, os.O_RDONLY)
+    t_open = time.monotonic() - t0
+    try:
+        data = os.read(fd, 65536)
+        t = time.monotonic() - t0
+    finally:
+        os.close(fd)
+    if not data:
+        raise OSError("empty first read")
+    return t, t_open
+
+
+def read_rate(path, cold):
+    """(MB/s, seconds) reading path to the end with 1 MiB reads."""
+    if cold:
+        drop_caches()
+    n = 0
+    t0 = time.monotonic()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        while True:
+            b = os.read(fd, 1 << 20)
+            if not b:
+                break
+            n += len(b)
+    finally:
+        os.close(fd)
+    dt = time.monotonic() - t0
+    return n / MB / dt, dt
+
+
+def measure_ttfb(res, snap, rounds, log):
+    ts = []
+    for _ in range(rounds):
+        t, t_open = ttfb(snap)
+        ts.append(t)
+        log("  time to first byte %.3f s (open %.3f s)" % (t, t_open))
+        time.sleep(2)  # let the aborted dump wind down
+    res["ttfb"] = ts
+
+
+def measure_snapshot(res, ctx, snap, log):
+    """Alternates `cp MOUNT/snapshot/...` and `dumpfs dump -o FILE`."""
+    res["snap_mount"], res["snap_file"], res["snap_verify"] = [], [], []
+    out_m, out_f = ctx.out("mount.gpg"), ctx.out("file.gpg")
+    for rnd in range(1, ctx.rounds + 1):
+        s = run_timed("cp", ["cp", snap, out_m], errdir=ctx.run_dir)
+        ok, n, why = (verify_dumpfs(out_m, ctx.key.home) if s.ok
+                      else (False, 0, s.stderr.strip()[-300:]))
+        res["snap_mount"].append(s.wall if s.ok and ok else None)
+        res["snap_verify"].append([ok, why])
+        log("  round %d: cp from mount %.1f s (%s)%s" % (
+            rnd, s.wall, "verify PASS" if ok else "FAILED",
+            "" if ok else ": " + why))
+        f = run_timed("dump", [ctx.dumpfs, "dump", "-c", ctx.config, "-o",
+                               out_f], errdir=ctx.run_dir)
+        res["snap_file"].append(f.wall if f.ok else None)
+        log("  round %d: dumpfs dump -o  %.1f s%s" % (
+            rnd, f.wall, "" if f.ok else " FAILED: " + f.stderr[-300:]))
+        for p in (out_m, out_f):
+            if os.path.exists(p):
+                res.setdefault("snap_bytes", os.path.getsize(p))
+                os.unlink(p)
+
+
+def measure_archive(res, ctx, mount, log):
+    """`dumpfs backup` made one archive before the mount; read it both
+    ways, alternating, cold when root can drop the page cache."""
+    files = sorted(glob.glob(os.path.join(ctx.archive_dir,
+                                          "bench_*.sql.gz.gpg")))
+    if not files:
+        res["archive_error"] = "no archive file (dumpfs backup failed?)"
+        return
+    name = os.path.basename(files[-1])
+    direct, via = files[-1], os.path.join(mount.mnt, "archive", name)
+    cold = drop_caches()
+    res["archive_cold"] = cold
+    res["archive_bytes"] = os.path.getsize(direct)
+    res["arch_direct"], res["arch_mount"] = [], []
+    res["arch_direct_warm"], res["arch_mount_warm"] = [], []
+    for rnd in range(1, ctx.rounds + 1):
+        d, _ = read_rate(direct, cold)
+        dw, _ = read_rate(direct, False)
+        m, _ = read_rate(via, cold)
+        mw, _ = read_rate(via, False)
+        res["arch_direct"].append(d)
+        res["arch_mount"].append(m)
+        res["arch_direct_warm"].append(dw)
+        res["arch_mount_warm"].append(mw)
+        log("  round %d: archive read direct %.0f MB/s, mount %.0f MB/s "
+            "(%s); warm: direct %.0f, mount %.0f MB/s" % (
+                rnd, d, m, "cold" if cold else "warm", dw, mw))
+
+
+def make_backup(res, ctx, log):
+    b = run_timed("backup", [ctx.dumpfs, "backup", "-c", ctx.config],
+                  errdir=ctx.run_dir)
+    res["backup_seconds"] = b.wall if b.ok else None
+    log("  dumpfs backup (archive file for the read test) %.1f s%s" % (
+        b.wall, "" if b.ok else " FAILED: " + b.stderr.strip()[-300:]))
+
+
+def run(ctx, log):
+    log("mount part (snapshot/ and archive/ through FUSE):")
+    res = {"available": False}
+    make_backup(res, ctx, log)
+    mount = Mount(ctx)
+    try:
+        why = mount.start()
+        if why:
+            res["reason"] = why
+            log("  mount not available: %s" % why)
+            return res
+        res["available"] = True
+        snap = os.path.join(mount.mnt, SNAP)
+        try:
+            measure_ttfb(res, snap, ctx.rounds, log)
+            measure_snapshot(res, ctx, snap, log)
+        except OSError as e:
+            res["snapshot_error"] = str(e)
+            log("  snapshot read failed: %s" % e)
+        try:
+            measure_archive(res, ctx, mount, log)
+        except OSError as e:
+            res["archive_error"] = str(e)
+            log("  archive read failed: %s" % e)
+    finally:
+        mount.stop()
+    res["mount_log_tail"] = mount.log_tail(2000)
+    return res
+
+
+def _v(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def report(res, log):
+    log("")
+    log("mount (FUSE):")
+    if not res.get("available"):
+        log("  mount not available: %s" % res.get("reason", "?"))
+        return
+    if res.get("ttfb"):
+        log("  time to first byte of snapshot: median %.3f s (samples %s)"
+            % (median(res["ttfb"]), fmt_samples(res["ttfb"], "%.3f")))
+    sm = [x for x in res.get("snap_mount", []) if x]
+    sf = [x for x in res.get("snap_file", []) if x]
+    if sm and sf and len(sm) == len(res["snap_mount"]):
+        q = median(sm) / median(sf)
+        mb = res.get("snap_bytes", 0) / MB
+        log("  snapshot via mount (cp) median %.1f s [%s] vs dump -o %.1f s"
+            " [%s]: %.2fx time (<= %.2fx)  %s   (%.0f MB output)" % (
+                median(sm), fmt_samples(sm), median(sf), fmt_samples(sf), q,
+                TARGET_SNAPSHOT_SLOWDOWN, _v(q <= TARGET_SNAPSHOT_SLOWDOWN),
+                mb))
+        res["snapshot_ratio"] = [q, q <= TARGET_SNAPSHOT_SLOWDOWN]
+    else:
+        log("  snapshot throughput: FAIL (%s)" % (
+            res.get("snapshot_error") or "a read or dump failed"))
+        res["snapshot_ratio"] = [None, False]
+    if res.get("arch_mount"):
+        d, m = median(res["arch_direct"]), median(res["arch_mount"])
+        log("  archive read (%s cache, %.0f MB file): mount %.0f MB/s [%s] "
+            "vs direct %.0f MB/s [%s]: %.0f%% (>= %d%%)  %s" % (
+                "cold" if res["archive_cold"] else "WARM",
+                res["archive_bytes"] / MB, m,
+                fmt_samples(res["arch_mount"], "%.0f"), d,
+                fmt_samples(res["arch_direct"], "%.0f"), 100 * m / d,
+                TARGET_ARCHIVE_RATIO * 100,
+                _v(m / d >= TARGET_ARCHIVE_RATIO)))
+        dw, mw = median(res["arch_direct_warm"]), median(
+            res["arch_mount_warm"])
+        log("  archive read, warm (second read): mount %.0f MB/s vs direct "
+            "%.0f MB/s: %.0f%%" % (mw, dw, 100 * mw / dw))
+        res["archive_ratio"] = [m / d, m / d >= TARGET_ARCHIVE_RATIO]
+    else:
+        log("  archive read: FAIL (%s)" % res.get("archive_error", "?"))
+        res["archive_ratio"] = [None, False]
