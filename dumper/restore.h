@@ -1,0 +1,100 @@
+/* Restoring a dump file (SPEC section 3, `dumpfs restore`): the DPO side.
+ *
+ *   FILE --(sha256 sidecar, OpenPGP shape)--> checked first
+ *   FILE --gpgme decrypt--> gunzip --> SQL filter --> mariadb client | fd
+ *
+ * - The sidecar "<FILE>.sha256", when present, must match before
+ *   anything is decrypted; the file must be one complete OpenPGP
+ *   encrypted message (pgpverify.h).  Without a sidecar the whole chain
+ *   is run once into nothing first (decryption's integrity check, gzip
+ *   CRCs, the completion line), so a corrupt or truncated file is refused
+ *   before the server is touched.
+ * - Decryption uses the private key in the user's keyring (GNUPGHOME or
+ *   ~/.gnupg) through gpgme; gpg-agent asks for a passphrase (pinentry;
+ *   set GPG_TTY on a terminal).  Plaintext only ever exists in memory
+ *   and in the pipe to the client.
+ * - The SQL must end with SQLDUMP_COMPLETION_LINE, else the restore fails
+ *   ("the dump is truncated").
+ * - Into a server: the stock `mariadb --comments --max-allowed-packet=1G`
+ *   client reads the SQL on its stdin.  Its connection settings (with the
+ *   password) go in a [client] option file in an anonymous memfd (never
+ *   on disk, never on a command line or in an environment), mode 0600,
+ *   sealed, passed as --defaults-file=/dev/fd/3: only our settings count,
+ *   not a ~/.my.cnf that might point elsewhere.  When the stream fails
+ *   (corrupt data, truncation, cancel) the client is killed before it
+ *   sees end-of-file, so it never runs a cut statement; a failure is
+ *   never reported as success.  A statement the server rejects is
+ *   reported with the client's message and its line number in the SQL
+ *   (the same numbering as `gpg -d FILE | gunzip`, also with --database).
+ * - `database`: only that database's sections (from its CREATE DATABASE /
+ *   USE to the next one, views included; the header and footer session
+ *   settings always), by the structure of our dump format (sqldump.c).
+ */
+#ifndef DUMPER_RESTORE_H
+#define DUMPER_RESTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "errbuf.h"
+#include "log.h"
+#include "writer.h"
+
+struct restore_target {
+	const char *host; /* used when socket is NULL; NULL = 127.0.0.1 */
+	unsigned port;	  /* 0 = 3306 */
+	const char *socket;
+	const char *user;     /* NULL = the client's default */
+	const char *password; /* secret; NULL = none */
+	const char *ssl_ca;   /* TLS with verification when set */
+};
+
+struct restore_opts {
+	const char *file;
+	const char *database;	      /* NULL = every database in the dump */
+	int out_fd;		      /* >= 0: write the SQL there, no server */
+	struct restore_target target; /* when out_fd < 0 */
+	const char *client;	      /* NULL = "mariadb" from PATH */
+	bool progress;		      /* progress line on stderr */
+	bool no_precheck;	      /* skip the dry run without a sidecar */
+	struct logger *log;	      /* may be NULL */
+};
+
+struct restore_stats {
+	uint64_t file_bytes; /* encrypted bytes read */
+	uint64_t sql_bytes;  /* SQL bytes decompressed */
+	uint64_t out_bytes;  /* SQL bytes passed on (after --database) */
+	uint64_t statements; /* passed on */
+	uint64_t lines;	     /* of the whole SQL */
+	bool sidecar_checked;
+	double seconds;
+};
+
+struct restore;
+
+/* opts (and what it points to) is borrowed and must outlive *out. */
+int restore_new(struct restore **out, const struct restore_opts *opts, struct errbuf *err);
+/* Runs once.  Errors say what failed and what to do. */
+int restore_run(struct restore *r, struct restore_stats *st, struct errbuf *err);
+/* Any thread: the run stops soon with -ECANCELED (the client is killed). */
+void restore_cancel(struct restore *r);
+void restore_free(struct restore *r);
+
+/* ---- stages, exposed for tests ---- */
+
+/* gunzip of one or more concatenated gzip members into `next`; close()
+ * fails when the data ends inside a member or there is none.  *sql_bytes
+ * (may be NULL) counts the output. */
+int gunzipstage_new(struct writer **out, struct writer *next, uint64_t *sql_bytes,
+		    struct errbuf *err);
+
+/* The SQL filter: passes lines through, keeping only `database` (NULL =
+ * all); dropped lines become "\n" when keep_line_numbers (so line N
+ * stays line N), else vanish.  close() fails with -EPROTO when the text
+ * does not end with the completion line, or -ENOENT when `database`
+ * never appeared.  `stats` (may be NULL) counts lines, passed bytes and
+ * statements. */
+int sqlfilter_new(struct writer **out, struct writer *next, const char *database,
+		  bool keep_line_numbers, struct restore_stats *stats, struct errbuf *err);
+
+#endif
