@@ -27,7 +27,7 @@ const char *notify_kind_name(enum notify_kind k)
 
 const char *notify_kind_status(enum notify_kind k)
 {
-	return k == NOTIFY_SUCCESS || k == NOTIFY_RECOVERED ? "success" : "error";
+	return k == NOTIFY_EV_SUCCESS || k == NOTIFY_EV_RECOVERED ? "success" : "error";
 }
 
 /* ---- the policy ---- */
@@ -51,23 +51,23 @@ void notify_decide(const struct notify_facts *f, struct notify_decision *d)
 	case NOTIFY_RUN_OK:
 		d->heartbeat = true;
 		if (f->had_problem || f->flags.stale_notified)
-			d->events |= NOTIFY_BIT(NOTIFY_RECOVERED);
+			d->events |= NOTIFY_BIT(NOTIFY_EV_RECOVERED);
 		else if (f->mode == NOTIFY_MODE_ALWAYS)
-			d->events |= NOTIFY_BIT(NOTIFY_SUCCESS);
+			d->events |= NOTIFY_BIT(NOTIFY_EV_SUCCESS);
 		d->flags.stale_notified = false;
 		break;
 	case NOTIFY_RUN_FAILED:
 	case NOTIFY_SNAPSHOT_FAILED:
-		d->events |= NOTIFY_BIT(NOTIFY_FAILURE);
+		d->events |= NOTIFY_BIT(NOTIFY_EV_FAILURE);
 		break;
 	case NOTIFY_CHECK:
 		if (f->stale && !f->flags.stale_notified)
-			d->events |= NOTIFY_BIT(NOTIFY_STALE);
+			d->events |= NOTIFY_BIT(NOTIFY_EV_STALE);
 		d->flags.stale_notified = f->stale;
 		break;
 	}
 	if (key_warning_due(f, today)) {
-		d->events |= NOTIFY_BIT(NOTIFY_KEY_EXPIRY);
+		d->events |= NOTIFY_BIT(NOTIFY_EV_KEY_EXPIRY);
 		d->flags.expiry_warned_day = today;
 	}
 	/* Flags move on even with `never`: switching it on later must not
@@ -293,7 +293,7 @@ static void key_message(struct notify_event *ev, unsigned warn_days)
 static void run_message(struct notify_event *ev, const struct backup_result *res)
 {
 	const char *what =
-		ev->kind == NOTIFY_RECOVERED ? "backup succeeded again" : "backup succeeded";
+		ev->kind == NOTIFY_EV_RECOVERED ? "backup succeeded again" : "backup succeeded";
 
 	snprintf(ev->file, sizeof(ev->file), "%s", res->file);
 	ev->size_bytes = (int64_t)res->size;
@@ -313,7 +313,7 @@ static void emit(struct notifier *n, const struct apply_arg *a, const struct bac
 	if (a->d.flags.expiry_warned_day != a->f.flags.expiry_warned_day) {
 		struct notify_event kev;
 
-		event_init(n, &kev, NOTIFY_KEY_EXPIRY, a->f.now);
+		event_init(n, &kev, NOTIFY_EV_KEY_EXPIRY, a->f.now);
 		key_message(&kev, n->o.warn_expiry_days);
 		logger_log(n->o.log, LOGL_WARN, "key_expiry",
 			   "fingerprint=%s expires=%lld note=\"%s\"", kev.key_fingerprint,
@@ -325,13 +325,13 @@ static void emit(struct notifier *n, const struct apply_arg *a, const struct bac
 		if (!(a->d.events & NOTIFY_BIT(k)))
 			continue;
 		event_init(n, ev, (enum notify_kind)k, a->f.now);
-		if (k == NOTIFY_FAILURE)
+		if (k == NOTIFY_EV_FAILURE)
 			snprintf(ev->message, sizeof(ev->message), "%s", error ? error : "failed");
-		else if ((k == NOTIFY_SUCCESS || k == NOTIFY_RECOVERED) && res)
+		else if ((k == NOTIFY_EV_SUCCESS || k == NOTIFY_EV_RECOVERED) && res)
 			run_message(ev, res);
-		else if (k == NOTIFY_KEY_EXPIRY)
+		else if (k == NOTIFY_EV_KEY_EXPIRY)
 			key_message(ev, n->o.warn_expiry_days);
-		else if (k == NOTIFY_STALE) {
+		else if (k == NOTIFY_EV_STALE) {
 			ev->age_seconds = age;
 			snprintf(ev->file, sizeof(ev->file), "%s", newest ? newest : "");
 			snprintf(ev->message, sizeof(ev->message),

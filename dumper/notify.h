@@ -50,11 +50,11 @@
 enum notify_mode { NOTIFY_MODE_FAILURE, NOTIFY_MODE_ALWAYS, NOTIFY_MODE_NEVER };
 
 enum notify_kind {
-	NOTIFY_FAILURE,	   /* status "error" */
-	NOTIFY_SUCCESS,	   /* status "success" */
-	NOTIFY_RECOVERED,  /* status "success" */
-	NOTIFY_STALE,	   /* status "error" */
-	NOTIFY_KEY_EXPIRY, /* status "error" */
+	NOTIFY_EV_FAILURE,    /* status "error" */
+	NOTIFY_EV_SUCCESS,    /* status "success" */
+	NOTIFY_EV_RECOVERED,  /* status "success" */
+	NOTIFY_EV_STALE,      /* status "error" */
+	NOTIFY_EV_KEY_EXPIRY, /* status "error" */
 	NOTIFY_NKINDS
 };
 #define NOTIFY_BIT(kind) (1u << (kind))

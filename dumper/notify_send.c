@@ -15,16 +15,16 @@
 void notify_mail_subject(struct strbuf *sb, const struct notifier *n, const struct notify_event *ev)
 {
 	switch (ev->kind) {
-	case NOTIFY_FAILURE:
+	case NOTIFY_EV_FAILURE:
 		strbuf_addstr(sb, n->o.mail_subject);
 		return;
-	case NOTIFY_SUCCESS:
+	case NOTIFY_EV_SUCCESS:
 		strbuf_addf(sb, "[dumpfs] %s: backup succeeded", n->host);
 		return;
-	case NOTIFY_RECOVERED:
+	case NOTIFY_EV_RECOVERED:
 		strbuf_addf(sb, "[dumpfs] %s: backup recovered", n->host);
 		return;
-	case NOTIFY_STALE:
+	case NOTIFY_EV_STALE:
 		strbuf_addf(sb, "[dumpfs] %s: no backup for more than %u hours", n->host,
 			    n->o.max_age_hours);
 		return;

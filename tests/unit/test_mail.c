@@ -289,7 +289,7 @@ TEST(mail_alert_body)
 		return;
 	}
 	memset(&ev, 0, sizeof(ev));
-	ev.kind = NOTIFY_FAILURE;
+	ev.kind = NOTIFY_EV_FAILURE;
 	ev.when = 1796000000;
 	ev.size_bytes = -1;
 	ev.duration = 2.5;
@@ -306,7 +306,7 @@ TEST(mail_alert_body)
 	CHECK(strstr(strbuf_str(&body), "Last log lines:\n") != NULL);
 	CHECK(strstr(strbuf_str(&body), "backup_failed error=\"sql: connection refused\"") != NULL);
 	CHECK(strstr(strbuf_str(&body), SECRET) == NULL);
-	ev.kind = NOTIFY_RECOVERED;
+	ev.kind = NOTIFY_EV_RECOVERED;
 	strbuf_reset(&sub);
 	notify_mail_subject(&sub, n, &ev);
 	CHECK(strstr(strbuf_str(&sub), "backup recovered") != NULL);

@@ -41,20 +41,20 @@ TEST(notify_failure_is_notified_unless_never)
 	struct notify_decision d;
 
 	notify_decide(&f, &d);
-	CHECK(d.events == NOTIFY_BIT(NOTIFY_FAILURE));
+	CHECK(d.events == NOTIFY_BIT(NOTIFY_EV_FAILURE));
 	CHECK(!d.heartbeat);
 	CHECK(!d.flags_changed);
 	f.mode = NOTIFY_MODE_ALWAYS;
-	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_FAILURE));
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_FAILURE));
 	f.mode = NOTIFY_MODE_NEVER;
 	CHECK(events(&f) == 0);
 	/* Every failed run, not only the first: the state does not hide a
 	 * second failure. */
 	f = facts(NOTIFY_MODE_FAILURE, NOTIFY_RUN_FAILED);
 	f.had_problem = true;
-	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_FAILURE));
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_FAILURE));
 	f = facts(NOTIFY_MODE_FAILURE, NOTIFY_SNAPSHOT_FAILED);
-	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_FAILURE));
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_FAILURE));
 }
 
 TEST(notify_success_quiet_unless_always)
@@ -66,7 +66,7 @@ TEST(notify_success_quiet_unless_always)
 	CHECK(d.events == 0);
 	CHECK(d.heartbeat); /* the dead man's switch, whatever `on` says */
 	f.mode = NOTIFY_MODE_ALWAYS;
-	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_SUCCESS));
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_SUCCESS));
 	f.mode = NOTIFY_MODE_NEVER;
 	notify_decide(&f, &d);
 	CHECK(d.events == 0);
@@ -79,16 +79,16 @@ TEST(notify_recovered_after_failure_or_staleness)
 	struct notify_decision d;
 
 	f.had_problem = true;
-	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_RECOVERED));
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_RECOVERED));
 	f.mode = NOTIFY_MODE_ALWAYS; /* recovered replaces success */
-	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_RECOVERED));
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_RECOVERED));
 	f.mode = NOTIFY_MODE_NEVER;
 	CHECK(events(&f) == 0);
 
 	f = facts(NOTIFY_MODE_FAILURE, NOTIFY_RUN_OK);
 	f.flags.stale_notified = true;
 	notify_decide(&f, &d);
-	CHECK(d.events == NOTIFY_BIT(NOTIFY_RECOVERED));
+	CHECK(d.events == NOTIFY_BIT(NOTIFY_EV_RECOVERED));
 	CHECK(!d.flags.stale_notified);
 	CHECK(d.flags_changed);
 }
@@ -100,7 +100,7 @@ TEST(notify_stale_once)
 
 	f.stale = true;
 	notify_decide(&f, &d);
-	CHECK(d.events == NOTIFY_BIT(NOTIFY_STALE));
+	CHECK(d.events == NOTIFY_BIT(NOTIFY_EV_STALE));
 	CHECK(d.flags.stale_notified && d.flags_changed);
 	CHECK(!d.heartbeat);
 	f.flags = d.flags; /* the next check */
@@ -136,17 +136,17 @@ TEST(notify_key_expiry_once_a_day)
 
 	f.key_expires = NOW + 10 * DAY;
 	notify_decide(&f, &d);
-	CHECK(d.events == NOTIFY_BIT(NOTIFY_KEY_EXPIRY));
+	CHECK(d.events == NOTIFY_BIT(NOTIFY_EV_KEY_EXPIRY));
 	CHECK(d.flags.expiry_warned_day == NOW / DAY && d.flags_changed);
 	f.flags = d.flags;
 	f.now = NOW + 3600; /* same day */
 	CHECK(events(&f) == 0);
 	f.now = NOW + DAY; /* next day */
-	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_KEY_EXPIRY));
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_KEY_EXPIRY));
 	/* Also along with a run's own notice. */
 	f = facts(NOTIFY_MODE_FAILURE, NOTIFY_RUN_FAILED);
 	f.key_expires = NOW + 10 * DAY;
-	CHECK(events(&f) == (NOTIFY_BIT(NOTIFY_FAILURE) | NOTIFY_BIT(NOTIFY_KEY_EXPIRY)));
+	CHECK(events(&f) == (NOTIFY_BIT(NOTIFY_EV_FAILURE) | NOTIFY_BIT(NOTIFY_EV_KEY_EXPIRY)));
 }
 
 TEST(notify_key_expiry_window)
@@ -156,9 +156,9 @@ TEST(notify_key_expiry_window)
 	f.key_expires = NOW + 31 * DAY; /* outside 30 days */
 	CHECK(events(&f) == 0);
 	f.key_expires = NOW + 30 * DAY; /* the edge counts */
-	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_KEY_EXPIRY));
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_KEY_EXPIRY));
 	f.key_expires = NOW - DAY; /* expired: warned too */
-	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_KEY_EXPIRY));
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_KEY_EXPIRY));
 	f.key_expires = 0; /* never expires */
 	CHECK(events(&f) == 0);
 	f.key_expires = (time_t)-1; /* unknown */
@@ -183,12 +183,12 @@ TEST(notify_had_problem_from_state)
 
 TEST(notify_kind_names)
 {
-	CHECK_STREQ(notify_kind_name(NOTIFY_FAILURE), "failure");
-	CHECK_STREQ(notify_kind_name(NOTIFY_KEY_EXPIRY), "key_expiry");
-	CHECK_STREQ(notify_kind_status(NOTIFY_FAILURE), "error");
-	CHECK_STREQ(notify_kind_status(NOTIFY_STALE), "error");
-	CHECK_STREQ(notify_kind_status(NOTIFY_RECOVERED), "success");
-	CHECK_STREQ(notify_kind_status(NOTIFY_SUCCESS), "success");
+	CHECK_STREQ(notify_kind_name(NOTIFY_EV_FAILURE), "failure");
+	CHECK_STREQ(notify_kind_name(NOTIFY_EV_KEY_EXPIRY), "key_expiry");
+	CHECK_STREQ(notify_kind_status(NOTIFY_EV_FAILURE), "error");
+	CHECK_STREQ(notify_kind_status(NOTIFY_EV_STALE), "error");
+	CHECK_STREQ(notify_kind_status(NOTIFY_EV_RECOVERED), "success");
+	CHECK_STREQ(notify_kind_status(NOTIFY_EV_SUCCESS), "success");
 }
 
 /* ---- the notifier with a real state file, no channels ---- */

@@ -31,7 +31,7 @@ static struct notify_event event(enum notify_kind k)
 
 TEST(webhook_json_failure)
 {
-	struct notify_event ev = event(NOTIFY_FAILURE);
+	struct notify_event ev = event(NOTIFY_EV_FAILURE);
 	struct strbuf sb = STRBUF_INIT;
 
 	setenv("TZ", "Europe/Paris", 1);
@@ -49,7 +49,7 @@ TEST(webhook_json_failure)
 
 TEST(webhook_json_success_fields)
 {
-	struct notify_event ev = event(NOTIFY_RECOVERED);
+	struct notify_event ev = event(NOTIFY_EV_RECOVERED);
 	struct strbuf sb = STRBUF_INIT;
 	const char *s;
 
