@@ -1,0 +1,1015 @@
+/* OpenPGP encryption stage and key loading; see gpgstage.h.
+ *
+ * A helper thread per stage runs gpgme_op_encrypt_start and then gpgme's
+ * I/O handlers from its own poll() loop.  gpgme talks to gpg through data
+ * callbacks: write() fills a bounded ring that the plaintext read
+ * callback drains, and the ciphertext write callback pushes into `next`.
+ */
+#include "gpgstage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gpgme.h>
+
+#define RING_SIZE (256 * 1024)
+/* gpgme's per-callback buffer; its 4 KiB default costs throughput. */
+#define IO_BUFFER_SIZE "65536"
+#define FPR_MAX	       65 /* v5 fingerprints have 64 hex digits */
+
+/* Immutable after gpg_key_load(), so stages may share it across threads. */
+struct gpg_key {
+	char homedir[PATH_MAX];
+	char fpr[FPR_MAX];
+	char uid[256];
+	time_t expires;
+};
+
+static const char *gerr(gpgme_error_t e, char *buf, size_t n)
+{
+	/* gpgme_strerror() is not thread-safe. */
+	if (gpgme_strerror_r(e, buf, n) != 0 && buf[0] == '\0')
+		snprintf(buf, n, "gpgme error %u", (unsigned)gpgme_err_code(e));
+	return buf;
+}
+
+static int gcode(gpgme_error_t e)
+{
+	int n = gpgme_err_code_to_errno(gpgme_err_code(e));
+
+	return n > 0 ? -n : -EIO;
+}
+
+static int gpgme_init(struct errbuf *err)
+{
+	char eb[256];
+	gpgme_error_t ge;
+
+	/* Also makes gpgme ignore SIGPIPE from a dying gpg. */
+	gpgme_check_version(NULL);
+	ge = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+	if (ge)
+		return error_set(err, gcode(ge),
+				 "gpg (OpenPGP engine) not usable: %s; install the gnupg package",
+				 gerr(ge, eb, sizeof(eb)));
+	return 0;
+}
+
+/* A context bound to the private homedir; never touches global engine
+ * info or the environment. */
+static int ctx_new(gpgme_ctx_t *out, const char *homedir, struct errbuf *err)
+{
+	char eb[256];
+	gpgme_ctx_t ctx;
+	gpgme_error_t ge;
+
+	ge = gpgme_new(&ctx);
+	if (ge)
+		return error_set(err, gcode(ge), "gpg: cannot create a context: %s",
+				 gerr(ge, eb, sizeof(eb)));
+	ge = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP);
+	if (!ge)
+		ge = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, homedir);
+	if (!ge)
+		ge = gpgme_set_keylist_mode(ctx, GPGME_KEYLIST_MODE_LOCAL);
+	if (ge) {
+		gpgme_release(ctx);
+		return error_set(err, gcode(ge), "gpg: cannot set up a context for '%s': %s",
+				 homedir, gerr(ge, eb, sizeof(eb)));
+	}
+	gpgme_set_armor(ctx, 0);
+	gpgme_set_offline(ctx, 1); /* never ask dirmngr or the network */
+	*out = ctx;
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path); /* best effort: keep removing the rest */
+	return 0;
+}
+
+static void homedir_remove(const char *dir)
+{
+	if (dir[0])
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int homedir_make(struct gpg_key *key, struct errbuf *err)
+{
+	/* No agent (encrypting to a public key needs none); and nothing is
+	 * written after the import, so no locks and no random_seed, which
+	 * lets stages share the home and a late gpg exit race nothing. */
+	static const char conf[] = "no-autostart\n"
+				   "no-greeting\n"
+				   "trust-model always\n"
+				   "lock-never\n"
+				   "no-random-seed-file\n";
+	const char *tmp = getenv("TMPDIR");
+	char path[PATH_MAX + 16];
+	ssize_t n;
+	int fd;
+
+	if (!tmp || !tmp[0])
+		tmp = "/tmp";
+	if ((size_t)snprintf(key->homedir, sizeof(key->homedir), "%s/dumpfs-gpg-XXXXXX", tmp) >=
+	    sizeof(key->homedir))
+		return error_set(err, -ENAMETOOLONG, "TMPDIR '%s' is too long", tmp);
+	if (!mkdtemp(key->homedir)) {
+		int e = errno;
+
+		key->homedir[0] = '\0';
+		return error_set(err, -e, "cannot create a gpg home directory in '%s': %s", tmp,
+				 strerror(e));
+	}
+	snprintf(path, sizeof(path), "%s/gpg.conf", key->homedir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error_set(err, -errno, "cannot create '%s': %s", path, strerror(errno));
+	n = write(fd, conf, sizeof(conf) - 1);
+	if (n != (ssize_t)sizeof(conf) - 1) {
+		int e = n < 0 ? errno : EIO;
+
+		close(fd);
+		return error_set(err, -e, "cannot write '%s': %s", path, strerror(e));
+	}
+	if (close(fd) < 0)
+		return error_set(err, -errno, "cannot write '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+static int import_error(gpgme_import_result_t r, const char *file, struct errbuf *err)
+{
+	char eb[256];
+	gpgme_import_status_t st;
+
+	if (r->secret_read > 0)
+		return error_set(err, -EINVAL,
+				 "[gpg] public_key_file '%s' holds a secret key; refusing it: "
+				 "the backup host needs only the public key "
+				 "(gpg --export --armor FINGERPRINT > file)",
+				 file);
+	if (r->imported + r->unchanged > 0)
+		return 0;
+	for (st = r->imports; st; st = st->next)
+		if (st->result)
+			return error_set(
+				err, -EINVAL,
+				"key %s in [gpg] public_key_file '%s' was not imported: %s",
+				st->fpr ? st->fpr : "?", file, gerr(st->result, eb, sizeof(eb)));
+	if (r->no_user_id > 0)
+		return error_set(err, -EINVAL,
+				 "the key in [gpg] public_key_file '%s' has no user id; "
+				 "export it again with its user id",
+				 file);
+	return error_set(err, -EINVAL,
+			 "no key in [gpg] public_key_file '%s' could be imported (%d considered, "
+			 "%d not imported)",
+			 file, r->considered, r->not_imported);
+}
+
+static int import_file(gpgme_ctx_t ctx, const char *file, struct errbuf *err)
+{
+	char eb[256];
+	gpgme_data_t dh;
+	gpgme_error_t ge;
+	gpgme_import_result_t r;
+	struct stat st;
+	int fd, rc, e;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, -errno, "cannot read [gpg] public_key_file '%s': %s", file,
+				 strerror(errno));
+	e = fstat(fd, &st) < 0	   ? errno
+	    : S_ISDIR(st.st_mode)  ? EISDIR
+	    : !S_ISREG(st.st_mode) ? EINVAL
+				   : 0;
+	if (e) {
+		close(fd);
+		return error_set(err, -e, "cannot read [gpg] public_key_file '%s': %s", file,
+				 strerror(e));
+	}
+	ge = gpgme_data_new_from_fd(&dh, fd);
+	if (ge) {
+		close(fd);
+		return error_set(err, gcode(ge), "cannot read [gpg] public_key_file '%s': %s", file,
+				 gerr(ge, eb, sizeof(eb)));
+	}
+	ge = gpgme_op_import(ctx, dh);
+	gpgme_data_release(dh);
+	close(fd);
+	r = gpgme_op_import_result(ctx);
+	if (r && r->secret_read > 0)
+		return import_error(r, file, err);
+	if (!r || r->considered == 0 || gpgme_err_code(ge) == GPG_ERR_NO_DATA)
+		return error_set(err, -EINVAL,
+				 "no OpenPGP public key found in '%s' ([gpg] public_key_file): "
+				 "expected an exported public key, armored or binary "
+				 "(gpg --export [--armor] FINGERPRINT)",
+				 file);
+	rc = import_error(r, file, err);
+	if (rc)
+		return rc;
+	if (ge)
+		return error_set(err, gcode(ge), "gpg: cannot import '%s': %s", file,
+				 gerr(ge, eb, sizeof(eb)));
+	return 0;
+}
+
+/* Upper-cases `in` without spaces (and an optional 0x) into `out`;
+ * returns the digit count, or -1 when `in` is not hex. */
+static int hex_normalize(const char *in, char *out, size_t n)
+{
+	size_t len = 0;
+
+	if (in[0] == '0' && (in[1] == 'x' || in[1] == 'X'))
+		in += 2;
+	for (; *in; in++) {
+		if (*in == ' ')
+			continue;
+		if (!strchr("0123456789abcdefABCDEF", *in) || len + 1 >= n)
+			return -1;
+		out[len++] = (char)(*in >= 'a' ? *in - 'a' + 'A' : *in);
+	}
+	out[len] = '\0';
+	return (int)len;
+}
+
+static const char *key_uid(gpgme_key_t k)
+{
+	return k->uids && k->uids->uid ? k->uids->uid : "(no user id)";
+}
+
+static int select_key(gpgme_ctx_t ctx, const char *recipient, const char *file, gpgme_key_t *out,
+		      struct errbuf *err)
+{
+	char eb[256], pattern[FPR_MAX + 2], list[600] = "";
+	const char *pat = recipient;
+	gpgme_key_t k, first = NULL;
+	gpgme_error_t ge;
+	int count = 0, len;
+
+	len = hex_normalize(recipient, pattern, sizeof(pattern));
+	if (len == 40 || len == 64)
+		pat = pattern; /* a fingerprint written with spaces */
+	ge = gpgme_op_keylist_start(ctx, pat, 0);
+	while (!ge && !(ge = gpgme_op_keylist_next(ctx, &k))) {
+		size_t used = strlen(list);
+
+		if (count < 3)
+			snprintf(list + used, sizeof(list) - used, "%s%s '%s'", count ? ", " : "",
+				 k->fpr, key_uid(k));
+		if (!first)
+			first = k;
+		else
+			gpgme_key_unref(k);
+		count++;
+	}
+	if (gpgme_err_code(ge) != GPG_ERR_EOF) {
+		gpgme_key_unref(first);
+		gpgme_op_keylist_end(ctx);
+		return error_set(err, gcode(ge), "gpg: cannot list the keys of '%s': %s", file,
+				 gerr(ge, eb, sizeof(eb)));
+	}
+	ge = gpgme_op_keylist_end(ctx);
+	if (ge) {
+		gpgme_key_unref(first);
+		return error_set(err, gcode(ge), "gpg: cannot list the keys of '%s': %s", file,
+				 gerr(ge, eb, sizeof(eb)));
+	}
+	if (count == 0)
+		return error_set(err, -ENOKEY,
+				 "no key for recipient '%s' in '%s': check [gpg] recipient "
+				 "(a user id, e-mail or fingerprint of the key in the file)",
+				 recipient, file);
+	if (count > 1) {
+		gpgme_key_unref(first);
+		return error_set(err, -EINVAL,
+				 "recipient '%s' is ambiguous: %d keys in '%s' match (%s%s); "
+				 "set [gpg] recipient to the fingerprint of the one to use",
+				 recipient, count, file, list, count > 3 ? ", ..." : "");
+	}
+	*out = first;
+	return 0;
+}
+
+static void format_day(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d", &tm))
+		snprintf(buf, n, "@%lld", (long long)t);
+}
+
+static int check_pin(gpgme_key_t k, const char *recipient, const char *pin, const char *file,
+		     struct errbuf *err)
+{
+	char want[FPR_MAX + 2];
+	int len;
+
+	if (!pin || !pin[0])
+		return 0;
+	len = hex_normalize(pin, want, sizeof(want));
+	if (len != 40 && len != 64)
+		return error_set(err, -EINVAL,
+				 "[gpg] fingerprint '%s' is not a full fingerprint "
+				 "(40 hex digits, spaces allowed)",
+				 pin);
+	if (!k->fpr || strcmp(k->fpr, want) != 0)
+		return error_set(
+			err, -EKEYREJECTED,
+			"key for recipient '%s' in '%s' has fingerprint %s, but "
+			"[gpg] fingerprint pins %s: check that the file holds the data "
+			"protection officer's current key, then correct the file or the pin",
+			recipient, file, k->fpr ? k->fpr : "?", want);
+	return 0;
+}
+
+static int subkey_usable(gpgme_subkey_t s)
+{
+	return s->can_encrypt && !s->revoked && !s->expired && !s->disabled && !s->invalid;
+}
+
+/* gpg encrypts to the newest valid encryption subkey. */
+static gpgme_subkey_t encryption_subkey(gpgme_key_t k)
+{
+	gpgme_subkey_t s, best = NULL;
+
+	for (s = k->subkeys; s; s = s->next)
+		if (subkey_usable(s) && (!best || s->timestamp > best->timestamp))
+			best = s;
+	return best;
+}
+
+/* When encryption stops working: the earlier of the primary key's and
+ * the encryption subkey's expiry (gpg 2.2's quick-gen-key puts the
+ * expiry on the primary key only); 0 = never. */
+static time_t effective_expiry(gpgme_key_t k)
+{
+	long prim = k->subkeys->expires, sub = encryption_subkey(k)->expires;
+
+	if (!prim || !sub)
+		return (time_t)(prim ? prim : sub);
+	return (time_t)(prim < sub ? prim : sub);
+}
+
+#define RENEW "ask the data protection officer for a renewed key"
+
+static int check_usable(gpgme_key_t k, struct errbuf *err)
+{
+	char day[32];
+	gpgme_subkey_t s;
+
+	if (k->revoked)
+		return error_set(err, -EKEYREVOKED,
+				 "key %s '%s' is revoked: ask the data protection officer for "
+				 "their new public key",
+				 k->fpr, key_uid(k));
+	if (k->expired) {
+		format_day(k->subkeys ? k->subkeys->expires : 0, day, sizeof(day));
+		return error_set(err, -EKEYEXPIRED, "key %s '%s' expired on %s: " RENEW, k->fpr,
+				 key_uid(k), day);
+	}
+	if (k->disabled)
+		return error_set(err, -EKEYREJECTED, "key %s '%s' is disabled: " RENEW, k->fpr,
+				 key_uid(k));
+	if (k->invalid)
+		return error_set(err, -EKEYREJECTED, "key %s '%s' is invalid: " RENEW, k->fpr,
+				 key_uid(k));
+	if (encryption_subkey(k))
+		return 0;
+	for (s = k->subkeys; s; s = s->next)
+		if (s->can_encrypt && s->expired) {
+			format_day(s->expires, day, sizeof(day));
+			return error_set(err, -EKEYEXPIRED,
+					 "key %s '%s' cannot encrypt: its encryption subkey "
+					 "expired on %s: " RENEW,
+					 k->fpr, key_uid(k), day);
+		}
+	for (s = k->subkeys; s; s = s->next)
+		if (s->can_encrypt)
+			return error_set(err, -EKEYREJECTED,
+					 "key %s '%s' cannot encrypt: its encryption subkey is "
+					 "revoked or invalid: " RENEW,
+					 k->fpr, key_uid(k));
+	return error_set(err, -EKEYREJECTED,
+			 "key %s '%s' cannot encrypt (it has no encryption subkey; a signing "
+			 "key?): ask the data protection officer for their encryption key",
+			 k->fpr, key_uid(k));
+}
+
+static int key_setup(struct gpg_key *key, const char *file, const char *recipient, const char *pin,
+		     struct errbuf *err)
+{
+	gpgme_ctx_t ctx;
+	gpgme_key_t k = NULL;
+	int rc;
+
+	rc = homedir_make(key, err);
+	if (rc)
+		return rc;
+	rc = ctx_new(&ctx, key->homedir, err);
+	if (rc)
+		return rc;
+	rc = import_file(ctx, file, err);
+	if (!rc)
+		rc = select_key(ctx, recipient, file, &k, err);
+	if (!rc)
+		rc = check_pin(k, recipient, pin, file, err);
+	if (!rc)
+		rc = check_usable(k, err);
+	if (!rc) {
+		snprintf(key->fpr, sizeof(key->fpr), "%s", k->fpr);
+		snprintf(key->uid, sizeof(key->uid), "%s", key_uid(k));
+		key->expires = effective_expiry(k);
+	}
+	gpgme_key_unref(k);
+	gpgme_release(ctx);
+	return rc;
+}
+
+int gpg_key_load(struct gpg_key **out, const char *public_key_file, const char *recipient,
+		 const char *fingerprint, struct errbuf *err)
+{
+	struct gpg_key *key;
+	int rc;
+
+	*out = NULL;
+	if (!public_key_file || !public_key_file[0])
+		return error_set(err, -EINVAL, "[gpg] public_key_file is not set");
+	if (!recipient || !recipient[0])
+		return error_set(err, -EINVAL, "[gpg] recipient is not set");
+	rc = gpgme_init(err);
+	if (rc)
+		return rc;
+	key = calloc(1, sizeof(*key));
+	if (!key)
+		return error_set(err, -ENOMEM, "out of memory");
+	rc = key_setup(key, public_key_file, recipient, fingerprint, err);
+	if (rc) {
+		gpg_key_free(key);
+		return rc;
+	}
+	*out = key;
+	return 0;
+}
+
+void gpg_key_get_info(const struct gpg_key *key, struct gpg_key_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	/* 63 hex digits fit: every v4 fingerprint (gpg 2.2 makes no v5 keys). */
+	memcpy(info->fingerprint, key->fpr, sizeof(info->fingerprint) - 1);
+	snprintf(info->uid, sizeof(info->uid), "%s", key->uid);
+	info->expires = key->expires;
+}
+
+void gpg_key_free(struct gpg_key *key)
+{
+	if (!key)
+		return;
+	homedir_remove(key->homedir);
+	free(key);
+}
+
+/* ---- the stage ---- */
+
+/* gpgme's own event loop ignores POLLERR on the pipe into gpg: when gpg
+ * dies with that pipe full it spins forever, and cannot be cancelled.
+ * So the helper runs gpgme's external-event-loop interface with its own
+ * poll(), which also watches a pipe that free() uses to interrupt it. */
+#define IO_SLOTS 8
+
+struct io_slot {
+	int fd;	 /* -1: free */
+	int dir; /* 1: call when readable, 0: when writable */
+	gpgme_io_cb_t fnc;
+	void *fnc_data;
+};
+
+struct gpgstage {
+	struct writer w;
+	struct writer *next;
+	gpgme_ctx_t ctx;
+	gpgme_key_t recp[2];
+	struct gpgme_data_cbs plain_cbs, cipher_cbs;
+	struct gpgme_io_cbs io_cbs;
+	gpgme_data_t plain, cipher;
+	int wake_fd[2]; /* free() -> helper: `cancel` was set */
+	pthread_t thread;
+	int thread_live; /* joinable */
+	int failed;	 /* sticky: `fail_rc`/`fail_err` hold the error */
+	int closed;
+	int fail_rc;
+	struct errbuf fail_err;
+
+	/* Shared with the helper thread, under `mu`. */
+	pthread_mutex_t mu;
+	pthread_cond_t has_data;  /* ring not empty, eof or cancel */
+	pthread_cond_t has_space; /* ring not full, or helper done */
+	unsigned char *ring;
+	size_t head, fill;
+	int eof, cancel, done;
+	int helper_rc;		  /* valid once done */
+	struct errbuf helper_err; /* written by the helper before done */
+
+	/* Helper thread only (and gpgstage_new/free around it). */
+	struct io_slot io[IO_SLOTS];
+	int op_done;
+	gpgme_error_t op_err;
+	int poll_errno;
+	int next_failed;
+	int finished; /* gpg said END_ENCRYPTION */
+};
+
+/* These only fail on a corrupted or misused object: a bug, not a
+ * condition to report. */
+static void lock(struct gpgstage *s)
+{
+	if (pthread_mutex_lock(&s->mu))
+		abort();
+}
+
+static void unlock(struct gpgstage *s)
+{
+	if (pthread_mutex_unlock(&s->mu))
+		abort();
+}
+
+static void wait_on(struct gpgstage *s, pthread_cond_t *c)
+{
+	if (pthread_cond_wait(c, &s->mu))
+		abort();
+}
+
+static void wake(pthread_cond_t *c, int all)
+{
+	if (all ? pthread_cond_broadcast(c) : pthread_cond_signal(c))
+		abort();
+}
+
+static int cancelled(struct gpgstage *s)
+{
+	int c;
+
+	lock(s);
+	c = s->cancel;
+	unlock(s);
+	return c;
+}
+
+static ssize_t plain_read(void *handle, void *buf, size_t size)
+{
+	struct gpgstage *s = handle;
+	size_t n, first;
+
+	lock(s);
+	while (!s->fill && !s->eof && !s->cancel)
+		wait_on(s, &s->has_data);
+	if (s->cancel) {
+		unlock(s);
+		errno = ECANCELED; /* gpgme aborts the operation */
+		return -1;
+	}
+	/* Hand over what is there: gpg should not wait for a full buffer. */
+	n = s->fill < size ? s->fill : size;
+	first = RING_SIZE - s->head < n ? RING_SIZE - s->head : n;
+	memcpy(buf, s->ring + s->head, first);
+	memcpy((unsigned char *)buf + first, s->ring, n - first);
+	s->head = (s->head + n) % RING_SIZE;
+	s->fill -= n;
+	wake(&s->has_space, 0);
+	unlock(s);
+	return (ssize_t)n; /* 0 at eof */
+}
+
+static ssize_t cipher_write(void *handle, const void *buf, size_t size)
+{
+	struct gpgstage *s = handle;
+	int rc;
+
+	if (cancelled(s)) {
+		errno = ECANCELED; /* the chain is being torn down */
+		return -1;
+	}
+	rc = writer_write(s->next, buf, size, &s->helper_err);
+	if (rc < 0) {
+		s->next_failed = rc;
+		errno = -rc;
+		return -1;
+	}
+	return (ssize_t)size;
+}
+
+/* gpgme reports success when gpg dies without a word (it cannot see the
+ * exit status of its double-forked child), so completion is taken from
+ * gpg's END_ENCRYPTION, which it prints only after flushing its output. */
+static gpgme_error_t on_status(void *handle, const char *keyword, const char *args)
+{
+	struct gpgstage *s = handle;
+
+	(void)args;
+	if (keyword && strcmp(keyword, "END_ENCRYPTION") == 0)
+		s->finished = 1;
+	return 0;
+}
+
+static gpgme_error_t io_add(void *data, int fd, int dir, gpgme_io_cb_t fnc, void *fnc_data,
+			    void **tag)
+{
+	struct gpgstage *s = data;
+
+	for (int i = 0; i < IO_SLOTS; i++)
+		if (s->io[i].fd < 0) {
+			s->io[i] = (struct io_slot){fd, dir, fnc, fnc_data};
+			*tag = &s->io[i];
+			return 0;
+		}
+	return gpgme_error(GPG_ERR_GENERAL);
+}
+
+static void io_remove(void *tag)
+{
+	((struct io_slot *)tag)->fd = -1;
+}
+
+static void io_event(void *data, gpgme_event_io_t type, void *type_data)
+{
+	struct gpgstage *s = data;
+	gpgme_io_event_done_data_t done = type_data;
+
+	if (type != GPGME_EVENT_DONE)
+		return;
+	s->op_done = 1;
+	s->op_err = done ? (done->err ? done->err : done->op_err) : 0;
+}
+
+static void op_cancel(struct gpgstage *s)
+{
+	gpgme_error_t ge = gpgme_cancel(s->ctx); /* signals DONE */
+
+	if (ge || !s->op_done) {
+		s->op_done = 1;
+		s->op_err = ge ? ge : gpgme_error(GPG_ERR_CANCELED);
+	}
+}
+
+/* Runs gpgme's handlers until the operation is done.  POLLERR and
+ * POLLHUP count as ready: the handler then meets EOF or EPIPE. */
+static void event_loop(struct gpgstage *s)
+{
+	struct pollfd pfd[IO_SLOTS + 1];
+	int slot[IO_SLOTS + 1];
+
+	while (!s->op_done) {
+		nfds_t n = 1;
+
+		pfd[0] = (struct pollfd){.fd = s->wake_fd[0], .events = POLLIN};
+		for (int i = 0; i < IO_SLOTS; i++)
+			if (s->io[i].fd >= 0) {
+				pfd[n] = (struct pollfd){.fd = s->io[i].fd,
+							 .events = s->io[i].dir ? POLLIN : POLLOUT};
+				slot[n++] = i;
+			}
+		if (n == 1) { /* gpgme would have said DONE: do not wait forever */
+			s->op_err = gpgme_error(GPG_ERR_BUG);
+			return;
+		}
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			s->poll_errno = errno;
+			op_cancel(s);
+			return;
+		}
+		if (pfd[0].revents && cancelled(s)) {
+			op_cancel(s);
+			return;
+		}
+		for (nfds_t k = 1; k < n && !s->op_done; k++) {
+			struct io_slot *io = &s->io[slot[k]];
+
+			/* Handlers may remove slots: skip what is gone. */
+			if (pfd[k].revents && io->fd == pfd[k].fd && io->fnc(io->fnc_data, io->fd))
+				op_cancel(s);
+		}
+	}
+}
+
+/* Runs on the helper thread once the operation is done; fills
+ * helper_err and returns 0 only when the message is complete. */
+static int encrypt_outcome(struct gpgstage *s, gpgme_error_t ge)
+{
+	char eb[256];
+	gpgme_encrypt_result_t r;
+
+	if (s->next_failed)
+		return s->next_failed; /* keep the next stage's message */
+	if (cancelled(s))
+		return error_set(&s->helper_err, -ECANCELED, "gpg: encryption aborted");
+	if (s->poll_errno)
+		return error_set(&s->helper_err, -s->poll_errno, "gpg: poll failed: %s",
+				 strerror(s->poll_errno));
+	if (ge)
+		return error_set(&s->helper_err, gcode(ge), "gpg: encryption failed: %s",
+				 gerr(ge, eb, sizeof(eb)));
+	r = gpgme_op_encrypt_result(s->ctx);
+	if (!r)
+		return error_set(&s->helper_err, -EIO, "gpg: encryption failed: no result");
+	if (r->invalid_recipients)
+		return error_set(&s->helper_err, -EKEYREJECTED,
+				 "gpg: key %s was refused for encryption: %s",
+				 r->invalid_recipients->fpr ? r->invalid_recipients->fpr : "?",
+				 gerr(r->invalid_recipients->reason, eb, sizeof(eb)));
+	if (!s->finished)
+		return error_set(&s->helper_err, -EIO,
+				 "gpg: encryption failed: gpg ended before finishing the message");
+	return 0;
+}
+
+static void *helper_main(void *arg)
+{
+	struct gpgstage *s = arg;
+	gpgme_error_t ge;
+	int rc;
+
+	ge = gpgme_op_encrypt_start(s->ctx, s->recp,
+				    GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_COMPRESS,
+				    s->plain, s->cipher);
+	if (!ge) {
+		event_loop(s);
+		ge = s->op_err;
+	}
+	rc = encrypt_outcome(s, ge);
+	lock(s);
+	s->helper_rc = rc;
+	s->done = 1;
+	wake(&s->has_space, 1);
+	unlock(s);
+	return NULL;
+}
+
+static int stage_fail(struct gpgstage *s, int rc, const struct errbuf *msg, struct errbuf *err)
+{
+	if (!s->failed) {
+		s->failed = 1;
+		s->fail_rc = rc;
+		s->fail_err = *msg;
+	}
+	if (err)
+		*err = s->fail_err;
+	return s->fail_rc;
+}
+
+/* Called with mu held once the helper is done before eof. */
+static int helper_stopped(struct gpgstage *s, struct errbuf *err)
+{
+	struct errbuf e;
+	int rc = s->helper_rc;
+
+	if (rc == 0)
+		rc = error_set(&e, -EIO, "gpg: stopped reading its input early");
+	else
+		e = s->helper_err;
+	return stage_fail(s, rc, &e, err);
+}
+
+static int gpgstage_write(struct writer *w, const void *buf, size_t len, struct errbuf *err)
+{
+	struct gpgstage *s = (struct gpgstage *)w;
+	const unsigned char *p = buf;
+	int rc = 0;
+
+	if (s->failed)
+		return stage_fail(s, 0, NULL, err);
+	if (s->closed)
+		return error_set(err, -EINVAL, "gpg: write after close");
+	lock(s);
+	while (len > 0) {
+		size_t tail, n, first;
+
+		while (s->fill == RING_SIZE && !s->done)
+			wait_on(s, &s->has_space);
+		if (s->done) {
+			rc = helper_stopped(s, err);
+			break;
+		}
+		tail = (s->head + s->fill) % RING_SIZE;
+		n = RING_SIZE - s->fill < len ? RING_SIZE - s->fill : len;
+		first = RING_SIZE - tail < n ? RING_SIZE - tail : n;
+		memcpy(s->ring + tail, p, first);
+		memcpy(s->ring, p + first, n - first);
+		s->fill += n;
+		p += n;
+		len -= n;
+		wake(&s->has_data, 0);
+	}
+	unlock(s);
+	return rc;
+}
+
+static void helper_join(struct gpgstage *s)
+{
+	if (!s->thread_live)
+		return;
+	if (pthread_join(s->thread, NULL)) /* cannot fail on our joinable thread */
+		abort();
+	s->thread_live = 0;
+}
+
+static int gpgstage_close(struct writer *w, struct errbuf *err)
+{
+	struct gpgstage *s = (struct gpgstage *)w;
+	struct errbuf e;
+
+	if (s->failed)
+		return stage_fail(s, 0, NULL, err);
+	if (s->closed)
+		return 0;
+	lock(s);
+	s->eof = 1;
+	wake(&s->has_data, 0);
+	unlock(s);
+	helper_join(s);
+	if (s->helper_rc) {
+		e = s->helper_err;
+		return stage_fail(s, s->helper_rc, &e, err);
+	}
+	s->closed = 1;
+	return 0;
+}
+
+static void gpgstage_free(struct writer *w)
+{
+	struct gpgstage *s = (struct gpgstage *)w;
+
+	if (s->thread_live) {
+		lock(s);
+		s->cancel = 1;
+		wake(&s->has_data, 1);
+		wake(&s->has_space, 1);
+		unlock(s);
+		/* Interrupts the helper's poll(); a full pipe is already set. */
+		if (write(s->wake_fd[1], "", 1) < 0 && errno != EAGAIN)
+			abort();
+		helper_join(s);
+	}
+	gpgme_data_release(s->plain);
+	gpgme_data_release(s->cipher);
+	gpgme_key_unref(s->recp[0]);
+	gpgme_release(s->ctx);
+	for (int i = 0; i < 2; i++)
+		if (s->wake_fd[i] >= 0)
+			close(s->wake_fd[i]);
+	pthread_cond_destroy(&s->has_space);
+	pthread_cond_destroy(&s->has_data);
+	pthread_mutex_destroy(&s->mu);
+	free(s->ring);
+	free(s);
+}
+
+static const struct writer_ops gpgstage_ops = {
+	.stage = "gpg",
+	.write = gpgstage_write,
+	.close = gpgstage_close,
+	.free = gpgstage_free,
+};
+
+static int sync_init(struct gpgstage *s, struct errbuf *err)
+{
+	int e;
+
+	e = pthread_mutex_init(&s->mu, NULL);
+	if (e)
+		return error_set(err, -e, "gpg: cannot create a mutex: %s", strerror(e));
+	e = pthread_cond_init(&s->has_data, NULL);
+	if (e) {
+		pthread_mutex_destroy(&s->mu);
+		return error_set(err, -e, "gpg: cannot create a condition: %s", strerror(e));
+	}
+	e = pthread_cond_init(&s->has_space, NULL);
+	if (e) {
+		pthread_cond_destroy(&s->has_data);
+		pthread_mutex_destroy(&s->mu);
+		return error_set(err, -e, "gpg: cannot create a condition: %s", strerror(e));
+	}
+	return 0;
+}
+
+static int data_new(gpgme_data_t *dh, struct gpgme_data_cbs *cbs, struct gpgstage *s,
+		    struct errbuf *err)
+{
+	char eb[256];
+	gpgme_error_t ge;
+
+	ge = gpgme_data_new_from_cbs(dh, cbs, s);
+	if (!ge)
+		ge = gpgme_data_set_flag(*dh, "io-buffer-size", IO_BUFFER_SIZE);
+	if (ge)
+		return error_set(err, gcode(ge), "gpg: cannot create a data stream: %s",
+				 gerr(ge, eb, sizeof(eb)));
+	return 0;
+}
+
+static int stage_setup(struct gpgstage *s, const struct gpg_key *key, struct errbuf *err)
+{
+	char eb[256];
+	gpgme_error_t ge;
+	int rc;
+
+	if (pipe2(s->wake_fd, O_CLOEXEC | O_NONBLOCK) < 0)
+		return error_set(err, -errno, "gpg: cannot create a pipe: %s", strerror(errno));
+	rc = ctx_new(&s->ctx, key->homedir, err);
+	if (rc)
+		return rc;
+	ge = gpgme_get_key(s->ctx, key->fpr, &s->recp[0], 0);
+	if (ge || !s->recp[0])
+		return error_set(err, ge ? gcode(ge) : -ENOKEY,
+				 "gpg: key %s vanished from '%s': %s", key->fpr, key->homedir,
+				 ge ? gerr(ge, eb, sizeof(eb)) : "not found");
+	ge = gpgme_set_ctx_flag(s->ctx, "full-status", "1"); /* for END_ENCRYPTION */
+	if (ge)
+		return error_set(err, gcode(ge), "gpg: cannot ask for status lines: %s",
+				 gerr(ge, eb, sizeof(eb)));
+	gpgme_set_status_cb(s->ctx, on_status, s);
+	for (int i = 0; i < IO_SLOTS; i++)
+		s->io[i].fd = -1;
+	s->io_cbs = (struct gpgme_io_cbs){io_add, s, io_remove, io_event, s};
+	gpgme_set_io_cbs(s->ctx, &s->io_cbs);
+	s->plain_cbs.read = plain_read;
+	s->cipher_cbs.write = cipher_write;
+	rc = data_new(&s->plain, &s->plain_cbs, s, err);
+	if (!rc)
+		rc = data_new(&s->cipher, &s->cipher_cbs, s, err);
+	return rc;
+}
+
+/* The helper blocks every signal: they are for the main thread. */
+static int helper_start(struct gpgstage *s, struct errbuf *err)
+{
+	sigset_t all, old;
+	int e, e2;
+
+	sigfillset(&all);
+	e = pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (e)
+		return error_set(err, -e, "gpg: cannot block signals: %s", strerror(e));
+	e = pthread_create(&s->thread, NULL, helper_main, s);
+	e2 = pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e)
+		return error_set(err, -e, "gpg: cannot start a thread: %s", strerror(e));
+	s->thread_live = 1;
+	if (e2)
+		return error_set(err, -e2, "gpg: cannot restore the signal mask: %s", strerror(e2));
+	return 0;
+}
+
+int gpgstage_new(struct writer **out, struct writer *next, struct gpg_key *key, struct errbuf *err)
+{
+	struct gpgstage *s;
+	int rc;
+
+	*out = NULL;
+	rc = gpgme_init(err);
+	if (rc)
+		return rc;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return error_set(err, -ENOMEM, "out of memory");
+	s->wake_fd[0] = s->wake_fd[1] = -1;
+	s->ring = malloc(RING_SIZE);
+	if (!s->ring) {
+		free(s);
+		return error_set(err, -ENOMEM, "out of memory");
+	}
+	rc = sync_init(s, err);
+	if (rc) {
+		free(s->ring);
+		free(s);
+		return rc;
+	}
+	s->w.ops = &gpgstage_ops;
+	s->next = next;
+	rc = stage_setup(s, key, err);
+	if (!rc)
+		rc = helper_start(s, err);
+	if (rc) {
+		gpgstage_free(&s->w);
+		return rc;
+	}
+	*out = &s->w;
+	return 0;
+}
