@@ -97,9 +97,13 @@ void sqldump_free(struct sqldump *d)
 	free(d);
 }
 
-/* Kills the dump's running statement from a second connection.  The lock
- * is held throughout so the id cannot be reused by a new connection
- * meanwhile: run() clears it under the same lock before disconnecting. */
+/* Kills the dump's connection from a second connection.  KILL CONNECTION,
+ * not KILL QUERY: a server thread blocked writing rows to a reader that
+ * stopped reading (a snapshot closed early) only notices a killed query
+ * after net_write_timeout, while a killed connection has its socket shut
+ * down at once.  The lock is held throughout so the id cannot be reused by
+ * a new connection meanwhile: run() clears it under the same lock before
+ * disconnecting. */
 void sqldump_cancel(struct sqldump *d)
 {
 	struct errbuf err;
@@ -113,7 +117,7 @@ void sqldump_cancel(struct sqldump *d)
 			logger_log(d->opts->log, LOGL_WARN, "dump.kill_failed", "error=\"%s\"",
 				   err.msg);
 		} else {
-			snprintf(sql, sizeof(sql), "KILL QUERY %lu", d->conn_id);
+			snprintf(sql, sizeof(sql), "KILL CONNECTION %lu", d->conn_id);
 			if (mysql_real_query(m, sql, strlen(sql)))
 				logger_log(d->opts->log, LOGL_WARN, "dump.kill_failed",
 					   "error=\"%s\"", mysql_error(m));
