@@ -1,0 +1,67 @@
+/* The mounted filesystem's context: FUSE private data (fuse_get_context()
+ * ->private_data), made by cmd_mount() before fuse_new() and torn down
+ * after the loop ends.  The only mutable state shared between FUSE
+ * threads is below `lock`.
+ */
+#ifndef FS_MOUNTCTX_H
+#define FS_MOUNTCTX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "../dumper/backup.h"
+#include "../dumper/gpgstage.h"
+#include "../dumper/log.h"
+#include "../dumper/pipeline.h"
+#include "config.h"
+
+struct snapshot;
+struct scheduler;
+struct handle;
+struct dumpfs;
+
+/* Called (from the dump's worker thread) when a snapshot stream failed
+ * on its own, not because its reader closed it or the filesystem is
+ * being unmounted.  The alerts code plugs in here; NULL: nothing. */
+typedef void (*snapshot_failure_hook)(struct dumpfs *fs, const char *msg);
+
+struct dumpfs {
+	/* Set up once before mounting; read-only afterwards. */
+	const struct config *cfg;  /* archive.dir is an absolute path */
+	struct gpg_key *key;	   /* borrowed; outlives the mount */
+	struct logger *lg;	   /* borrowed */
+	struct pipeline_opts dump; /* what every snapshot dumps */
+	struct backup_opts backup; /* what every scheduled run does */
+	struct gpg_key_info key_info;
+	uid_t uid; /* owner shown for our own files */
+	gid_t gid;
+	time_t mounted_at; /* mtime of the directories */
+	snapshot_failure_hook on_snapshot_failure;
+	struct scheduler *sched; /* NULL when the schedule is off */
+	bool released;		 /* dumpfs_release() ran */
+
+	pthread_mutex_t lock;
+	unsigned readers;	    /* open snapshot handles (stream or spool) */
+	struct snapshot *live;	    /* list of those, for the shutdown */
+	struct handle *handles;	    /* open files (fuse_ops.c) */
+	bool stopping;		    /* unmounting: no new snapshot */
+	unsigned snapshots_started; /* ids for log lines */
+};
+
+/* Fills fs for cfg, key and lg (borrowed; they outlive fs).  The
+ * scheduler is started by the caller. */
+int dumpfs_init(struct dumpfs *fs, const struct config *cfg, struct gpg_key *key, struct logger *lg,
+		struct errbuf *err);
+/* After the FUSE loop ended: closes the snapshots still open (their
+ * spools are removed), stops the scheduler (a running backup is
+ * cancelled and cleans up after itself). */
+void dumpfs_release(struct dumpfs *fs); /* idempotent */
+
+/* Aborts every running snapshot and scheduled backup (from the signal
+ * watcher, or after the loop ended) and refuses new snapshots; does not
+ * wait.  Idempotent. */
+void dumpfs_stop(struct dumpfs *fs);
+
+#endif

@@ -1,0 +1,296 @@
+#include "snapshot.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../dumper/state.h"
+#include "snapbuf.h"
+#include "spool.h"
+
+struct snapshot {
+	struct dumpfs *fs;
+	struct snapshot *next, **pprev; /* on fs->live, under fs->lock */
+	struct dump_job *job;
+	unsigned id; /* for log lines */
+	bool spooled;
+	/* Stream mode. */
+	struct snapbuf *buf;
+	pthread_t worker;
+	bool worker_started;
+	/* Spool mode. */
+	struct spool spool;
+	/* Set by snapshot_close() or the shutdown before they stop the dump,
+	 * so its failure is known to be theirs. */
+	atomic_bool stopped;
+	/* The outcome, written by whoever ran the dump. */
+	int rc;
+	struct dump_result res;
+	struct errbuf err;
+};
+
+static bool is_stopped(struct snapshot *s)
+{
+	return atomic_load(&s->stopped);
+}
+
+/* A failure of the dump itself: tell the logs, the state file (so
+ * status/last_error shows it) and the alerts hook. */
+static void record_failure(struct snapshot *s)
+{
+	struct dumpfs *fs = s->fs;
+	struct errbuf err;
+
+	logger_log(fs->lg, LOGL_ERROR, "snapshot_failed", "id=%u bytes=%llu error=\"%s\"", s->id,
+		   (unsigned long long)s->res.out_bytes, s->err.msg);
+	errbuf_clear(&err);
+	if (state_record_error(fs->cfg->archive.dir, time(NULL), s->err.msg, &err))
+		logger_log(fs->lg, LOGL_ERROR, "state_error",
+			   "error=\"cannot record the snapshot failure: %s\"", err.msg);
+	if (fs->on_snapshot_failure)
+		fs->on_snapshot_failure(fs, s->err.msg);
+}
+
+static bool unmounting(struct dumpfs *fs)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&fs->lock);
+	stopping = fs->stopping;
+	pthread_mutex_unlock(&fs->lock);
+	return stopping;
+}
+
+/* Runs the dump into `sink` and reports how it went. */
+static int run_dump(struct snapshot *s, struct writer *sink)
+{
+	errbuf_clear(&s->err);
+	s->rc = dump_job_run(s->job, sink, &s->res, &s->err);
+	if (!s->rc)
+		logger_log(s->fs->lg, LOGL_INFO, "snapshot_done", "id=%u bytes=%llu seconds=%.1f",
+			   s->id, (unsigned long long)s->res.out_bytes, s->res.seconds);
+	else if (is_stopped(s))
+		logger_log(s->fs->lg, LOGL_INFO, "snapshot_aborted",
+			   "id=%u bytes=%llu reason=\"%s\"", s->id,
+			   (unsigned long long)s->res.out_bytes,
+			   unmounting(s->fs) ? "unmount" : "reader closed");
+	else
+		record_failure(s);
+	return s->rc;
+}
+
+static void *stream_worker(void *arg)
+{
+	struct snapshot *s = arg;
+	int rc;
+
+	/* Named for ps and the tests; the dump's own threads inherit it. */
+	pthread_setname_np(pthread_self(), SNAPSHOT_THREAD_NAME);
+	rc = run_dump(s, snapbuf_writer(s->buf));
+
+	/* Only now may the reader see the end: EOF or EIO, after the
+	 * failure was recorded. */
+	snapbuf_finish(s->buf, rc);
+	return NULL;
+}
+
+/* Worker threads never take the signals the main thread handles. */
+static int start_worker(struct snapshot *s, struct errbuf *err)
+{
+	sigset_t set, old;
+	int e;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	e = pthread_create(&s->worker, NULL, stream_worker, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e)
+		return error_set(err, -e, "cannot start a snapshot thread: %s", strerror(e));
+	s->worker_started = true;
+	return 0;
+}
+
+/* Takes a reader slot and puts s on the live list. */
+static int enlist(struct snapshot *s, struct errbuf *err)
+{
+	struct dumpfs *fs = s->fs;
+	int ret = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (fs->stopping) {
+		ret = error_set(err, -ESHUTDOWN, "unmounting");
+	} else if (fs->readers >= fs->cfg->fs.max_snapshot_readers) {
+		ret = error_set(err, -EBUSY,
+				"%u snapshot readers already ([fs] "
+				"max_snapshot_readers)",
+				fs->readers);
+	} else {
+		fs->readers++;
+		s->id = ++fs->snapshots_started;
+		s->next = fs->live;
+		if (s->next)
+			s->next->pprev = &s->next;
+		s->pprev = &fs->live;
+		fs->live = s;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
+static void delist(struct snapshot *s)
+{
+	struct dumpfs *fs = s->fs;
+
+	pthread_mutex_lock(&fs->lock);
+	if (s->pprev) {
+		*s->pprev = s->next;
+		if (s->next)
+			s->next->pprev = s->pprev;
+		s->pprev = NULL;
+		fs->readers--;
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void destroy(struct snapshot *s)
+{
+	delist(s);
+	if (s->spooled)
+		spool_release(&s->spool);
+	snapbuf_free(s->buf);
+	dump_job_free(s->job);
+	free(s);
+}
+
+static int open_stream(struct snapshot *s, struct errbuf *err)
+{
+	int ret = snapbuf_new(&s->buf, SNAPBUF_DEFAULT_SIZE, SNAPBUF_ORDER_WAIT_MS, err);
+
+	return ret ? ret : start_worker(s, err);
+}
+
+/* Runs the whole dump in the caller's thread (FUSE's open()).  A
+ * shutdown reaches it through fs->live. */
+static int open_spool(struct snapshot *s, struct errbuf *err)
+{
+	int ret;
+
+	s->spooled = true;
+	ret = spool_create(&s->spool, s->fs->cfg->archive.dir, err);
+	if (ret)
+		return ret;
+	ret = run_dump(s, s->spool.sink);
+	if (ret) {
+		memcpy(err, &s->err, sizeof(*err));
+		return ret == -ECANCELED ? -ESHUTDOWN : ret;
+	}
+	return spool_complete(&s->spool, err);
+}
+
+int snapshot_open(struct snapshot **out, struct dumpfs *fs, struct errbuf *err)
+{
+	struct snapshot *s = calloc(1, sizeof(*s));
+	int ret;
+
+	*out = NULL;
+	if (!s)
+		return error_set(err, -ENOMEM, "out of memory");
+	s->fs = fs;
+	atomic_init(&s->stopped, false);
+	ret = dump_job_new(&s->job, &fs->dump, err);
+	if (ret) {
+		free(s);
+		return ret;
+	}
+	ret = enlist(s, err);
+	if (ret) {
+		dump_job_free(s->job);
+		free(s);
+		return ret;
+	}
+	logger_log(fs->lg, LOGL_INFO, "snapshot_open", "id=%u mode=%s", s->id,
+		   fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL ? "spool" : "stream");
+	if (fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL)
+		ret = open_spool(s, err);
+	else
+		ret = open_stream(s, err);
+	if (ret) {
+		destroy(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+ssize_t snapshot_read(struct snapshot *s, void *buf, size_t size, off_t off)
+{
+	ssize_t n;
+
+	if (s->spooled)
+		return spool_read(&s->spool, buf, size, off);
+	n = snapbuf_read_at(s->buf, buf, size, off);
+	if (n == -EIO && !s->rc && !is_stopped(s))
+		logger_log(s->fs->lg, LOGL_DEBUG, "snapshot_read_refused",
+			   "id=%u offset=%lld position=%llu", s->id, (long long)off,
+			   (unsigned long long)snapbuf_position(s->buf));
+	return n == -ECANCELED ? -EIO : n;
+}
+
+uint64_t snapshot_size(const struct snapshot *s)
+{
+	return s->spooled ? s->spool.size : 0;
+}
+
+/* Stops the dump without waiting; callers make sure s stays valid. */
+static void stop(struct snapshot *s)
+{
+	atomic_store(&s->stopped, true);
+	if (s->buf)
+		snapbuf_abort(s->buf);
+	dump_job_cancel(s->job);
+}
+
+void snapshot_close(struct snapshot *s)
+{
+	if (!s)
+		return;
+	/* Off the list first: the shutdown no longer touches it. */
+	delist(s);
+	if (s->worker_started) {
+		stop(s);
+		pthread_join(s->worker, NULL);
+	}
+	logger_log(s->fs->lg, LOGL_DEBUG, "snapshot_closed", "id=%u", s->id);
+	destroy(s);
+}
+
+void snapshot_abort_all(struct dumpfs *fs)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->stopping = true;
+	for (struct snapshot *s = fs->live; s; s = s->next)
+		stop(s);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void snapshot_close_all(struct dumpfs *fs)
+{
+	struct snapshot *s;
+
+	snapshot_abort_all(fs);
+	for (;;) {
+		pthread_mutex_lock(&fs->lock);
+		s = fs->live;
+		pthread_mutex_unlock(&fs->lock);
+		if (!s)
+			break;
+		snapshot_close(s);
+	}
+}
