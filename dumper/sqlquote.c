@@ -18,27 +18,22 @@ void sql_add_ident(struct strbuf *sb, const char *name)
 }
 
 /* The escape letter for each byte that needs one, else 0. */
+static const char escape_letter[256] = {
+	['\0'] = '0', ['\''] = '\'', ['"'] = '"', ['\\'] = '\\',
+	['\n'] = 'n', ['\r'] = 'r', [0x1a] = 'Z',
+};
+
 static char escape_for(unsigned char c)
 {
-	switch (c) {
-	case '\0': return '0';
-	case '\'': return '\'';
-	case '"': return '"';
-	case '\\': return '\\';
-	case '\n': return 'n';
-	case '\r': return 'r';
-	case 0x1a: return 'Z';
-	default: return 0;
-	}
+	return escape_letter[c];
 }
 
-void sql_add_string(struct strbuf *sb, const char *s, size_t len)
+void sql_add_escaped(struct strbuf *sb, const char *s, size_t len)
 {
 	size_t run = 0;
 
-	/* Worst case every byte doubles; growing once keeps this loop cheap. */
-	strbuf_grow(sb, len + len / 8 + 2);
-	strbuf_addch(sb, '\'');
+	/* Most text needs few escapes: grow once, copy runs between them. */
+	strbuf_grow(sb, len + len / 8);
 	for (size_t i = 0; i < len; i++) {
 		char e = escape_for((unsigned char)s[i]);
 
@@ -50,31 +45,50 @@ void sql_add_string(struct strbuf *sb, const char *s, size_t len)
 		run = i + 1;
 	}
 	strbuf_add(sb, s + run, len - run);
+}
+
+size_t sql_escaped_len(const char *s, size_t len)
+{
+	size_t n = len;
+
+	for (size_t i = 0; i < len; i++)
+		n += escape_for((unsigned char)s[i]) != 0;
+	return n;
+}
+
+void sql_add_string(struct strbuf *sb, const char *s, size_t len)
+{
+	strbuf_addch(sb, '\'');
+	sql_add_escaped(sb, s, len);
 	strbuf_addch(sb, '\'');
 }
 
-void sql_add_hex(struct strbuf *sb, const void *data, size_t len)
+void sql_add_hex_digits(struct strbuf *sb, const void *data, size_t len)
 {
 	static const char digits[] = "0123456789ABCDEF";
 	const unsigned char *p = data;
 	char *dst;
 
-	if (!len) {
-		strbuf_addstr(sb, "''");
-		return;
-	}
-	strbuf_grow(sb, 2 + 2 * len);
+	strbuf_grow(sb, 2 * len);
 	if (sb->failed)
 		return;
 	dst = sb->buf + sb->len;
-	*dst++ = '0';
-	*dst++ = 'x';
 	for (size_t i = 0; i < len; i++) {
 		*dst++ = digits[p[i] >> 4];
 		*dst++ = digits[p[i] & 15];
 	}
-	sb->len += 2 + 2 * len;
+	sb->len += 2 * len;
 	sb->buf[sb->len] = '\0';
+}
+
+void sql_add_hex(struct strbuf *sb, const void *data, size_t len)
+{
+	if (!len) {
+		strbuf_addstr(sb, "''");
+		return;
+	}
+	strbuf_addstr(sb, "0x");
+	sql_add_hex_digits(sb, data, len);
 }
 
 enum sql_value_kind sql_value_kind(const char *t)

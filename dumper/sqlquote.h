@@ -17,6 +17,12 @@ void sql_add_string(struct strbuf *sb, const char *s, size_t len);
 /* 0x<hex> for binary data; '' for an empty value (0x alone is invalid). */
 void sql_add_hex(struct strbuf *sb, const void *data, size_t len);
 
+/* The pieces of the two above, for values written in chunks: the escaped
+ * text without quotes, its length, and hex digits without "0x". */
+void sql_add_escaped(struct strbuf *sb, const char *s, size_t len);
+size_t sql_escaped_len(const char *s, size_t len);
+void sql_add_hex_digits(struct strbuf *sb, const void *data, size_t len);
+
 /* How a column's values are written, from information_schema DATA_TYPE. */
 enum sql_value_kind {
 	SQLV_RAW,    /* numbers: written as the server sent them */

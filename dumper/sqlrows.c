@@ -104,32 +104,132 @@ struct insert_state {
 	struct strbuf row;
 };
 
+/* The size a value takes in the statement. */
+static size_t value_len(enum sql_value_kind kind, const char *v, unsigned long len)
+{
+	if (!v)
+		return 4; /* NULL */
+	if (kind == SQLV_RAW)
+		return len;
+	if (kind == SQLV_HEX)
+		return len ? 2 + 2 * (size_t)len : 2;
+	return 2 + sql_escaped_len(v, len);
+}
+
+/* An upper bound, cheap: every byte at most doubles. */
+static size_t row_len_bound(const struct table_columns *c, const unsigned long *len)
+{
+	size_t n = 2 + c->n;
+
+	for (unsigned i = 0; i < c->n; i++)
+		n += 2 * (size_t)len[i] + 4;
+	return n;
+}
+
+#define VALUE_CHUNK (128 * 1024)
+
+/* Writes one value of a large row in pieces, so a big BLOB is never held
+ * a second time (as hex, twice its size) in memory. */
+static int add_value_chunked(struct sqldump *d, enum sql_value_kind kind, const char *v,
+			     unsigned long len, struct errbuf *err)
+{
+	if (!v || kind == SQLV_RAW || (kind == SQLV_HEX && !len)) {
+		struct strbuf *sb = &d->sb;
+
+		if (!v)
+			strbuf_addstr(sb, "NULL");
+		else if (kind == SQLV_RAW)
+			strbuf_add(sb, v, len);
+		else
+			strbuf_addstr(sb, "''");
+		return dout_flush(d, 0, err);
+	}
+	strbuf_addstr(&d->sb, kind == SQLV_HEX ? "0x" : "'");
+	for (size_t off = 0, n; off < len; off += n) {
+		int ret;
+
+		n = len - off < VALUE_CHUNK ? len - off : VALUE_CHUNK;
+		if (kind == SQLV_HEX)
+			sql_add_hex_digits(&d->sb, v + off, n);
+		else
+			sql_add_escaped(&d->sb, v + off, n);
+		ret = dout_flush(d, 0, err);
+		if (ret)
+			return ret;
+	}
+	if (kind == SQLV_STRING)
+		strbuf_addch(&d->sb, '\'');
+	return 0;
+}
+
+static int add_row_chunked(struct sqldump *d, const struct table_columns *c, MYSQL_ROW row,
+			   const unsigned long *len, struct errbuf *err)
+{
+	int ret = 0;
+
+	strbuf_addch(&d->sb, '(');
+	for (unsigned i = 0; !ret && i < c->n; i++) {
+		if (i)
+			strbuf_addch(&d->sb, ',');
+		ret = add_value_chunked(d, c->kinds[i], row[i], len[i], err);
+	}
+	strbuf_addch(&d->sb, ')');
+	return ret ? ret : dout_flush(d, 0, err);
+}
+
+/* Ends the open INSERT when `row_len` more bytes would pass the bound,
+ * and opens one when none is open. */
+static void begin_row(struct sqldump *d, const struct table_columns *c, size_t *stmt_bytes,
+		      size_t row_len)
+{
+	size_t max = d->opts->max_insert_bytes ? d->opts->max_insert_bytes : 1024 * 1024;
+
+	if (*stmt_bytes && *stmt_bytes + row_len + 2 > max) {
+		strbuf_addstr(&d->sb, ";\n");
+		*stmt_bytes = 0;
+	}
+	if (!*stmt_bytes) {
+		strbuf_add(&d->sb, c->insert.buf, c->insert.len);
+		*stmt_bytes = c->insert.len;
+	} else {
+		strbuf_addstr(&d->sb, ",\n");
+		*stmt_bytes += 2;
+	}
+	*stmt_bytes += row_len;
+}
+
+/* Small rows are formatted apart first (their size decides where the
+ * statement ends); large ones are measured, then written in pieces. */
+static int add_row(struct sqldump *d, const struct table_columns *c, MYSQL_ROW row,
+		   const unsigned long *len, struct insert_state *st, struct errbuf *err)
+{
+	size_t row_len;
+
+	if (row_len_bound(c, len) > SQLDUMP_FLUSH_BYTES) {
+		row_len = 2 + c->n - 1;
+		for (unsigned i = 0; i < c->n; i++)
+			row_len += value_len(c->kinds[i], row[i], len[i]);
+		begin_row(d, c, &st->stmt_bytes, row_len);
+		return add_row_chunked(d, c, row, len, err);
+	}
+	strbuf_reset(&st->row);
+	format_row(&st->row, c, row, len);
+	if (strbuf_error(&st->row))
+		return error_set(err, -ENOMEM, "out of memory");
+	begin_row(d, c, &st->stmt_bytes, st->row.len);
+	strbuf_add(&d->sb, st->row.buf, st->row.len);
+	return dout_flush(d, 0, err);
+}
+
 static int stream_rows(struct sqldump *d, MYSQL_RES *res, const struct table_columns *c,
 		       struct insert_state *st, struct errbuf *err)
 {
-	size_t max = d->opts->max_insert_bytes ? d->opts->max_insert_bytes : 1024 * 1024;
 	MYSQL_ROW row;
 	int ret = 0;
 
 	while (!ret && (row = mysql_fetch_row(res))) {
-		strbuf_reset(&st->row);
-		format_row(&st->row, c, row, mysql_fetch_lengths(res));
-		if (st->stmt_bytes && st->stmt_bytes + st->row.len + 2 > max) {
-			strbuf_addstr(&d->sb, ";\n");
-			st->stmt_bytes = 0;
-		}
-		if (!st->stmt_bytes) {
-			strbuf_add(&d->sb, c->insert.buf, c->insert.len);
-			st->stmt_bytes = c->insert.len;
-		} else {
-			strbuf_addstr(&d->sb, ",\n");
-			st->stmt_bytes += 2;
-		}
-		strbuf_add(&d->sb, st->row.buf, st->row.len);
-		st->stmt_bytes += st->row.len;
+		ret = add_row(d, c, row, mysql_fetch_lengths(res), st, err);
 		d->stats->rows++;
-		ret = strbuf_error(&st->row) ? error_set(err, -ENOMEM, "out of memory")
-					     : dout_flush(d, 0, err);
 	}
 	if (!ret && mysql_errno(d->conn))
 		ret = dq_error(d, "reading rows", err);
