@@ -27,7 +27,8 @@ struct gpg_key;
 struct gpg_key_info {
 	char fingerprint[64]; /* primary key, upper-case hex */
 	char uid[256];	      /* first user id */
-	time_t expires;	      /* encryption subkey's expiry; 0 = never */
+	time_t expires;	      /* when encryption stops working: the earlier of the
+				 primary key's and the encryption subkey's expiry; 0 = never */
 };
 
 /* On success *out is owned by the caller (gpg_key_free).  `fingerprint`
