@@ -149,42 +149,54 @@ static void send_mail(struct notifier *n, const struct notify_event *ev)
 	strbuf_release(&body);
 }
 
-struct mail_run {
+struct side_run {
 	struct notifier *n;
 	const struct notify_job *job;
 };
 
 static void *mail_thread(void *arg)
 {
-	struct mail_run *r = arg;
+	struct side_run *r = arg;
 
 	for (unsigned i = 0; i < r->job->n; i++)
 		send_mail(r->n, &r->job->ev[i]);
 	return NULL;
 }
 
-/* Mail in a second thread while the webhook and heartbeat go out here,
- * so one slow channel does not add to the other's time. */
+static void *heartbeat_thread(void *arg)
+{
+	send_heartbeat(((struct side_run *)arg)->n);
+	return NULL;
+}
+
+/* Mail and heartbeat in their own threads while the webhook goes out
+ * here, so a slow channel does not add to the others' time: one job
+ * takes at most the slowest channel's bound. */
 static void deliver(struct notifier *n, const struct notify_job *job)
 {
-	struct mail_run r = {n, job};
-	bool mail = n->smtp_url && job->n, threaded = false;
-	pthread_t t;
+	struct side_run r = {n, job};
+	bool mail = n->smtp_url && job->n, mail_t = false, hb_t = false;
+	pthread_t tm, th;
 
 	for (unsigned i = 0; i < job->n; i++)
 		logger_log(n->o.log, LOGL_INFO, "notify", "event=%s channels=%s%s%s",
 			   notify_kind_name(job->ev[i].kind), n->webhook_url ? "webhook" : "",
 			   n->webhook_url && mail ? "," : "", mail ? "mail" : "");
 	if (mail)
-		threaded = !pthread_create(&t, NULL, mail_thread, &r);
+		mail_t = !pthread_create(&tm, NULL, mail_thread, &r);
+	if (job->heartbeat)
+		hb_t = !pthread_create(&th, NULL, heartbeat_thread, &r);
 	for (unsigned i = 0; n->webhook_url && i < job->n; i++)
 		send_webhook(n, &job->ev[i]);
-	if (job->heartbeat)
+	/* Without a thread (pthread_create failed): here, one after another. */
+	if (job->heartbeat && !hb_t)
 		send_heartbeat(n);
-	if (threaded)
-		pthread_join(t, NULL);
-	else if (mail)
+	if (mail && !mail_t)
 		mail_thread(&r);
+	if (hb_t)
+		pthread_join(th, NULL);
+	if (mail_t)
+		pthread_join(tm, NULL);
 }
 
 /* ---- the background thread ---- */
