@@ -96,6 +96,7 @@ bench:
 
 install: all
 	install -D -m 0755 dumpfs $(DESTDIR)$(PREFIX)/bin/dumpfs
+	install -D -m 0644 dumpfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/dumpfs.1
 	install -d $(DESTDIR)/sbin
 	ln -sf $(PREFIX)/bin/dumpfs $(DESTDIR)/sbin/mount.fuse.dumpfs
 
