@@ -95,7 +95,7 @@ enum sql_value_kind sql_value_kind(const char *t)
 {
 	static const char *const raw[] = {
 		"tinyint", "smallint", "mediumint", "int", "bigint", "decimal",
-		"float", "double", "year", NULL,
+		"float", "double", "year", "enum", "set", NULL,
 	};
 	static const char *const hex[] = {
 		"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob",
@@ -110,6 +110,21 @@ enum sql_value_kind sql_value_kind(const char *t)
 		if (!strcasecmp(t, hex[i]))
 			return SQLV_HEX;
 	return SQLV_STRING;
+}
+
+void sql_add_select_expr(struct strbuf *sb, const char *t, const char *column)
+{
+	if (!strcasecmp(t, "float")) {
+		strbuf_addstr(sb, "CAST(");
+		sql_add_ident(sb, column);
+		strbuf_addstr(sb, " AS DOUBLE)");
+	} else if (!strcasecmp(t, "enum") || !strcasecmp(t, "set")) {
+		strbuf_addch(sb, '(');
+		sql_add_ident(sb, column);
+		strbuf_addstr(sb, " + 0)");
+	} else {
+		sql_add_ident(sb, column);
+	}
 }
 
 const char *sql_pick_delimiter(const char *body)

@@ -31,6 +31,12 @@ enum sql_value_kind {
 };
 enum sql_value_kind sql_value_kind(const char *data_type);
 
+/* How a column is selected so that its text form restores exactly:
+ * FLOAT as CAST(.. AS DOUBLE) (the server prints FLOAT with 6 digits),
+ * ENUM and SET by number (their text cannot tell the error value or an ''
+ * member from an empty value); the column itself otherwise. */
+void sql_add_select_expr(struct strbuf *sb, const char *data_type, const char *column);
+
 /* A DELIMITER for the mariadb client that does not occur in `body`;
  * returns a static string. */
 const char *sql_pick_delimiter(const char *body);

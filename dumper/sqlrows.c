@@ -39,7 +39,7 @@ static int add_column(struct table_columns *c, MYSQL_ROW row, struct errbuf *err
 	c->kinds = kinds;
 	kinds[c->n] = sql_value_kind(row[1] ? row[1] : "");
 	strbuf_addstr(&c->select, c->n ? ", " : "SELECT ");
-	sql_add_ident(&c->select, row[0]);
+	sql_add_select_expr(&c->select, row[1] ? row[1] : "", row[0]);
 	strbuf_addstr(&c->insert, c->n ? ", " : " (");
 	sql_add_ident(&c->insert, row[0]);
 	c->n++;

@@ -84,7 +84,8 @@ TEST(sqlquote_value_kinds)
 	CHECK(sql_value_kind("point") == SQLV_HEX);
 	CHECK(sql_value_kind("varchar") == SQLV_STRING);
 	CHECK(sql_value_kind("datetime") == SQLV_STRING);
-	CHECK(sql_value_kind("enum") == SQLV_STRING);
+	CHECK(sql_value_kind("enum") == SQLV_RAW); /* selected by number */
+	CHECK(sql_value_kind("set") == SQLV_RAW);
 	CHECK(sql_value_kind("uuid") == SQLV_STRING);
 	CHECK(sql_value_kind("inet6") == SQLV_STRING);
 	CHECK(sql_value_kind("longtext") == SQLV_STRING); /* JSON */
@@ -96,4 +97,22 @@ TEST(sqlquote_delimiter_not_in_body)
 	CHECK_STREQ(sql_pick_delimiter("BEGIN SELECT ';;'; END"), "$$");
 	CHECK_STREQ(sql_pick_delimiter("';;' '$$'"), "//");
 	CHECK(!strstr("';;' '$$' '//' '@@' ';;;;'", sql_pick_delimiter("';;' '$$' '//' '@@' ';;;;'")));
+}
+
+TEST(sqlquote_select_expressions)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	sql_add_select_expr(&sb, "float", "f`x");
+	CHECK_STREQ(strbuf_str(&sb), "CAST(`f``x` AS DOUBLE)");
+	strbuf_reset(&sb);
+	sql_add_select_expr(&sb, "enum", "e");
+	CHECK_STREQ(strbuf_str(&sb), "(`e` + 0)");
+	strbuf_reset(&sb);
+	sql_add_select_expr(&sb, "SET", "s");
+	CHECK_STREQ(strbuf_str(&sb), "(`s` + 0)");
+	strbuf_reset(&sb);
+	sql_add_select_expr(&sb, "double", "d");
+	CHECK_STREQ(strbuf_str(&sb), "`d`");
+	strbuf_release(&sb);
 }
