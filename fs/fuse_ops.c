@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -51,6 +52,39 @@ static int fs_errno(long rc)
 	}
 }
 
+/* The process (thread group) of the thread FUSE names as the caller. */
+static pid_t caller_process(void)
+{
+	pid_t tid = fuse_get_context()->pid, tgid = 0;
+	char path[64], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return tid;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid > 0 ? tgid : tid;
+}
+
+/* Spool mode: fstat() on an open snapshot must give the spool's size, but
+ * the kernel sends it as a stat by path; only the caller tells which
+ * spool it is about. */
+static int snapshot_getattr(struct stat *st)
+{
+	struct dumpfs *fs = ctx();
+	uint64_t size = 0;
+
+	if (fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL &&
+	    !snapshot_spool_size(fs, caller_process(), &size))
+		size = 0;
+	tree_file_attr(fs, st, (off_t)size);
+	return 0;
+}
+
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
@@ -75,6 +109,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		}
 	}
 	ret = tree_resolve(ctx(), path, &n);
+	if (!ret && n.kind == NODE_SNAPSHOT)
+		return snapshot_getattr(st);
 	if (!ret)
 		ret = tree_getattr(ctx(), &n, st);
 	return fs_errno(ret);
@@ -127,7 +163,7 @@ static int open_snapshot(struct handle *h, struct fuse_file_info *fi)
 	int ret;
 
 	errbuf_clear(&err);
-	ret = snapshot_open(&h->snap, fs, &err);
+	ret = snapshot_open(&h->snap, fs, caller_process(), &err);
 	if (ret == -EBUSY)
 		logger_log(fs->lg, LOGL_WARN, "snapshot_busy", "error=\"%s\"", err.msg);
 	else if (ret && ret != -ESHUTDOWN)

@@ -16,7 +16,9 @@ struct snapshot {
 	struct snapshot *next, **pprev; /* on fs->live, under fs->lock */
 	struct dump_job *job;
 	unsigned id; /* for log lines */
+	pid_t owner; /* the process that opened it */
 	bool spooled;
+	bool spool_ready; /* under fs->lock */
 	/* Stream mode. */
 	struct snapbuf *buf;
 	pthread_t worker;
@@ -191,10 +193,16 @@ static int open_spool(struct snapshot *s, struct errbuf *err)
 		memcpy(err, &s->err, sizeof(*err));
 		return ret == -ECANCELED ? -ESHUTDOWN : ret;
 	}
-	return spool_complete(&s->spool, err);
+	ret = spool_complete(&s->spool, err);
+	if (!ret) {
+		pthread_mutex_lock(&s->fs->lock);
+		s->spool_ready = true;
+		pthread_mutex_unlock(&s->fs->lock);
+	}
+	return ret;
 }
 
-int snapshot_open(struct snapshot **out, struct dumpfs *fs, struct errbuf *err)
+int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, struct errbuf *err)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
 	int ret;
@@ -203,6 +211,7 @@ int snapshot_open(struct snapshot **out, struct dumpfs *fs, struct errbuf *err)
 	if (!s)
 		return error_set(err, -ENOMEM, "out of memory");
 	s->fs = fs;
+	s->owner = owner;
 	atomic_init(&s->stopped, false);
 	ret = dump_job_new(&s->job, &fs->dump, err);
 	if (ret) {
@@ -246,6 +255,22 @@ ssize_t snapshot_read(struct snapshot *s, void *buf, size_t size, off_t off)
 uint64_t snapshot_size(const struct snapshot *s)
 {
 	return s->spooled ? s->spool.size : 0;
+}
+
+bool snapshot_spool_size(struct dumpfs *fs, pid_t owner, uint64_t *size)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&fs->lock);
+	/* The list is newest first. */
+	for (struct snapshot *s = fs->live; s && !found; s = s->next) {
+		if (s->spool_ready && s->owner == owner) {
+			*size = s->spool.size;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return found;
 }
 
 /* Stops the dump without waiting; callers make sure s stays valid. */

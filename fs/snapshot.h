@@ -19,6 +19,7 @@
 #ifndef FS_SNAPSHOT_H
 #define FS_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -30,14 +31,19 @@
 struct snapshot;
 
 /* -EBUSY: too many readers; -ESHUTDOWN: unmounting; else the dump could
- * not start (spool mode: the dump failed).  On success *out is the
- * caller's (snapshot_close). */
-int snapshot_open(struct snapshot **out, struct dumpfs *fs, struct errbuf *err);
+ * not start (spool mode: the dump failed).  `owner` is the opening
+ * process (see snapshot_spool_size).  On success *out is the caller's
+ * (snapshot_close). */
+int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, struct errbuf *err);
 /* Bytes (a full `size` unless the dump ended), 0 at EOF, -EIO.  Safe to
  * call from several threads at once (see snapbuf.h). */
 ssize_t snapshot_read(struct snapshot *s, void *buf, size_t size, off_t off);
 /* The exact size in spool mode, 0 in stream mode (unknown). */
 uint64_t snapshot_size(const struct snapshot *s);
+/* The size of the newest complete spool that process `owner` has open,
+ * for its fstat(): the kernel does not say which open file a stat is
+ * about, only who asks.  False when it has none. */
+bool snapshot_spool_size(struct dumpfs *fs, pid_t owner, uint64_t *size);
 /* Stops the dump if still running (its server query is killed), waits
  * for its worker, removes the spool, frees.  Not while a read runs. */
 void snapshot_close(struct snapshot *s);
