@@ -7,6 +7,7 @@
 
 #include "../dumper/backup.h"
 #include "../dumper/state.h"
+#include "alerts.h"
 #include "cmd.h"
 #include "cmdutil.h"
 #include "jobopts.h"
@@ -78,6 +79,8 @@ int cmd_backup(int argc, char **argv, struct logger *lg)
 	struct backup_opts bo;
 	struct backup_result res;
 	struct gpg_key *key = NULL;
+	struct notifier *nt = NULL;
+	struct notify_run nrun;
 	const char *config;
 	struct config cfg;
 	struct errbuf err;
@@ -88,16 +91,28 @@ int cmd_backup(int argc, char **argv, struct logger *lg)
 		return EXIT_USAGE;
 	if (cmd_load_config(&cfg, config, lg))
 		return EXIT_USAGE;
+	if (alerts_new(&nt, &cfg, lg, &err)) {
+		cmd_error("backup", &err);
+		config_release(&cfg);
+		return EXIT_USAGE;
+	}
+	notifier_run_begin(nt, &nrun); /* the state before this run */
 	rc = jobopts_load_key(&key, &cfg, &err);
 	if (rc) {
 		record_early_failure(&cfg, &err, lg);
 	} else {
+		struct gpg_key_info ki;
+
+		gpg_key_get_info(key, &ki);
+		notifier_set_key(nt, &ki);
 		jobopts_from_config(&po, &cfg, key, lg);
 		jobopts_backup(&bo, &cfg, &po, lg);
 		rc = run(&bo, &res, &err);
 	}
 	if (rc)
 		cmd_error("backup", &err);
+	notifier_run_end(nt, &nrun, rc, rc ? NULL : &res, rc ? err.msg : NULL);
+	notifier_free(nt);
 	gpg_key_free(key);
 	config_release(&cfg);
 	return rc ? EXIT_FAILED : EXIT_OK;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "../dumper/log.h"
 #include "cmd.h"
 #include "usage.h"
@@ -68,6 +70,11 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "help"))
 		return usage_print(stdout, argc > 2 ? argv[2] : NULL);
 
+	/* Once, before any thread: libcurl's global state (alerts). */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "dumpfs: cannot initialise libcurl\n");
+		return 2;
+	}
 	lg = logger_new(LOGL_INFO);
 	if (!lg) {
 		fprintf(stderr, "dumpfs: out of memory\n");
@@ -83,5 +90,6 @@ int main(int argc, char **argv)
 		ret = 2;
 	}
 	logger_free(lg);
+	curl_global_cleanup();
 	return ret;
 }
