@@ -13,10 +13,16 @@ class GpgError(Exception):
 
 class GpgKey:
     def __init__(self, uid="Test DPO <dpo@test.local>", algo="future-default",
-                 expire="1d", armor=True):
+                 expire="1d", armor=True, path=None):
+        """path: use this (new) directory instead of a temporary one; keep
+        it short (the agent's sockets live in it)."""
         self.uid = uid
         self.email = uid.split("<", 1)[1].rstrip(">") if "<" in uid else uid
-        self.dir = tempfile.mkdtemp(prefix="dfg", dir="/tmp")
+        if path:
+            os.makedirs(path)
+            self.dir = path
+        else:
+            self.dir = tempfile.mkdtemp(prefix="dfg", dir="/tmp")
         self.home = os.path.join(self.dir, "h")
         os.mkdir(self.home, 0o700)
         self._gpg(["--quick-gen-key", uid, algo, "default", expire],

@@ -12,6 +12,7 @@ Queries go through the stock `mariadb` client (stdlib only: no driver).
 
 import atexit
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -101,10 +102,38 @@ class BackupUser:
 
 
 _TEMPLATE = []
+_STALE_RE = re.compile(r"^dfs-.+-(\d+)-[A-Za-z0-9_]{8}$")
+
+
+def _sweep_stale(base):
+    """Removes server dirs left by harness processes that died without
+    cleaning up (SIGKILL, timeout): the creator's pid is in the name; a dir
+    still named on some process's command line is left alone."""
+    try:
+        names = [n for n in os.listdir(base) if _STALE_RE.match(n)]
+    except OSError:
+        return
+    stale = [n for n in names
+             if not procs.alive(int(_STALE_RE.match(n).group(1)))]
+    if not stale:
+        return
+    cmdlines = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    cmdlines.append(f.read())
+            except OSError:
+                pass
+    for n in stale:
+        path = os.path.join(base, n).encode()
+        if not any(path in c for c in cmdlines):
+            shutil.rmtree(os.path.join(base, n), ignore_errors=True)
 
 
 def _template():
     if not _TEMPLATE:
+        _sweep_stale(base_dir())
         tpl = Server("template")
         atexit.register(shutil.rmtree, tpl.dir, True)
         tpl.install_db()
@@ -114,9 +143,17 @@ def _template():
 
 class Server:
     def __init__(self, name="db", buffer_pool="128M", extra_args=(),
-                 detach=False):
+                 detach=False, path=None):
+        """path: use this (new) directory instead of a temporary one; keep
+        it short, the socket lives there (sun_path is 108 bytes)."""
         self.name = name
-        self.dir = tempfile.mkdtemp(prefix="dfs-%s-" % name, dir=base_dir())
+        if path:
+            os.makedirs(path)
+            self.dir = path
+        else:
+            # The pid lets a later run sweep what a killed run left.
+            self.dir = tempfile.mkdtemp(
+                prefix="dfs-%s-%d-" % (name, os.getpid()), dir=base_dir())
         self.datadir = os.path.join(self.dir, "data")
         self.tmpdir = os.path.join(self.dir, "tmp")
         self.socket = os.path.join(self.dir, "sock")

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# tests/run.sh [PYTEST-ARGS...] — runs the unit tests (build/asan/unit-tests)
+# and the integration tests (pytest, against build/asan/dumpfs), then prints
+# ONE final line "N passed, N failed, N skipped" with the totals.  Exit
+# status is non-zero when anything failed.  `make test` builds first.
+#
+# Environment: DUMPFS_BIN (default build/asan/dumpfs), UNIT_TESTS (default
+# build/asan/unit-tests), PYTHON (an interpreter with pytest).
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 2
+root=$PWD
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export DUMPFS_BIN=${DUMPFS_BIN:-$root/build/asan/dumpfs}
+export PYTHONDONTWRITEBYTECODE=1
+unit_bin=${UNIT_TESTS:-$root/build/asan/unit-tests}
+
+log=$(mktemp -d "${TMPDIR:-/tmp}/dumpfs-run.XXXXXX") || exit 2
+trap 'rm -rf "$log"' EXIT
+
+passed=0 failed=0 skipped=0
+
+# -- unit tests ------------------------------------------------------------
+echo "== unit tests: $unit_bin"
+if [ -x "$unit_bin" ]; then
+	"$unit_bin" 2>&1 | tee "$log/unit"
+	unit_rc=${PIPESTATUS[0]}
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log/unit" | tail -n 1)
+	if [ -n "$summary" ]; then
+		read -r up _ uf _ <<<"$summary"
+		passed=$((passed + up))
+		failed=$((failed + uf))
+		# Failures must show in the count even if the runner crashed
+		# after printing its summary (sanitizer at exit).
+		if [ "$unit_rc" -ne 0 ] && [ "$uf" -eq 0 ]; then
+			echo "unit tests: exit status $unit_rc after the summary"
+			failed=$((failed + 1))
+		fi
+	else
+		echo "unit tests: no summary line (exit status $unit_rc; crashed?)"
+		failed=$((failed + 1))
+	fi
+else
+	echo "unit tests: $unit_bin is missing (run: make asan)"
+	failed=$((failed + 1))
+fi
+
+# -- integration tests -----------------------------------------------------
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+	for cand in /usr/bin/python3 python3; do
+		if "$cand" -c 'import pytest' 2>/dev/null; then
+			python=$cand
+			break
+		fi
+	done
+fi
+echo "== integration tests: DUMPFS_BIN=$DUMPFS_BIN"
+if [ -z "$python" ]; then
+	echo "integration tests: no python3 with pytest (tests/deps.sh test)"
+	failed=$((failed + 1))
+else
+	"$python" -m pytest -p no:cacheprovider -q -rfEs tests/integration "$@" \
+		2>&1 | tee "$log/pytest"
+	py_rc=${PIPESTATUS[0]}
+	# The last line like "2 failed, 10 passed, 1 skipped, 1 error in 9.1s".
+	summary=$(grep -E '[0-9]+ (passed|failed|skipped|errors?|xfailed|xpassed|deselected)' \
+		"$log/pytest" | grep -E ' in [0-9.]+s' | tail -n 1)
+	count() {
+		grep -oE "(^|[^0-9a-z])[0-9]+ $1( |,|$)" <<<"$summary" |
+			grep -oE '[0-9]+' | head -n 1
+	}
+	pp=$(count passed) pf=$(count failed) ps=$(count skipped)
+	pe=$(count 'errors?') pxf=$(count xfailed) pxp=$(count xpassed)
+	passed=$((passed + ${pp:-0} + ${pxp:-0}))
+	failed=$((failed + ${pf:-0} + ${pe:-0}))
+	skipped=$((skipped + ${ps:-0} + ${pxf:-0}))
+	case $py_rc in
+	0 | 1) ;;
+	5) echo "integration tests: none collected" ;;
+	*)
+		echo "integration tests: pytest exit status $py_rc" \
+			"(interrupted, internal or usage error)"
+		failed=$((failed + 1))
+		;;
+	esac
+	if [ "$py_rc" -eq 1 ] && [ $((${pf:-0} + ${pe:-0})) -eq 0 ]; then
+		echo "integration tests: pytest failed without a failure count"
+		failed=$((failed + 1))
+	fi
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
