@@ -308,8 +308,8 @@ def test_consistent_snapshot_under_writes(request, scratch, key, workdir):
 # (d) the server dies mid-dump
 
 
-def _dump_query_running(server, table):
-    rows = server.query(
+def _dump_query_running(session, table):
+    rows = session.query(
         "SELECT INFO FROM information_schema.PROCESSLIST WHERE USER = "
         "'backup_ro' AND INFO LIKE '%%%s%%' AND INFO LIKE 'SELECT%%'" % table)
     return bool(rows)
@@ -320,8 +320,9 @@ def _secret_exposed(pid, secret):
     children (SPEC section 2: never on a command line or in an env)."""
     pids = [pid]
     try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            pids += [int(p) for p in f.read().split()]
+        for task in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                pids += [int(p) for p in f.read().split()]
     except OSError:
         pass
     for p in pids:
@@ -346,16 +347,17 @@ def test_server_killed_mid_dump(scratch, key, workdir):
     proc = dumpfs.popen(["dump", "-c", cfg, "-o", out], stderr=errf)
     exposed = None
     killed = False
+    watch = scratch.session()
     try:
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
             exposed = exposed or _secret_exposed(
                 proc.pid, scratch.backup_user.password)
-            if _dump_query_running(scratch, "bulk_m"):
+            if _dump_query_running(watch, "bulk_m"):
                 scratch.kill()
                 killed = True
                 break
-            time.sleep(0.02)
+            time.sleep(0.005)
         try:
             rc = proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
@@ -363,6 +365,7 @@ def test_server_killed_mid_dump(scratch, key, workdir):
             proc.wait()
             pytest.fail("dumpfs hangs after the server was killed")
     finally:
+        watch.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()

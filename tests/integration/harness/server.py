@@ -382,6 +382,11 @@ class Server:
         assert len(chunks) == len(statements) + 1, "separator mismatch"
         return [_parse_rows(c) for c in chunks[:-1]]
 
+    def session(self):
+        """A persistent client session (no process start per query: for
+        polling in tight loops)."""
+        return Session(self)
+
     def scalar(self, sql, db=None):
         rows = self.query(sql, db=db)
         return rows[0][0] if rows else None
@@ -432,3 +437,48 @@ class Server:
                     "port=%d\nprotocol=TCP\n" % (user.name, user.password,
                                                  self.port))
         return path
+
+
+class Session:
+    """One `mariadb` client process kept open (root, socket); query() sends
+    a statement plus a separator SELECT and reads up to the separator."""
+
+    def __init__(self, server):
+        self.proc = subprocess.Popen(
+            server.client_args() + ["-N", "-B", "--unbuffered"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+
+    def query(self, sql):
+        self.proc.stdin.write(("%s;\nSELECT '%s';\n" % (sql, _SEP)).encode())
+        self.proc.stdin.flush()
+        lines = []
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                err = self.proc.stderr.read().decode(errors="replace")
+                raise QueryError("session ended: " + err.strip())
+            line = line.decode("utf-8", errors="surrogateescape")
+            if line == _SEP + "\n":
+                return _parse_rows("".join(lines))
+            lines.append(line)
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for f in (self.proc.stdout, self.proc.stderr):
+            f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
