@@ -105,3 +105,37 @@ format:
 
 clean:
 	rm -rf build dumpfs
+
+# --- Deployment: the compose stack (docker/, docs/deployment.md) ----------
+# COMPOSE: `docker compose` when Docker's compose plugin answers, else
+# podman-compose, else docker-compose (evaluated once, only when used).
+# The operations live in docker/stack.sh; call it directly when the exact
+# exit code matters (make reports every failure as 2: `make monitor` shows
+# dumpfs check's code as "Error N").
+COMPOSE ?= $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; \
+	then echo docker compose; elif command -v podman-compose >/dev/null 2>&1; \
+	then echo podman-compose; elif command -v docker-compose >/dev/null 2>&1; \
+	then echo docker-compose; else echo docker compose; fi))$(COMPOSE)
+STACK = COMPOSE='$(COMPOSE)' docker/stack.sh
+
+.PHONY: build up down backup monitor logs restore secrets stack-test
+
+build:
+	$(STACK) build
+up:
+	$(STACK) up
+down:
+	$(STACK) down
+backup:
+	$(STACK) backup
+monitor:
+	@$(STACK) monitor
+logs:
+	$(STACK) logs
+restore:
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/<name>.sql.gz.gpg [GNUPGHOME=...]"; exit 2; }
+	$(STACK) restore '$(FILE)'
+secrets:
+	$(STACK) secrets
+stack-test:
+	tests/stack/stack-test.sh
