@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,6 +247,48 @@ static int detach_stale_mount(const char *mnt, struct logger *lg, struct errbuf 
 	return ret;
 }
 
+/* /proc/self/mountinfo writes " \t\n\\" in paths as "\ooo". */
+static void unescape_octal(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/* Whether a live dumpfs is mounted on `path` (absolute, resolved). */
+static bool dumpfs_mounted_on(const char *path)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char mnt[PATH_MAX], type[64];
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && getline(&line, &cap, f) > 0) {
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", type) != 1)
+			continue;
+		unescape_octal(mnt);
+		found = !strcmp(mnt, path) && !strcmp(type, "fuse.dumpfs");
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
 static int check_mountpoint(const char *mnt, char **abs, struct logger *lg, struct errbuf *err)
 {
 	struct stat st;
@@ -258,6 +301,12 @@ static int check_mountpoint(const char *mnt, char **abs, struct logger *lg, stru
 		return error_set(err, -errno, "mount point '%s': %s", mnt, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return error_set(err, -ENOTDIR, "mount point '%s' is not a directory", mnt);
+	/* A second daemon on top would hide the first one's tree. */
+	if (dumpfs_mounted_on(*abs))
+		return error_set(
+			err, -EBUSY,
+			"dumpfs is already mounted on '%s' (unmount it first: fusermount3 -u '%s')",
+			*abs, *abs);
 	return 0;
 }
 
@@ -422,11 +471,13 @@ static int serve(struct fuse *f, struct dumpfs *fs, const char *mnt)
 	int rc, ret = EXIT_FAILED;
 
 	errbuf_clear(&err);
-	rc = watcher_start(&w, fs, &err);
+	/* The scheduler first: the watcher may stop it from then on. */
+	memset(&w, 0, sizeof(w));
+	rc = start_scheduler(fs, &err);
+	if (!rc)
+		rc = watcher_start(&w, fs, &err);
 	if (!rc)
 		rc = signals_install(&w, se, &err);
-	if (!rc)
-		rc = start_scheduler(fs, &err);
 	if (rc) {
 		logger_log(fs->lg, LOGL_ERROR, "mount_failed", "error=\"%s\"", err.msg);
 		goto out;

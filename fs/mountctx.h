@@ -24,7 +24,10 @@ struct dumpfs;
 
 /* Called (from the dump's worker thread) when a snapshot stream failed
  * on its own, not because its reader closed it or the filesystem is
- * being unmounted.  The alerts code plugs in here; NULL: nothing. */
+ * being unmounted, after the failure was logged and recorded in the
+ * state file.  The reader gets its EIO only once this returns, so it must
+ * not block (hand the notice to a thread).  The alerts code plugs in
+ * here; NULL: nothing. */
 typedef void (*snapshot_failure_hook)(struct dumpfs *fs, const char *msg);
 
 struct dumpfs {

@@ -245,8 +245,8 @@ ssize_t snapshot_read(struct snapshot *s, void *buf, size_t size, off_t off)
 	if (s->spooled)
 		return spool_read(&s->spool, buf, size, off);
 	n = snapbuf_read_at(s->buf, buf, size, off);
-	if (n == -EIO && !s->rc && !is_stopped(s))
-		logger_log(s->fs->lg, LOGL_DEBUG, "snapshot_read_refused",
+	if (n == -EIO)
+		logger_log(s->fs->lg, LOGL_DEBUG, "snapshot_read_failed",
 			   "id=%u offset=%lld position=%llu", s->id, (long long)off,
 			   (unsigned long long)snapbuf_position(s->buf));
 	return n == -ECANCELED ? -EIO : n;

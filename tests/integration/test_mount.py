@@ -127,20 +127,32 @@ class Mount:
     def stop(self, timeout=60):
         """Unmounts (lazily when busy), waits for the daemon, scans its
         output; returns its exit code."""
+        self.busy = None
         if mounted(self.mnt):
             res = subprocess.run(["fusermount3", "-u", self.mnt],
-                                 stderr=subprocess.DEVNULL)
+                                 stderr=subprocess.PIPE)
             if res.returncode != 0:
+                self.busy = res.stderr.decode(errors="replace")
                 subprocess.run(["fusermount3", "-u", "-z", self.mnt],
                                stderr=subprocess.DEVNULL)
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.hung = self.stacks()
             self.proc.kill()
             self.proc.wait()
+            print("dumpfs did not exit (unmount: %s):\n%s" % (self.busy,
+                                                              self.hung))
         self.log_file.close()
         self.check_sanitizers()
         return self.proc.returncode
+
+    def stacks(self):
+        """Every thread's stack, for a daemon that hangs."""
+        res = subprocess.run(["gdb", "-p", str(self.pid), "-batch", "-ex",
+                              "thread apply all bt"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=120)
+        return res.stdout.decode(errors="replace")[-20000:]
 
     def check_sanitizers(self):
         log = self.log()
@@ -842,3 +854,11 @@ def test_errors_mount_nothing(env, stop_mounts):
         assert needle in err, (argv, err)
         assert not SANITIZER.search(err), err
         assert not mounted(mnt), argv
+    # A second daemon on a live mount is refused; the first one goes on.
+    m = env.mount(good, "errors-twice")
+    res = subprocess.run([dumpfs_bin(), good, m.mnt, "-f"], env=child_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=60)
+    assert res.returncode != 0 and b"already mounted" in res.stderr
+    assert read_status(m, "health").startswith(b"NONE")
+    assert m.stop() == 0
