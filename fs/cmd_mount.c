@@ -315,7 +315,7 @@ static int check_mountpoint(const char *mnt, char **abs, struct logger *lg, stru
 /* A signal handler's only way out: a pipe to the watcher thread, and
  * libfuse's own handlers (they end the FUSE loop) to chain to.  Set
  * before the handlers are installed, reset after they are removed. */
-static int sig_pipe_wr = -1;
+static volatile sig_atomic_t sig_pipe_wr = -1;
 static struct sigaction sig_fuse_old[3]; /* SIGTERM, SIGINT, SIGHUP */
 static const int sig_watched[3] = {SIGTERM, SIGINT, SIGHUP};
 
@@ -493,12 +493,15 @@ static int serve(struct fuse *f, struct dumpfs *fs, const char *mnt)
 	else
 		ret = EXIT_OK;
 out:
-	/* Nothing runs in FUSE any more: stop what we started. */
+	/* Nothing runs in FUSE any more: stop what we started.  The watcher
+	 * goes first (it may touch what dumpfs_release frees); a signal now
+	 * only reaches libfuse's handler, which has nothing left to end. */
 	dumpfs_stop(fs);
+	sig_pipe_wr = -1;
+	watcher_stop(&w);
 	fuse_ops_close_all(fs);
 	dumpfs_release(fs);
 	signals_remove(se);
-	watcher_stop(&w);
 	return ret;
 }
 
