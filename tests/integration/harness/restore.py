@@ -86,7 +86,9 @@ def restore_sql_file(path, server, timeout=900):
 
 
 def mariadb_dump_cmd(server, databases, extra=()):
-    """The reference: stock mariadb-dump as root, faithful options."""
+    """The reference: stock mariadb-dump as root, faithful options.
+    --skip-add-locks: under LOCK TABLES, inserting into a table whose column
+    DEFAULT is NEXTVAL(seq) fails ("Table 'seq' was not locked")."""
     return ["mariadb-dump", "--no-defaults", "-uroot", "-S", server.socket,
             "--single-transaction", "--routines", "--triggers", "--events",
             "--hex-blob", "--max-allowed-packet=1G", "--skip-add-locks",
