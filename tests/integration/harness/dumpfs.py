@@ -4,8 +4,10 @@ DUMPFS_BIN names it (tests/run.sh points it at the ASan/UBSan build);
 default ./dumpfs in the repo.  Its stderr is always scanned for sanitizer
 reports: any finding fails the test, whatever the exit code."""
 
+import atexit
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 
@@ -37,7 +39,15 @@ def empty_gnupg_home():
     if not _gnupg_home:
         _gnupg_home.append(tempfile.mkdtemp(prefix="dfh", dir="/tmp"))
         os.chmod(_gnupg_home[0], 0o700)
+        atexit.register(_remove_gnupg_home)
     return _gnupg_home[0]
+
+
+def _remove_gnupg_home():
+    for home in _gnupg_home:
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def clean_env(extra=None):
