@@ -260,7 +260,7 @@ static int list_databases(struct sqldump *d, struct namelist *dbs, struct errbuf
 	MYSQL_ROW row;
 	int ret;
 
-	ret = dq_query(d, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME",
+	ret = dq_query(d, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY BINARY SCHEMA_NAME",
 		       &res, err);
 	if (ret)
 		return ret;
@@ -435,7 +435,7 @@ static int dump_database(struct sqldump *d, const char *db, struct errbuf *err)
 	strbuf_addstr(&q, "SELECT TABLE_NAME, TABLE_TYPE, ENGINE FROM information_schema.TABLES"
 			  " WHERE TABLE_SCHEMA = ");
 	sql_add_string(&q, db, strlen(db));
-	strbuf_addstr(&q, " ORDER BY TABLE_NAME");
+	strbuf_addstr(&q, " ORDER BY BINARY TABLE_NAME"); /* stable: `T` and `t` never tie */
 	ret = strbuf_error(&q) ? error_set(err, -ENOMEM, "out of memory")
 			       : dq_query(d, q.buf, &res, err);
 	strbuf_release(&q);

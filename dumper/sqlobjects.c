@@ -283,7 +283,7 @@ int dump_routines(struct sqldump *d, const char *db, struct errbuf *err)
 
 	/* PACKAGE sorts before PACKAGE BODY, as creation needs. */
 	ret = is_query(d, "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES",
-		       "ROUTINE_SCHEMA", db, NULL, NULL, "ROUTINE_TYPE, ROUTINE_NAME", &list, err);
+		       "ROUTINE_SCHEMA", db, NULL, NULL, "ROUTINE_TYPE, BINARY ROUTINE_NAME", &list, err);
 	while (!ret && (name = mysql_fetch_row(list))) {
 		dset_object(d, db, name[0]);
 		ret = show_create(d, name[1], db, name[0], &res, &row, 5, err);
@@ -311,7 +311,7 @@ int dump_events(struct sqldump *d, const char *db, struct errbuf *err)
 	int ret;
 
 	ret = is_query(d, "SELECT EVENT_NAME FROM information_schema.EVENTS", "EVENT_SCHEMA", db,
-		       NULL, NULL, "EVENT_NAME", &list, err);
+		       NULL, NULL, "BINARY EVENT_NAME", &list, err);
 	while (!ret && (name = mysql_fetch_row(list))) {
 		dset_object(d, db, name[0]);
 		ret = show_create(d, "EVENT", db, name[0], &res, &row, 6, err);
