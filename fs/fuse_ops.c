@@ -190,6 +190,9 @@ static int open_archive(struct handle *h, const char *name, struct fuse_file_inf
 		return -errno;
 	if (fstat(h->fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return -ENOENT;
+	/* Copies read whole files front to back: a larger read-ahead on the
+	 * real file keeps the disk busy while FUSE round-trips.  Advice only. */
+	(void)posix_fadvise(h->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	fi->keep_cache = 1; /* backups never change once listed */
 	return 0;
 }
