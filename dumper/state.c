@@ -1,7 +1,9 @@
 /* The run state file "<dir>/.dumpfs-state": key=value lines. */
 #include "state.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -320,6 +322,23 @@ int state_read(struct run_state *st, const char *dir, struct errbuf *err)
 	return 0;
 }
 
+/* Under the state lock nobody else can be writing the state, so any
+ * temporary of it is what a killed writer left: remove it. */
+static void remove_stale_state_temps(const char *dir)
+{
+	const char prefix[] = "." STATE_FILE_NAME ".tmp-";
+	struct dirent *de;
+	DIR *dp = opendir(dir);
+
+	if (!dp)
+		return; /* the save that follows reports the real problem */
+	while ((de = readdir(dp)))
+		if (!strncmp(de->d_name, prefix, sizeof(prefix) - 1) &&
+		    outfile_is_temp_name(de->d_name))
+			unlinkat(dirfd(dp), de->d_name, 0);
+	closedir(dp);
+}
+
 int state_update(const char *dir, state_edit_fn edit, void *arg, struct errbuf *err)
 {
 	char path[PATH_MAX];
@@ -332,6 +351,7 @@ int state_update(const char *dir, state_edit_fn edit, void *arg, struct errbuf *
 	rc = runlock_state_lock(dir, &fd, err);
 	if (rc)
 		return rc;
+	remove_stale_state_temps(dir);
 	rc = state_load(&st, path, err);
 	if (rc == -EINVAL)
 		rc = 0; /* corrupt: start afresh (st is the empty state) */

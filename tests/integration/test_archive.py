@@ -159,9 +159,10 @@ def plant(d, src, t):
 
 
 def wait_for_temporary(d, proc, timeout=60):
+    """Waits for the backup's own temporary (not the state file's)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if temporaries(d):
+        if [n for n in temporaries(d) if n.startswith(".mariadb_")]:
             return
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)
