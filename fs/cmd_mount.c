@@ -525,6 +525,10 @@ int cmd_mount(int argc, char **argv, struct logger *lg)
 	}
 	if (cmd_load_config(&cfg, a.config, lg))
 		goto out_args;
+	/* A daemon's stderr is /dev/null: without [log] file or syslog its
+	 * lines (a stale mount, failed dumps) would be lost. */
+	if (!a.foreground && !cfg.log.file && !cfg.log.syslog)
+		logger_set_syslog(lg, "dumpfs");
 	if (check_archive_dir(&cfg, &err) || jobopts_load_key(&key, &cfg, &err))
 		goto out_error;
 	clean_temps(&cfg, lg);
