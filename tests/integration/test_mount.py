@@ -802,8 +802,8 @@ def test_mount_fuse3_helper_with_fstab_options(env, stop_mounts):
     e["PATH"] = bindir + ":" + e["PATH"]
     e["ASAN_OPTIONS"] = "log_path=%s/asan" % env.dir
     res = subprocess.run(["mount.fuse3", "dumpfs#" + cfg, mnt, "-o",
-                          "rw,dev,suid,exec,noatime,nofail,_netdev,"
-                          "allow_other"], env=e, stdout=subprocess.PIPE,
+                          "rw,dev,suid,exec,relatime,nofail,_netdev,"
+                          "x-systemd.automount,allow_other"], env=e, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, timeout=60)
     assert res.returncode == 0, res.stderr.decode()
     try:
