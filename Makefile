@@ -133,8 +133,8 @@ monitor:
 logs:
 	$(STACK) logs
 restore:
-	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/<name>.sql.gz.gpg [GNUPGHOME=...]"; exit 2; }
-	$(STACK) restore '$(FILE)'
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/<name>.sql.gz.gpg [GNUPGHOME=...] [RESTORE_ARGS='--database NAME']"; exit 2; }
+	$(STACK) restore '$(FILE)' $(RESTORE_ARGS)
 secrets:
 	$(STACK) secrets
 stack-test:

@@ -12,7 +12,7 @@
 #   backup             `dumpfs backup` in the dumpfs container
 #   monitor            `dumpfs check` in the dumpfs container
 #   logs [ARGS]        container logs (FOLLOW=1: follow)
-#   restore FILE       DPO side: `dumpfs restore FILE` into the stack's MariaDB
+#   restore FILE [OPT] DPO side: `dumpfs restore FILE [OPT]` into the stack's MariaDB
 #   prepare-mount      make DUMPFS_MOUNT_DIR a shared mount point (root)
 #   isolate|unisolate  add/remove the host firewall chain for dbnet (root)
 #
@@ -202,9 +202,10 @@ cmd_logs() {
 }
 
 cmd_restore() {
-	[ $# -eq 1 ] || die "usage: stack.sh restore FILE (make restore FILE=backups/<name>.sql.gz.gpg)"
+	[ $# -ge 1 ] || die "usage: stack.sh restore FILE [dumpfs restore options] (make restore FILE=... [RESTORE_ARGS=...])"
 	local file name eng image gh owner tty=() extra=()
 	file=$(realpath -e "$1") || die "no such file: $1"
+	shift
 	name=$(basename "$file")
 	[ -e "$file.sha256" ] && extra+=(-v "$file.sha256:/restore/$name.sha256:ro")
 	gh=${GNUPGHOME:-$HOME/.gnupg}
@@ -232,7 +233,7 @@ cmd_restore() {
 		-e DUMPFS_RESTORE_HOST=mariadb -e DUMPFS_RESTORE_USER=root \
 		-e DUMPFS_RESTORE_PASSWORD_FILE=/run/secrets/mariadb_root_password \
 		"$image" sh -c 'GPG_TTY=$(tty 2>/dev/null) && export GPG_TTY; exec dumpfs restore "$@"' \
-		restore "/restore/$name"
+		restore "/restore/$name" "$@"
 }
 
 [ $# -ge 1 ] || die "usage: stack.sh secrets|build|up|down|backup|monitor|logs|restore FILE|prepare-mount"
