@@ -165,7 +165,17 @@ class Env:
     directory."""
 
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="dfs-mnt-", dir="/tmp")
+        self.dir = tempfile.mkdtemp(prefix="dfs-mount-", dir="/tmp")
+        self.server = self.big = self.target = self.key = None
+        self.n = 0
+        self.mounts = []
+        try:
+            self._setup()
+        except BaseException:
+            self.close()  # a half-built environment leaves nothing
+            raise
+
+    def _setup(self):
         self.server = Server(name="mnt").start()
         corpus.load_corpus(self.server)
         self.corpus_dbs = self.server.user_databases()
@@ -183,8 +193,6 @@ class Env:
         self.big_user = self.big.create_backup_user()
         self.key = GpgKey()
         self.target = Server(name="mnt-restore").start()
-        self.n = 0
-        self.mounts = []
 
     def config(self, archive_dir, server=None, user=None, fs=(), **archive):
         """A config for `server` (the corpus one: every user database)."""
@@ -229,10 +237,11 @@ class Env:
                 m.stop()
             # Shown by pytest when something failed.
             print("---- %s\n%s" % (m.log_path, m.log()[-6000:]))
-        self.server.cleanup()
-        self.big.cleanup()
-        self.target.cleanup()
-        self.key.close()
+        for srv in (self.server, self.big, self.target):
+            if srv:
+                srv.cleanup()
+        if self.key:
+            self.key.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
