@@ -5,6 +5,8 @@
 #
 #   BENCH_SIZE=1G  BENCH_DIR=/var/tmp/dumpfs-bench  BENCH_ROUNDS=3
 #   BENCH_COMPARE=1 (256M and 1G, compares peak RSS)  BENCH_MOUNT=0 (skip)
+#   BENCH_BOOST=-10 (own autogroup at that nice: near-quiet figures on a
+#   machine busy with other sessions, at their expense)
 #   DUMPFS=./dumpfs
 #
 # The dataset is built once per size and cached in BENCH_DIR.  Everything

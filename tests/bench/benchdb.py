@@ -509,6 +509,18 @@ class Dataset:
         log("dataset %s: built in %.0f s, DATA_LENGTH %.1f MiB" % (
             self.label, time.monotonic() - t0, info["data_bytes"] / 2**20))
 
+    def lock(self, log):
+        """Holds the dataset for one server at a time (two mariadbd on one
+        datadir fail to start); returns the open lock file to keep."""
+        f = open(os.path.join(self.dir, ".inuse"), "w")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("dataset %s is in use by another bench run: waiting" %
+                self.label)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        return f
+
     def server(self, rundir, pids):
         return Server(self.datadir, self.keys_file, rundir,
                       self.buffer_pool(), pids)

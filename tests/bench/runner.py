@@ -11,6 +11,7 @@ least that; GNU time's own footprint is ~2 MiB.  Without GNU time we fall
 back to wait4 and say the RSS is an upper bound.
 """
 
+import ctypes
 import os
 import shutil
 import statistics
@@ -25,11 +26,18 @@ MARIADB_DUMP_END = b"-- Dump completed"
 
 
 class Sample:
+    """One timed run.  cpu: the command and the children it reaped (GNU
+    time); orphan_cpu: processes that were reparented to us, i.e. the gpg
+    that gpgme double-forks; server_cpu: mariadbd during the run."""
+
     def __init__(self, name, wall, cpu, maxrss_kib, rc, stderr, out_bytes,
                  load1):
         self.name = name
         self.wall = wall
         self.cpu = cpu
+        self.orphan_cpu = 0.0
+        self.orphan_maxrss_kib = 0
+        self.server_cpu = None
         self.maxrss_kib = maxrss_kib
         self.rc = rc
         self.stderr = stderr
@@ -65,7 +73,82 @@ def drop_caches():
         return False
 
 
-def run_timed(name, argv, out_path=None, env=None, errdir=None):
+_PR_SET_CHILD_SUBREAPER = 36
+# Long-lived children (servers, mounts) that reap_orphans must not wait
+# for: bench.py points this at its PidFile's live set.
+KEEP = set()
+
+
+def become_subreaper():
+    """Orphans of our descendants (gpgme double-forks gpg) are reparented
+    to us instead of init, so their CPU time can be counted."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except OSError:
+        return False
+
+
+def _children():
+    pids = set()
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open("/proc/self/task/%s/children" % tid) as f:
+                pids.update(int(p) for p in f.read().split())
+        except OSError:
+            pass
+    return pids
+
+
+DAEMONS = ("gpg-agent", "dirmngr", "keyboxd", "scdaemon")
+
+
+def _state(pid):
+    """(state letter, comm) of pid, or (None, None)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            text = f.read()
+    except OSError:
+        return None, None
+    comm = text[text.index("(") + 1:text.rindex(")")]
+    return text.rsplit(")", 1)[1].split()[0], comm
+
+
+def reap_orphans(keep, grace=2.0):
+    """Reaps children that are not in `keep` (our servers and mounts):
+    orphans of the last command.  Returns (cpu seconds, peak RSS KiB)."""
+    cpu, rss = 0.0, 0
+    deadline = time.monotonic() + grace
+    while True:
+        left = []
+        for pid in _children():
+            if pid in keep:
+                continue
+            st, comm = _state(pid)
+            if st == "Z":
+                _, _, ru = os.wait4(pid, 0)
+                cpu += ru.ru_utime + ru.ru_stime
+                rss = max(rss, ru.ru_maxrss)
+            elif st and comm not in DAEMONS:  # gpg agents stay up
+                left.append(pid)
+        if not left or time.monotonic() > deadline:
+            return cpu, rss
+        time.sleep(0.05)
+
+
+def proc_cpu(pid):
+    """CPU seconds of a process so far (all threads), or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf(
+            "SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def run_timed(name, argv, out_path=None, env=None, errdir=None,
+              server_pid=None, keep=()):
     """Runs argv with stdout to out_path (or /dev/null), stderr to a file;
     returns a Sample.  The output file's old copy is removed and dirty pages
     are synced first so earlier runs' writeback does not land in this one."""
@@ -86,6 +169,7 @@ def run_timed(name, argv, out_path=None, env=None, errdir=None):
     if gnu_time:
         argv = [GNU_TIME, "-f", RUSAGE_TAG + " %U %S %M"] + list(argv)
     l1 = load1()
+    srv0 = proc_cpu(server_pid) if server_pid else None
     t0 = time.monotonic()
     pid = os.posix_spawnp(argv[0], argv, env if env is not None
                           else os.environ, file_actions=actions)
@@ -98,10 +182,15 @@ def run_timed(name, argv, out_path=None, env=None, errdir=None):
     cpu, maxrss = ru.ru_utime + ru.ru_stime, ru.ru_maxrss
     if gnu_time:
         stderr, cpu, maxrss = _strip_rusage(stderr, cpu, maxrss)
+    srv1 = proc_cpu(server_pid) if server_pid else None
     size = None
     if out_path and os.path.exists(out_path):
         size = os.path.getsize(out_path)
-    return Sample(name, wall, cpu, maxrss, rc, stderr, size, l1)
+    s = Sample(name, wall, cpu, maxrss, rc, stderr, size, l1)
+    s.orphan_cpu, s.orphan_maxrss_kib = reap_orphans(set(keep) | KEEP)
+    if srv0 is not None and srv1 is not None:
+        s.server_cpu = srv1 - srv0
+    return s
 
 
 def _strip_rusage(stderr, cpu, maxrss):
