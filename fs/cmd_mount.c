@@ -25,6 +25,7 @@
 
 #include "../dumper/archive.h"
 #include "../dumper/lock.h"
+#include "../dumper/notify.h"
 #include "cmd.h"
 #include "cmdutil.h"
 #include "fuse_ops.h"
@@ -469,8 +470,8 @@ static int start_scheduler(struct dumpfs *fs, struct errbuf *err)
 		.schedule = &fs->cfg->archive.schedule,
 		.backup = &fs->backup,
 		.log = fs->lg,
-		.on_run = NULL, /* the alerts code plugs in here */
-		.hook_arg = fs,
+		.on_run = notifier_backup_hook,
+		.hook_arg = fs->notifier,
 	};
 
 	if (fs->cfg->archive.schedule.off)
@@ -489,7 +490,10 @@ static int serve(struct fuse *f, struct dumpfs *fs, const char *mnt)
 	errbuf_clear(&err);
 	/* The scheduler first: the watcher may stop it from then on. */
 	memset(&w, 0, sizeof(w));
-	rc = start_scheduler(fs, &err);
+	/* Alerts: queued delivery, staleness and key expiry every minute. */
+	rc = notifier_start(fs->notifier, 60, &err);
+	if (!rc)
+		rc = start_scheduler(fs, &err);
 	if (!rc)
 		rc = watcher_start(&w, fs, &err);
 	if (!rc)

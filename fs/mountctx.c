@@ -4,9 +4,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "jobopts.h"
 #include "scheduler.h"
 #include "snapshot.h"
+
+/* Hands the failure to the notifier's thread: never blocks the reader. */
+static void notify_snapshot_failure(struct dumpfs *fs, const char *msg)
+{
+	notifier_snapshot_failed(fs->notifier, msg);
+}
 
 int dumpfs_init(struct dumpfs *fs, const struct config *cfg, struct gpg_key *key, struct logger *lg,
 		struct errbuf *err)
@@ -22,6 +29,10 @@ int dumpfs_init(struct dumpfs *fs, const struct config *cfg, struct gpg_key *key
 	fs->uid = getuid();
 	fs->gid = getgid();
 	fs->mounted_at = time(NULL);
+	if (alerts_new(&fs->notifier, cfg, lg, err))
+		return -EINVAL;
+	notifier_set_key(fs->notifier, &fs->key_info);
+	fs->on_snapshot_failure = notify_snapshot_failure;
 	pthread_mutex_init(&fs->lock, NULL);
 	return 0;
 }
@@ -41,5 +52,7 @@ void dumpfs_release(struct dumpfs *fs)
 	snapshot_close_all(fs);
 	scheduler_stop(fs->sched);
 	fs->sched = NULL;
+	notifier_free(fs->notifier); /* delivers what is queued, bounded */
+	fs->notifier = NULL;
 	pthread_mutex_destroy(&fs->lock);
 }

@@ -42,6 +42,7 @@ struct dumpfs {
 	gid_t gid;
 	time_t mounted_at; /* mtime of the directories */
 	snapshot_failure_hook on_snapshot_failure;
+	struct notifier *notifier; /* alerts; its thread runs while mounted */
 	struct scheduler *sched; /* NULL when the schedule is off */
 	bool released;		 /* dumpfs_release() ran */
 
