@@ -13,12 +13,12 @@ void dbconn_describe(const struct dbconn_opts *o, char *buf, size_t len)
 			 o->port ? o->port : 3306);
 }
 
-static int set_option(MYSQL *m, enum mysql_option opt, const void *arg,
-		      const char *what, struct errbuf *err)
+static int set_option(MYSQL *m, enum mysql_option opt, const void *arg, const char *what,
+		      struct errbuf *err)
 {
 	if (mysql_optionsv(m, opt, arg))
-		return error_set(err, -EINVAL, "cannot set connection option %s: %s",
-				 what, mysql_error(m));
+		return error_set(err, -EINVAL, "cannot set connection option %s: %s", what,
+				 mysql_error(m));
 	return 0;
 }
 
@@ -30,11 +30,10 @@ static int set_options(MYSQL *m, const struct dbconn_opts *o, struct errbuf *err
 
 	ret = set_option(m, MYSQL_SET_CHARSET_NAME, "utf8mb4", "charset", err);
 	if (!ret)
-		ret = set_option(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout,
-				 "connect timeout", err);
+		ret = set_option(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout, "connect timeout",
+				 err);
 	if (!ret && o->read_timeout)
-		ret = set_option(m, MYSQL_OPT_READ_TIMEOUT, &o->read_timeout,
-				 "read timeout", err);
+		ret = set_option(m, MYSQL_OPT_READ_TIMEOUT, &o->read_timeout, "read timeout", err);
 	if (!ret && o->ssl_ca && *o->ssl_ca) {
 		ret = set_option(m, MYSQL_OPT_SSL_CA, o->ssl_ca, "ssl_ca", err);
 		if (!ret)
@@ -56,7 +55,8 @@ int dbconn_open(MYSQL **out, const struct dbconn_opts *o, struct errbuf *err)
 	dbconn_describe(o, where, sizeof(where));
 	m = mysql_init(NULL);
 	if (!m)
-		return error_set(err, -ENOMEM, "cannot initialise the MariaDB client: out of memory");
+		return error_set(err, -ENOMEM,
+				 "cannot initialise the MariaDB client: out of memory");
 	ret = set_options(m, o, err);
 	if (ret) {
 		mysql_close(m);
@@ -66,7 +66,8 @@ int dbconn_open(MYSQL **out, const struct dbconn_opts *o, struct errbuf *err)
 				o->user, o->password, NULL, o->port ? o->port : 3306,
 				use_socket ? o->socket : NULL, 0)) {
 		ret = error_set(err, -ECONNREFUSED,
-				"cannot connect to MariaDB at %s as '%s': %s (check [mariadb] host/port/socket, user and password)",
+				"cannot connect to MariaDB at %s as '%s': %s (check [mariadb] "
+				"host/port/socket, user and password)",
 				where, o->user ? o->user : "", mysql_error(m));
 		mysql_close(m);
 		return ret;

@@ -7,12 +7,12 @@
 #include "errbuf.h"
 
 struct dbconn_opts {
-	const char *host;     /* used when socket is NULL; NULL = 127.0.0.1 */
-	unsigned port;	      /* 0 = 3306 */
-	const char *socket;   /* unix socket path or NULL */
+	const char *host;   /* used when socket is NULL; NULL = 127.0.0.1 */
+	unsigned port;	    /* 0 = 3306 */
+	const char *socket; /* unix socket path or NULL */
 	const char *user;
-	const char *password; /* secret; may be NULL */
-	const char *ssl_ca;   /* TLS with server verification when set */
+	const char *password;	  /* secret; may be NULL */
+	const char *ssl_ca;	  /* TLS with server verification when set */
 	unsigned connect_timeout; /* seconds; 0 = 10 */
 	unsigned read_timeout;	  /* seconds; 0 = libmariadb default */
 };

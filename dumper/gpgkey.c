@@ -151,7 +151,8 @@ static int import_error(gpgme_import_result_t r, const char *file, struct errbuf
 			return error_set(
 				err, -EINVAL,
 				"key %s in [gpg] public_key_file '%s' was not imported: %s",
-				st->fpr ? st->fpr : "?", file, gpg_errstr(st->result, eb, sizeof(eb)));
+				st->fpr ? st->fpr : "?", file,
+				gpg_errstr(st->result, eb, sizeof(eb)));
 	if (r->no_user_id > 0)
 		return error_set(err, -EINVAL,
 				 "the key in [gpg] public_key_file '%s' has no user id; "
@@ -188,8 +189,8 @@ static int import_file(gpgme_ctx_t ctx, const char *file, struct errbuf *err)
 	ge = gpgme_data_new_from_fd(&dh, fd);
 	if (ge) {
 		close(fd);
-		return error_set(err, gpg_errcode(ge), "cannot read [gpg] public_key_file '%s': %s", file,
-				 gpg_errstr(ge, eb, sizeof(eb)));
+		return error_set(err, gpg_errcode(ge), "cannot read [gpg] public_key_file '%s': %s",
+				 file, gpg_errstr(ge, eb, sizeof(eb)));
 	}
 	ge = gpgme_op_import(ctx, dh);
 	gpgme_data_release(dh);
@@ -264,14 +265,14 @@ static int select_key(gpgme_ctx_t ctx, const char *recipient, const char *file, 
 	if (gpgme_err_code(ge) != GPG_ERR_EOF) {
 		gpgme_key_unref(first);
 		gpgme_op_keylist_end(ctx);
-		return error_set(err, gpg_errcode(ge), "gpg: cannot list the keys of '%s': %s", file,
-				 gpg_errstr(ge, eb, sizeof(eb)));
+		return error_set(err, gpg_errcode(ge), "gpg: cannot list the keys of '%s': %s",
+				 file, gpg_errstr(ge, eb, sizeof(eb)));
 	}
 	ge = gpgme_op_keylist_end(ctx);
 	if (ge) {
 		gpgme_key_unref(first);
-		return error_set(err, gpg_errcode(ge), "gpg: cannot list the keys of '%s': %s", file,
-				 gpg_errstr(ge, eb, sizeof(eb)));
+		return error_set(err, gpg_errcode(ge), "gpg: cannot list the keys of '%s': %s",
+				 file, gpg_errstr(ge, eb, sizeof(eb)));
 	}
 	if (count == 0)
 		return error_set(err, -ENOKEY,

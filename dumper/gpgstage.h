@@ -33,16 +33,14 @@ struct gpg_key_info {
 
 /* On success *out is owned by the caller (gpg_key_free).  `fingerprint`
  * may be NULL or "" (no pin); spaces in it are ignored. */
-int gpg_key_load(struct gpg_key **out, const char *public_key_file,
-		 const char *recipient, const char *fingerprint,
-		 struct errbuf *err);
+int gpg_key_load(struct gpg_key **out, const char *public_key_file, const char *recipient,
+		 const char *fingerprint, struct errbuf *err);
 void gpg_key_get_info(const struct gpg_key *key, struct gpg_key_info *info);
 /* Removes the private GNUPGHOME; safe on NULL. */
 void gpg_key_free(struct gpg_key *key);
 
 /* `key` and `next` are borrowed and must outlive the stage.  A key may
  * serve several stages at once (each gets its own gpgme context). */
-int gpgstage_new(struct writer **out, struct writer *next,
-		 struct gpg_key *key, struct errbuf *err);
+int gpgstage_new(struct writer **out, struct writer *next, struct gpg_key *key, struct errbuf *err);
 
 #endif

@@ -23,7 +23,7 @@ struct gz_opts {
 
 /* Creates the stage writing into `next` (borrowed; must outlive the
  * stage).  On success *out is owned by the caller (writer_free). */
-int gzstage_new(struct writer **out, struct writer *next,
-		const struct gz_opts *opts, struct errbuf *err);
+int gzstage_new(struct writer **out, struct writer *next, const struct gz_opts *opts,
+		struct errbuf *err);
 
 #endif

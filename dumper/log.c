@@ -25,7 +25,7 @@ struct logger {
 	bool tail_wrapped;
 };
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 struct logger *logger_new(enum log_level level)
 {
@@ -61,7 +61,8 @@ static int open_log(const char *path, struct errbuf *err)
 
 	if (fd < 0)
 		return error_set(err, -errno,
-				 "cannot open log file '%s': %s (check [log] file and the directory's permissions)",
+				 "cannot open log file '%s': %s (check [log] file and the "
+				 "directory's permissions)",
 				 path, strerror(errno));
 	return fd;
 }
@@ -158,10 +159,9 @@ static void tail_append(struct logger *lg, const char *line, size_t len)
 	}
 }
 
-void logger_log(struct logger *lg, enum log_level level, const char *event,
-		const char *fmt, ...)
+void logger_log(struct logger *lg, enum log_level level, const char *event, const char *fmt, ...)
 {
-	static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 	char line[4096];
 	struct timespec now;
 	struct tm tm;

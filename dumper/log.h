@@ -36,8 +36,8 @@ int log_level_parse(const char *s, enum log_level *out);
 
 /* Logs one line.  `fmt` formats the key=value fields; values with spaces
  * should be quoted with log_quote-style "..." by the caller. */
-void logger_log(struct logger *lg, enum log_level level, const char *event,
-		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void logger_log(struct logger *lg, enum log_level level, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Copies the last log lines (at most `max` bytes, whole lines, oldest
  * first) into buf, NUL-terminated.  For alert mails. */

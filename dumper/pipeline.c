@@ -73,7 +73,7 @@ static double elapsed_since(const struct timespec *t0)
 int dump_job_run(struct dump_job *job, struct writer *sink, struct dump_result *res,
 		 struct errbuf *err)
 {
-	struct counter count = { { &counter_ops }, sink, 0 };
+	struct counter count = {{&counter_ops}, sink, 0};
 	struct writer *gpg = NULL, *gz = NULL, *first = &count.w;
 	struct dump_result local;
 	struct timespec t0;
@@ -81,7 +81,7 @@ int dump_job_run(struct dump_job *job, struct writer *sink, struct dump_result *
 
 	if (!res)
 		res = &local;
-	*res = (struct dump_result){ 0 };
+	*res = (struct dump_result){0};
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (job->opts->key) {
 		ret = gpgstage_new(&gpg, &count.w, job->opts->key, err);

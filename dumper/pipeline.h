@@ -29,13 +29,12 @@ struct dump_result {
 struct dump_job;
 
 /* opts (and what it points to) is borrowed and must outlive the job. */
-int dump_job_new(struct dump_job **out, const struct pipeline_opts *opts,
-		 struct errbuf *err);
+int dump_job_new(struct dump_job **out, const struct pipeline_opts *opts, struct errbuf *err);
 /* Writes the whole dump into `sink` (borrowed; not closed).  On failure
  * the message names the stage and the object being dumped; whatever
  * reached the sink is incomplete and must be discarded by the caller. */
-int dump_job_run(struct dump_job *job, struct writer *sink,
-		 struct dump_result *res, struct errbuf *err);
+int dump_job_run(struct dump_job *job, struct writer *sink, struct dump_result *res,
+		 struct errbuf *err);
 void dump_job_cancel(struct dump_job *job);
 void dump_job_free(struct dump_job *job);
 

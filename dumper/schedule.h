@@ -11,9 +11,9 @@
 #define SCHEDULE_MAX_TIMES 48
 
 struct schedule {
-	int off;	      /* 1: no scheduled runs */
-	unsigned every_min;   /* interval in minutes, or 0 for the list */
-	unsigned ntimes;      /* daily list: minutes after local midnight, */
+	int off;				  /* 1: no scheduled runs */
+	unsigned every_min;			  /* interval in minutes, or 0 for the list */
+	unsigned ntimes;			  /* daily list: minutes after local midnight, */
 	unsigned short times[SCHEDULE_MAX_TIMES]; /* sorted, unique */
 };
 

@@ -10,8 +10,7 @@
 /* Writes everything to `fd` (borrowed; not closed).  `name` (copied)
  * names the destination in errors: "stdout", a path.  ENOSPC, EPIPE and
  * friends are reported with the name and strerror. */
-int fdsink_new(struct writer **out, int fd, const char *name,
-	       struct errbuf *err);
+int fdsink_new(struct writer **out, int fd, const char *name, struct errbuf *err);
 
 /* A file written as a hidden temporary ".<name>.tmp-XXXXXX" next to
  * `path`, then fsync'ed and renamed into place by outfile_commit().
@@ -24,8 +23,7 @@ struct outfile {
 
 /* Creates the temporary with `mode`.  With `no_replace`, commit fails with
  * -EEXIST instead of replacing an existing `path`. */
-int outfile_open(struct outfile *of, const char *path, mode_t mode,
-		 struct errbuf *err);
+int outfile_open(struct outfile *of, const char *path, mode_t mode, struct errbuf *err);
 /* fsync, rename (or link+unlink when no_replace) onto path, fsync the
  * directory, close.  On failure the temporary is removed. */
 int outfile_commit(struct outfile *of, int no_replace, struct errbuf *err);

@@ -16,7 +16,7 @@ static const char *const system_databases[] = {
 };
 
 /* Engines whose rows live elsewhere: their data is not dumped. */
-static const char *const engines_without_data[] = { "MRG_MyISAM", "BLACKHOLE", NULL };
+static const char *const engines_without_data[] = {"MRG_MyISAM", "BLACKHOLE", NULL};
 
 struct snapshot_info {
 	char binlog_file[256]; /* empty when the binlog is off */
@@ -145,8 +145,8 @@ int dq_error(struct sqldump *d, const char *what, struct errbuf *err)
 
 	if (atomic_load(&d->cancelled))
 		return error_set(err, -ECANCELED, "sql: dump cancelled");
-	return error_set(err, lost ? -ECONNRESET : -EIO, "sql: %s%s%s failed: %s (error %u)",
-			 what, d->object[0] ? " of " : "", d->object, mysql_error(d->conn), code);
+	return error_set(err, lost ? -ECONNRESET : -EIO, "sql: %s%s%s failed: %s (error %u)", what,
+			 d->object[0] ? " of " : "", d->object, mysql_error(d->conn), code);
 }
 
 int dq_exec(struct sqldump *d, const char *sql, struct errbuf *err)
@@ -255,13 +255,15 @@ static int start_snapshot(struct sqldump *d, struct snapshot_info *snap, struct 
 static int list_databases(struct sqldump *d, struct namelist *dbs, struct errbuf *err)
 {
 	const char *const *wanted = d->opts->databases;
-	struct namelist all = { NULL, 0 };
+	struct namelist all = {NULL, 0};
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	int ret;
 
-	ret = dq_query(d, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY BINARY SCHEMA_NAME",
-		       &res, err);
+	ret = dq_query(
+		d,
+		"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY BINARY SCHEMA_NAME",
+		&res, err);
 	if (ret)
 		return ret;
 	while (!ret && (row = mysql_fetch_row(res)))
@@ -276,7 +278,8 @@ static int list_databases(struct sqldump *d, struct namelist *dbs, struct errbuf
 	for (size_t i = 0; !ret && wanted && wanted[i]; i++)
 		if (!namelist_has(&all, wanted[i]))
 			ret = error_set(err, -ENOENT,
-					"sql: database '%s' not found or not visible to the backup user (check [mariadb] databases and the GRANT)",
+					"sql: database '%s' not found or not visible to the backup "
+					"user (check [mariadb] databases and the GRANT)",
 					wanted[i]);
 	namelist_release(&all);
 	return ret;
@@ -328,31 +331,31 @@ static void write_header(struct sqldump *d, const struct snapshot_info *snap,
 		strbuf_addstr(sb, "-- Binary log: off (no replication coordinates)\n");
 	}
 	strbuf_addstr(sb,
-		"-- Restore: gpg --decrypt FILE | gunzip | mariadb --comments --max-allowed-packet=1G\n"
-		"\n"
-		"SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT,"
-		" @OLD_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS,"
-		" @OLD_COLLATION_CONNECTION=@@COLLATION_CONNECTION;\n"
-		"SET NAMES utf8mb4;\n"
-		"SET @OLD_TIME_ZONE=@@TIME_ZONE, TIME_ZONE='+00:00';\n"
-		"SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0;\n"
-		"SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0;\n"
-		"SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO';\n"
-		"SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0;\n");
+		      "-- Restore: gpg --decrypt FILE | gunzip | mariadb --comments "
+		      "--max-allowed-packet=1G\n"
+		      "\n"
+		      "SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT,"
+		      " @OLD_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS,"
+		      " @OLD_COLLATION_CONNECTION=@@COLLATION_CONNECTION;\n"
+		      "SET NAMES utf8mb4;\n"
+		      "SET @OLD_TIME_ZONE=@@TIME_ZONE, TIME_ZONE='+00:00';\n"
+		      "SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0;\n"
+		      "SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0;\n"
+		      "SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO';\n"
+		      "SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0;\n");
 }
 
 static void write_footer(struct sqldump *d)
 {
-	strbuf_addstr(&d->sb,
-		"\nSET SQL_MODE=@OLD_SQL_MODE;\n"
-		"SET FOREIGN_KEY_CHECKS=@OLD_FOREIGN_KEY_CHECKS;\n"
-		"SET UNIQUE_CHECKS=@OLD_UNIQUE_CHECKS;\n"
-		"SET TIME_ZONE=@OLD_TIME_ZONE;\n"
-		"SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT,"
-		" CHARACTER_SET_RESULTS=@OLD_CHARACTER_SET_RESULTS,"
-		" COLLATION_CONNECTION=@OLD_COLLATION_CONNECTION;\n"
-		"SET SQL_NOTES=@OLD_SQL_NOTES;\n"
-		"\n" SQLDUMP_COMPLETION_LINE "\n");
+	strbuf_addstr(&d->sb, "\nSET SQL_MODE=@OLD_SQL_MODE;\n"
+			      "SET FOREIGN_KEY_CHECKS=@OLD_FOREIGN_KEY_CHECKS;\n"
+			      "SET UNIQUE_CHECKS=@OLD_UNIQUE_CHECKS;\n"
+			      "SET TIME_ZONE=@OLD_TIME_ZONE;\n"
+			      "SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT,"
+			      " CHARACTER_SET_RESULTS=@OLD_CHARACTER_SET_RESULTS,"
+			      " COLLATION_CONNECTION=@OLD_COLLATION_CONNECTION;\n"
+			      "SET SQL_NOTES=@OLD_SQL_NOTES;\n"
+			      "\n" SQLDUMP_COMPLETION_LINE "\n");
 }
 
 static int dump_database_ddl(struct sqldump *d, const char *db, struct errbuf *err)
@@ -389,12 +392,13 @@ static void warn_outside_snapshot(struct sqldump *d, const char *db, const char 
 				  const char *engine)
 {
 	logger_log(d->opts->log, LOGL_WARN, "dump.non_transactional",
-		   "database=\"%s\" table=\"%s\" engine=%s note=\"not part of the consistent snapshot; rows may be from a slightly different moment\"",
+		   "database=\"%s\" table=\"%s\" engine=%s note=\"not part of the consistent "
+		   "snapshot; rows may be from a slightly different moment\"",
 		   db, table, engine);
 }
 
-static int dump_one_table(struct sqldump *d, const char *db, const char *table,
-			  const char *type, const char *engine, struct errbuf *err)
+static int dump_one_table(struct sqldump *d, const char *db, const char *table, const char *type,
+			  const char *engine, struct errbuf *err)
 {
 	int ret;
 
@@ -466,8 +470,8 @@ static void format_utc_now(char *buf, size_t len)
 
 static int dump_all(struct sqldump *d, struct errbuf *err)
 {
-	struct snapshot_info snap = { 0 };
-	struct namelist dbs = { NULL, 0 };
+	struct snapshot_info snap = {0};
+	struct namelist dbs = {NULL, 0};
 	int ret;
 
 	format_utc_now(snap.started, sizeof(snap.started));

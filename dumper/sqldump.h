@@ -22,12 +22,12 @@
 #define SQLDUMP_COMPLETION_LINE "-- dumpfs: dump completed"
 
 struct sqldump_opts {
-	struct dbconn_opts conn;	  /* borrowed strings */
-	const char *const *databases;	  /* NULL or NULL-terminated; borrowed */
+	struct dbconn_opts conn;      /* borrowed strings */
+	const char *const *databases; /* NULL or NULL-terminated; borrowed */
 	bool routines, triggers, events;
-	size_t max_insert_bytes;   /* 0 = 1 MiB */
+	size_t max_insert_bytes;    /* 0 = 1 MiB */
 	unsigned net_write_timeout; /* 0 = 3600 s */
-	struct logger *log;	   /* borrowed; may be NULL */
+	struct logger *log;	    /* borrowed; may be NULL */
 };
 
 struct sqldump_stats {
@@ -39,12 +39,11 @@ struct sqldump_stats {
 struct sqldump;
 
 /* Copies nothing: opts and everything it points to must outlive *out. */
-int sqldump_new(struct sqldump **out, const struct sqldump_opts *opts,
-		struct errbuf *err);
+int sqldump_new(struct sqldump **out, const struct sqldump_opts *opts, struct errbuf *err);
 /* Connects, dumps everything into `out`, disconnects.  Does not close
  * `out`.  Errors name the stage and the object ('db'.'table'). */
-int sqldump_run(struct sqldump *d, struct writer *out,
-		struct sqldump_stats *stats, struct errbuf *err);
+int sqldump_run(struct sqldump *d, struct writer *out, struct sqldump_stats *stats,
+		struct errbuf *err);
 /* From any thread: makes sqldump_run() fail with -ECANCELED soon and
  * kills its running server query. */
 void sqldump_cancel(struct sqldump *d);

@@ -15,17 +15,17 @@
 
 struct sqldump {
 	const struct sqldump_opts *opts;
-	pthread_mutex_t lock; /* guards conn_id against sqldump_cancel() */
+	pthread_mutex_t lock;  /* guards conn_id against sqldump_cancel() */
 	unsigned long conn_id; /* server thread id of the dump's connection */
 	atomic_bool cancelled;
 
 	/* Valid during sqldump_run() only. */
 	MYSQL *conn;
 	struct writer *out;
-	struct strbuf sb;      /* staged output */
+	struct strbuf sb; /* staged output */
 	struct sqldump_stats *stats;
-	struct strbuf views;   /* views to create last: "db\0view\0" pairs */
-	char object[512];      /* what is being dumped, for messages */
+	struct strbuf views; /* views to create last: "db\0view\0" pairs */
+	char object[512];    /* what is being dumped, for messages */
 };
 
 /* Runs a statement that returns no rows. */

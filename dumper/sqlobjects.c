@@ -39,9 +39,9 @@ static int show_create(struct sqldump *d, const char *what, const char *db, cons
 }
 
 /* A query on information_schema filtered by schema (and table). */
-static int is_query(struct sqldump *d, const char *select, const char *schema_col,
-		    const char *db, const char *table_col, const char *table,
-		    const char *order, MYSQL_RES **res, struct errbuf *err)
+static int is_query(struct sqldump *d, const char *select, const char *schema_col, const char *db,
+		    const char *table_col, const char *table, const char *order, MYSQL_RES **res,
+		    struct errbuf *err)
 {
 	struct strbuf q = STRBUF_INIT;
 	int ret;
@@ -135,8 +135,8 @@ int dump_view_standin(struct sqldump *d, const char *db, const char *view, struc
 	unsigned n = 0;
 	int ret;
 
-	ret = is_query(d, "SELECT COLUMN_NAME FROM information_schema.COLUMNS", "TABLE_SCHEMA",
-		       db, "TABLE_NAME", view, "ORDINAL_POSITION", &res, err);
+	ret = is_query(d, "SELECT COLUMN_NAME FROM information_schema.COLUMNS", "TABLE_SCHEMA", db,
+		       "TABLE_NAME", view, "ORDINAL_POSITION", &res, err);
 	if (ret)
 		return ret;
 	add_section(&d->sb, "Stand-in for view", view);
@@ -155,7 +155,8 @@ int dump_view_standin(struct sqldump *d, const char *db, const char *view, struc
 	mysql_free_result(res);
 	if (!n)
 		return error_set(err, -EINVAL,
-				 "sql: view %s has no readable columns: it is probably invalid (run SELECT on it to see why; fix or drop it)",
+				 "sql: view %s has no readable columns: it is probably invalid "
+				 "(run SELECT on it to see why; fix or drop it)",
 				 d->object);
 	strbuf_add(&d->views, db, strlen(db) + 1);
 	strbuf_add(&d->views, view, strlen(view) + 1);
@@ -170,8 +171,7 @@ static void set_collation(struct sqldump *d, const char *collation)
 	strbuf_addstr(&d->sb, ";\n");
 }
 
-static int dump_one_view(struct sqldump *d, const char *db, const char *view,
-			 struct errbuf *err)
+static int dump_one_view(struct sqldump *d, const char *db, const char *view, struct errbuf *err)
 {
 	MYSQL_RES *res;
 	MYSQL_ROW row;
@@ -241,7 +241,8 @@ static void emit_program(struct sqldump *d, const char *drop_kind, const char *n
 static int no_definition(struct sqldump *d, const char *what, struct errbuf *err)
 {
 	return error_set(err, -EACCES,
-			 "sql: cannot read the definition of %s %s: the backup user lacks privileges (grant SELECT ON *.*, see README)",
+			 "sql: cannot read the definition of %s %s: the backup user lacks "
+			 "privileges (grant SELECT ON *.*, see README)",
 			 what, d->object);
 }
 
@@ -283,7 +284,8 @@ int dump_routines(struct sqldump *d, const char *db, struct errbuf *err)
 
 	/* PACKAGE sorts before PACKAGE BODY, as creation needs. */
 	ret = is_query(d, "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES",
-		       "ROUTINE_SCHEMA", db, NULL, NULL, "ROUTINE_TYPE, BINARY ROUTINE_NAME", &list, err);
+		       "ROUTINE_SCHEMA", db, NULL, NULL, "ROUTINE_TYPE, BINARY ROUTINE_NAME", &list,
+		       err);
 	while (!ret && (name = mysql_fetch_row(list))) {
 		dset_object(d, db, name[0]);
 		ret = show_create(d, name[1], db, name[0], &res, &row, 5, err);

@@ -19,8 +19,8 @@ void sql_add_ident(struct strbuf *sb, const char *name)
 
 /* The escape letter for each byte that needs one, else 0. */
 static const char escape_letter[256] = {
-	['\0'] = '0', ['\''] = '\'', ['"'] = '"', ['\\'] = '\\',
-	['\n'] = 'n', ['\r'] = 'r', [0x1a] = 'Z',
+	['\0'] = '0', ['\''] = '\'', ['"'] = '"',  ['\\'] = '\\',
+	['\n'] = 'n', ['\r'] = 'r',  [0x1a] = 'Z',
 };
 
 static char escape_for(unsigned char c)
@@ -94,13 +94,14 @@ void sql_add_hex(struct strbuf *sb, const void *data, size_t len)
 enum sql_value_kind sql_value_kind(const char *t)
 {
 	static const char *const raw[] = {
-		"tinyint", "smallint", "mediumint", "int", "bigint", "decimal",
-		"float", "double", "year", "enum", "set", NULL,
+		"tinyint", "smallint", "mediumint", "int",  "bigint", "decimal",
+		"float",   "double",   "year",	    "enum", "set",    NULL,
 	};
 	static const char *const hex[] = {
-		"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob",
-		"bit", "geometry", "point", "linestring", "polygon", "multipoint",
-		"multilinestring", "multipolygon", "geometrycollection", NULL,
+		"binary",   "varbinary",  "tinyblob",	     "blob",	     "mediumblob",
+		"longblob", "bit",	  "geometry",	     "point",	     "linestring",
+		"polygon",  "multipoint", "multilinestring", "multipolygon", "geometrycollection",
+		NULL,
 	};
 
 	for (size_t i = 0; raw[i]; i++)

@@ -11,8 +11,8 @@
 #include "sqlquote.h"
 
 struct table_columns {
-	struct strbuf select;	/* "SELECT `a`, `b` FROM `db`.`t`" */
-	struct strbuf insert;	/* "INSERT INTO `t` (`a`, `b`) VALUES\n" */
+	struct strbuf select; /* "SELECT `a`, `b` FROM `db`.`t`" */
+	struct strbuf insert; /* "INSERT INTO `t` (`a`, `b`) VALUES\n" */
 	enum sql_value_kind *kinds;
 	unsigned n;
 };
@@ -54,8 +54,9 @@ static int load_columns(struct sqldump *d, const char *db, const char *table,
 	MYSQL_ROW row;
 	int ret;
 
-	strbuf_addstr(&q, "SELECT COLUMN_NAME, DATA_TYPE, IS_GENERATED FROM information_schema.COLUMNS"
-			  " WHERE TABLE_SCHEMA = ");
+	strbuf_addstr(&q,
+		      "SELECT COLUMN_NAME, DATA_TYPE, IS_GENERATED FROM information_schema.COLUMNS"
+		      " WHERE TABLE_SCHEMA = ");
 	sql_add_string(&q, db, strlen(db));
 	strbuf_addstr(&q, " AND TABLE_NAME = ");
 	sql_add_string(&q, table, strlen(table));
@@ -240,8 +241,8 @@ static int stream_rows(struct sqldump *d, MYSQL_RES *res, const struct table_col
 
 int dump_table_rows(struct sqldump *d, const char *db, const char *table, struct errbuf *err)
 {
-	struct table_columns c = { STRBUF_INIT, STRBUF_INIT, NULL, 0 };
-	struct insert_state st = { 0, STRBUF_INIT };
+	struct table_columns c = {STRBUF_INIT, STRBUF_INIT, NULL, 0};
+	struct insert_state st = {0, STRBUF_INIT};
 	MYSQL_RES *res;
 	int ret;
 

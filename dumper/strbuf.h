@@ -18,7 +18,10 @@ struct strbuf {
 	bool failed;
 };
 
-#define STRBUF_INIT { NULL, 0, 0, false }
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0, false                                                                  \
+	}
 
 void strbuf_init(struct strbuf *sb);
 /* Frees the memory and reinitialises. */
@@ -30,8 +33,7 @@ void strbuf_grow(struct strbuf *sb, size_t extra);
 void strbuf_add(struct strbuf *sb, const void *data, size_t len);
 void strbuf_addstr(struct strbuf *sb, const char *s);
 void strbuf_addch(struct strbuf *sb, char c);
-void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Returns -ENOMEM when an earlier add failed, else 0. */
 int strbuf_error(const struct strbuf *sb);
 /* The contents as a C string ("" when empty); owned by sb. */

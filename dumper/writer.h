@@ -30,8 +30,7 @@ struct writer;
 
 struct writer_ops {
 	const char *stage; /* names the stage in error messages */
-	int (*write)(struct writer *w, const void *buf, size_t len,
-		     struct errbuf *err);
+	int (*write)(struct writer *w, const void *buf, size_t len, struct errbuf *err);
 	int (*close)(struct writer *w, struct errbuf *err);
 	void (*free)(struct writer *w);
 };
@@ -40,8 +39,7 @@ struct writer {
 	const struct writer_ops *ops;
 };
 
-static inline int writer_write(struct writer *w, const void *buf, size_t len,
-			       struct errbuf *err)
+static inline int writer_write(struct writer *w, const void *buf, size_t len, struct errbuf *err)
 {
 	return w->ops->write(w, buf, len, err);
 }

@@ -21,11 +21,11 @@ struct dump_args {
 static int parse_args(int argc, char **argv, struct dump_args *a)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "plain", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"output", required_argument, NULL, 'o'},
+		{"plain", no_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -33,9 +33,15 @@ static int parse_args(int argc, char **argv, struct dump_args *a)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:o:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': a->config = optarg; break;
-		case 'o': a->output = optarg; break;
-		case 'p': a->plain = 1; break;
+		case 'c':
+			a->config = optarg;
+			break;
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'p':
+			a->plain = 1;
+			break;
 		default:
 			fprintf(stderr, "usage: dumpfs dump [-c CONFIG] [-o FILE] [--plain]\n");
 			return -1;
@@ -76,13 +82,14 @@ static int run_job(const struct pipeline_opts *po, struct writer *sink, struct d
 static int dump_to(const struct dump_args *a, const struct pipeline_opts *po,
 		   struct dump_result *res, struct errbuf *err)
 {
-	struct outfile of = { NULL, NULL, -1 };
+	struct outfile of = {NULL, NULL, -1};
 	struct writer *sink = NULL;
 	int ret;
 
 	if (!a->output && !a->plain && isatty(STDOUT_FILENO))
 		return error_set(err, -EINVAL,
-				 "refusing to write encrypted binary data to a terminal: use -o FILE or redirect stdout");
+				 "refusing to write encrypted binary data to a terminal: use -o "
+				 "FILE or redirect stdout");
 	if (a->output)
 		ret = outfile_open(&of, a->output, 0600, err);
 	else

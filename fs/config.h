@@ -24,7 +24,7 @@ enum smtp_tls { SMTP_TLS_TRY, SMTP_TLS_REQUIRE, SMTP_TLS_OFF };
 enum snapshot_mode { SNAPSHOT_STREAM, SNAPSHOT_SPOOL };
 
 struct db_target {
-	char *host; /* default "127.0.0.1"; ignored when socket is set */
+	char *host;    /* default "127.0.0.1"; ignored when socket is set */
 	unsigned port; /* default 3306 */
 	char *socket;
 	char *user;
@@ -49,16 +49,16 @@ struct config {
 	} dump;
 
 	struct {
-		char *public_key_file; /* required */
-		char *recipient;       /* required */
-		char *fingerprint; /* normalised: upper-case hex, no spaces */
+		char *public_key_file;	   /* required */
+		char *recipient;	   /* required */
+		char *fingerprint;	   /* normalised: upper-case hex, no spaces */
 		unsigned warn_expiry_days; /* default 30 */
 	} gpg;
 
 	struct {
-		char *dir;    /* default /var/lib/dumpfs/archive */
-		char *prefix; /* default "mariadb" */
-		struct schedule schedule; /* default 02:00 */
+		char *dir;				     /* default /var/lib/dumpfs/archive */
+		char *prefix;				     /* default "mariadb" */
+		struct schedule schedule;		     /* default 02:00 */
 		unsigned keep_days, min_keep, max_age_hours; /* 30, 3, 26 */
 	} archive;
 
@@ -92,8 +92,7 @@ struct config {
 
 /* Loads `path` with overrides from `envp` (NULL-terminated "K=V" list,
  * usually environ).  On failure cfg is released and err says why. */
-int config_load(struct config *cfg, const char *path,
-		const char *const *envp, struct errbuf *err);
+int config_load(struct config *cfg, const char *path, const char *const *envp, struct errbuf *err);
 void config_release(struct config *cfg);
 
 /* Removes DUMPFS_* variables that carry secrets from the process

@@ -17,8 +17,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "dump", cmd_dump },	    { "backup", cmd_backup },	{ "check", cmd_check },
-	{ "verify", cmd_verify },   { "restore", cmd_restore }, { "mount", cmd_mount },
+	{"dump", cmd_dump},	{"backup", cmd_backup},	  {"check", cmd_check},
+	{"verify", cmd_verify}, {"restore", cmd_restore}, {"mount", cmd_mount},
 };
 
 static const struct command *find_command(const char *name)

@@ -43,8 +43,8 @@ struct dumpfs {
 	time_t mounted_at; /* mtime of the directories */
 	snapshot_failure_hook on_snapshot_failure;
 	struct notifier *notifier; /* alerts; its thread runs while mounted */
-	struct scheduler *sched; /* NULL when the schedule is off */
-	bool released;		 /* dumpfs_release() ran */
+	struct scheduler *sched;   /* NULL when the schedule is off */
+	bool released;		   /* dumpfs_release() ran */
 
 	pthread_mutex_t lock;
 	unsigned readers;	    /* open snapshot handles (stream or spool) */

@@ -7,9 +7,11 @@ static const char overview[] =
 	"       dumpfs dump    [-c CONFIG] [-o FILE] [--plain]     one dump to stdout or FILE\n"
 	"       dumpfs backup  [-c CONFIG]                         one archive backup now\n"
 	"       dumpfs check   [-c CONFIG]                         freshness check for monitoring\n"
-	"       dumpfs verify  [-c CONFIG] FILE...                 integrity check without the private key\n"
+	"       dumpfs verify  [-c CONFIG] FILE...                 integrity check without the "
+	"private key\n"
 	"       dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME]\n"
-	"                                                          decrypt + gunzip + load into MariaDB\n"
+	"                                                          decrypt + gunzip + load into "
+	"MariaDB\n"
 	"       dumpfs --version | --help | help COMMAND\n"
 	"\n"
 	"CONFIG defaults to $DUMPFS_CONFIG, else /etc/dumpfs/dumpfs.ini.\n"
@@ -28,45 +30,39 @@ struct command_help {
 };
 
 static const struct command_help helps[] = {
-	{ "mount",
-	  "usage: dumpfs CONFIG MOUNTPOINT [-f] [-o OPT[,OPT...]]\n"
-	  "       dumpfs mount CONFIG MOUNTPOINT [-f] [-o OPT[,OPT...]]\n"
-	  "       mount -t fuse.dumpfs CONFIG MOUNTPOINT\n"
-	  "Mounts the read-only tree snapshot/, archive/, status/ and runs the\n"
-	  "[archive] schedule.  -f stays in the foreground; -o passes FUSE options\n"
-	  "(allow_other, ...).  A stale mount on MOUNTPOINT is detached first.\n"
-	  "Exit: 0 after a clean unmount (fusermount3 -u, SIGTERM), 1 failure,\n"
-	  "2 configuration error (nothing mounted).\n" },
-	{ "dump",
-	  "usage: dumpfs dump [-c CONFIG] [-o FILE] [--plain]\n"
-	  "Writes one consistent dump of the configured databases: gzip inside\n"
-	  "OpenPGP encrypted to [gpg] recipient.  With -o FILE the dump goes to a\n"
-	  "hidden temporary next to FILE, renamed to FILE only when complete.\n"
-	  "--plain writes the SQL text itself (no gzip, no encryption): only to\n"
-	  "stdout or a file you chose.  Refuses to write binary data to a terminal.\n"
-	  "Exit: 0 success, 1 the dump failed (no FILE is left), 2 usage/config.\n" },
-	{ "backup",
-	  "usage: dumpfs backup [-c CONFIG]\n"
-	  "Writes one archive backup <prefix>_YYYY-MM-DD_HHMMSS.sql.gz.gpg and its\n"
-	  ".sha256 sidecar into [archive] dir, then applies retention.  Updates\n"
-	  "the state shown in status/ and notifies as configured.\n"
-	  "Exit: 0 success, 1 failure (also when another backup is running),\n"
-	  "2 usage/config.\n" },
-	{ "check",
-	  "usage: dumpfs check [-c CONFIG]\n"
-	  "Prints the status/health line and exits 0 OK, 1 CRITICAL, 2 NONE,\n"
-	  "3 could not tell.  Reads the archive dir directly; no mount needed.\n" },
-	{ "verify",
-	  "usage: dumpfs verify [-c CONFIG] FILE...\n"
-	  "Checks each FILE against its .sha256 sidecar and that it is a\n"
-	  "well-formed OpenPGP message addressed to the configured key.  No\n"
-	  "private key needed.  Exit: 0 all good, 1 any file bad, 2 usage/config.\n" },
-	{ "restore",
-	  "usage: dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME]\n"
-	  "Checks the sidecar when present, decrypts with the private key from\n"
-	  "GnuPG's keyring (GNUPGHOME), gunzips and streams the SQL into the\n"
-	  "server of [restore] (defaults to [mariadb]), or to stdout.  Never\n"
-	  "writes plaintext to disk.  Exit: 0 success, 1 failure, 2 usage/config.\n" },
+	{"mount", "usage: dumpfs CONFIG MOUNTPOINT [-f] [-o OPT[,OPT...]]\n"
+		  "       dumpfs mount CONFIG MOUNTPOINT [-f] [-o OPT[,OPT...]]\n"
+		  "       mount -t fuse.dumpfs CONFIG MOUNTPOINT\n"
+		  "Mounts the read-only tree snapshot/, archive/, status/ and runs the\n"
+		  "[archive] schedule.  -f stays in the foreground; -o passes FUSE options\n"
+		  "(allow_other, ...).  A stale mount on MOUNTPOINT is detached first.\n"
+		  "Exit: 0 after a clean unmount (fusermount3 -u, SIGTERM), 1 failure,\n"
+		  "2 configuration error (nothing mounted).\n"},
+	{"dump", "usage: dumpfs dump [-c CONFIG] [-o FILE] [--plain]\n"
+		 "Writes one consistent dump of the configured databases: gzip inside\n"
+		 "OpenPGP encrypted to [gpg] recipient.  With -o FILE the dump goes to a\n"
+		 "hidden temporary next to FILE, renamed to FILE only when complete.\n"
+		 "--plain writes the SQL text itself (no gzip, no encryption): only to\n"
+		 "stdout or a file you chose.  Refuses to write binary data to a terminal.\n"
+		 "Exit: 0 success, 1 the dump failed (no FILE is left), 2 usage/config.\n"},
+	{"backup", "usage: dumpfs backup [-c CONFIG]\n"
+		   "Writes one archive backup <prefix>_YYYY-MM-DD_HHMMSS.sql.gz.gpg and its\n"
+		   ".sha256 sidecar into [archive] dir, then applies retention.  Updates\n"
+		   "the state shown in status/ and notifies as configured.\n"
+		   "Exit: 0 success, 1 failure (also when another backup is running),\n"
+		   "2 usage/config.\n"},
+	{"check", "usage: dumpfs check [-c CONFIG]\n"
+		  "Prints the status/health line and exits 0 OK, 1 CRITICAL, 2 NONE,\n"
+		  "3 could not tell.  Reads the archive dir directly; no mount needed.\n"},
+	{"verify", "usage: dumpfs verify [-c CONFIG] FILE...\n"
+		   "Checks each FILE against its .sha256 sidecar and that it is a\n"
+		   "well-formed OpenPGP message addressed to the configured key.  No\n"
+		   "private key needed.  Exit: 0 all good, 1 any file bad, 2 usage/config.\n"},
+	{"restore", "usage: dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME]\n"
+		    "Checks the sidecar when present, decrypts with the private key from\n"
+		    "GnuPG's keyring (GNUPGHOME), gunzips and streams the SQL into the\n"
+		    "server of [restore] (defaults to [mariadb]), or to stdout.  Never\n"
+		    "writes plaintext to disk.  Exit: 0 success, 1 failure, 2 usage/config.\n"},
 };
 
 int usage_print(FILE *f, const char *command)

@@ -66,7 +66,7 @@ docker_process_sql() {
 
 temp_server_start() {
 	log "starting a temporary server (no networking) for the first-run setup"
-	mariadbd --skip-networking --socket="$SOCKET" --skip-slave-start \
+	mariadbd --skip-networking --socket="$SOCKET" --skip-slave-start --skip-log-bin \
 		--loose-innodb-buffer-pool-load-at-startup=0 "$@" &
 	TEMP_PID=$!
 	local i

@@ -7,14 +7,19 @@
 # (/var/tmp/dumpfs-stack-cache) so a pruned image is re-imported in
 # seconds.  From nothing it takes a few minutes (debootstrap).
 #
-# Like the official debian image: dpkg's unsafe-io (no fsync per file) and
-# apt without translations; sources: bookworm, bookworm-updates and the
-# security suite from the same apt configuration as the host.
+# Like the official debian images: dpkg's unsafe-io (no fsync per file),
+# apt without translations, and as in the -slim variant no docs, man pages
+# or locales (faster package installs in the image builds); sources:
+# bookworm, bookworm-updates and the security suite from the same apt
+# configuration as the host.  Downloaded .debs are kept in $cache/debs.
 set -euo pipefail
 
 image=${1:-localhost/dumpfs-base:bookworm}
 cache=${DUMPFS_STACK_CACHE:-/var/tmp/dumpfs-stack-cache}
-tarball=$cache/bookworm-minbase.tar
+# Bump when the recipe below changes: cached images and tarballs of another
+# version are rebuilt.
+version=2
+tarball=$cache/bookworm-minbase-v$version.tar
 
 log() { echo "base-image: $*" >&2; }
 
@@ -47,7 +52,7 @@ apt_uri() {
 	done
 }
 
-if podman image exists "$image"; then
+if [ "$(podman image inspect -f '{{index .Config.Labels "dumpfs.base"}}' "$image" 2>/dev/null)" = "v$version" ]; then
 	log "$image exists (cached)"
 	exit 0
 fi
@@ -61,7 +66,10 @@ if ! [ -s "$tarball" ]; then
 	trap 'rm -rf "$work"' EXIT
 	log "debootstrap --variant=minbase bookworm from the apt mirror (takes minutes)"
 	start=$(date +%s)
-	if ! debootstrap --variant=minbase bookworm "$work/root" "$mirror" >"$work/log" 2>&1; then
+	mkdir -p "$work/root/etc/dpkg/dpkg.cfg.d" "$cache/debs"
+	echo force-unsafe-io >"$work/root/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
+	if ! debootstrap --variant=minbase --cache-dir="$cache/debs" bookworm "$work/root" \
+		"$mirror" >"$work/log" 2>&1; then
 		tail -20 "$work/log" >&2
 		log "debootstrap failed"
 		exit 1
@@ -72,15 +80,25 @@ if ! [ -s "$tarball" ]; then
 		echo "deb $mirror bookworm-updates main"
 		[ -z "$security" ] || echo "deb $security bookworm-security main"
 	} >"$r/etc/apt/sources.list"
-	echo force-unsafe-io >"$r/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
 	echo 'Acquire::Languages "none";' >"$r/etc/apt/apt.conf.d/docker-no-languages"
-	rm -rf "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/* "$r"/var/log/*.log
+	cat >"$r/etc/dpkg/dpkg.cfg.d/docker-slim" <<-'EOF'
+		path-exclude /usr/share/doc/*
+		path-include /usr/share/doc/*/copyright
+		path-exclude /usr/share/man/*
+		path-exclude /usr/share/groff/*
+		path-exclude /usr/share/info/*
+		path-exclude /usr/share/lintian/*
+		path-exclude /usr/share/locale/*
+	EOF
+	rm -rf "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/* "$r"/var/log/*.log \
+		"$r"/usr/share/man/* "$r"/usr/share/info/* "$r"/usr/share/locale/*
+	find "$r/usr/share/doc" -type f ! -name copyright -delete
 	tar --numeric-owner -C "$r" -cf "$tarball.tmp" .
 	mv "$tarball.tmp" "$tarball"
 	log "root fs cached in $tarball ($(($(date +%s) - start)) s)"
 fi
 
-podman import \
+podman import --change "LABEL dumpfs.base=v$version" \
 	--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 	--change 'CMD ["bash"]' "$tarball" "$image" >/dev/null
 log "imported $image"

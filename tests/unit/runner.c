@@ -33,11 +33,10 @@ void unit_fail(const char *file, int line, const char *what)
 	current_failed = 1;
 }
 
-void unit_fail_str(const char *file, int line, const char *expr,
-		   const char *got, const char *want)
+void unit_fail_str(const char *file, int line, const char *expr, const char *got, const char *want)
 {
-	printf("#   %s:%d: %s\n#     got:  \"%s\"\n#     want: \"%s\"\n", file,
-	       line, expr, got ? got : "(null)", want ? want : "(null)");
+	printf("#   %s:%d: %s\n#     got:  \"%s\"\n#     want: \"%s\"\n", file, line, expr,
+	       got ? got : "(null)", want ? want : "(null)");
 	current_failed = 1;
 }
 

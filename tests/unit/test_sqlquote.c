@@ -56,7 +56,7 @@ TEST(sqlquote_chunked_escaping_equals_whole)
 
 TEST(sqlquote_hex)
 {
-	static const unsigned char bytes[] = { 0x00, 0x0f, 0xa0, 0xff, '\'' };
+	static const unsigned char bytes[] = {0x00, 0x0f, 0xa0, 0xff, '\''};
 	struct strbuf sb = STRBUF_INIT;
 
 	sql_add_hex(&sb, bytes, sizeof(bytes));
@@ -96,7 +96,8 @@ TEST(sqlquote_delimiter_not_in_body)
 	CHECK_STREQ(sql_pick_delimiter("BEGIN SELECT 1; END"), ";;");
 	CHECK_STREQ(sql_pick_delimiter("BEGIN SELECT ';;'; END"), "$$");
 	CHECK_STREQ(sql_pick_delimiter("';;' '$$'"), "//");
-	CHECK(!strstr("';;' '$$' '//' '@@' ';;;;'", sql_pick_delimiter("';;' '$$' '//' '@@' ';;;;'")));
+	CHECK(!strstr("';;' '$$' '//' '@@' ';;;;'",
+		      sql_pick_delimiter("';;' '$$' '//' '@@' ';;;;'")));
 }
 
 TEST(sqlquote_select_expressions)

@@ -11,28 +11,27 @@
 void unit_register(const char *name, void (*fn)(void));
 void unit_fail(const char *file, int line, const char *what);
 
-#define TEST(name)                                                       \
-	static void name(void);                                          \
-	__attribute__((constructor)) static void register_##name(void)   \
-	{                                                                \
-		unit_register(#name, name);                              \
-	}                                                                \
+#define TEST(name)                                                                                 \
+	static void name(void);                                                                    \
+	__attribute__((constructor)) static void register_##name(void)                             \
+	{                                                                                          \
+		unit_register(#name, name);                                                        \
+	}                                                                                          \
 	static void name(void)
 
-#define CHECK(cond)                                                      \
-	do {                                                             \
-		if (!(cond))                                             \
-			unit_fail(__FILE__, __LINE__, #cond);            \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			unit_fail(__FILE__, __LINE__, #cond);                                      \
 	} while (0)
 
-#define CHECK_STREQ(a, b)                                                \
-	do {                                                             \
-		const char *a_ = (a), *b_ = (b);                         \
-		if (!a_ || !b_ || strcmp(a_, b_))                        \
-			unit_fail_str(__FILE__, __LINE__, #a, a_, b_);   \
+#define CHECK_STREQ(a, b)                                                                          \
+	do {                                                                                       \
+		const char *a_ = (a), *b_ = (b);                                                   \
+		if (!a_ || !b_ || strcmp(a_, b_))                                                  \
+			unit_fail_str(__FILE__, __LINE__, #a, a_, b_);                             \
 	} while (0)
 
-void unit_fail_str(const char *file, int line, const char *expr,
-		   const char *got, const char *want);
+void unit_fail_str(const char *file, int line, const char *expr, const char *got, const char *want);
 
 #endif
