@@ -1,6 +1,5 @@
 /* dumpfs backup [-c CONFIG]: one archive backup now. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,26 +14,13 @@
 
 static int parse_args(int argc, char **argv, const char **config)
 {
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
+	int first = cmd_parse_config_opt(argc, argv, "dumpfs backup [-c CONFIG]", config);
 
-	*config = NULL;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
-		if (c != 'c') {
-			fprintf(stderr, "usage: dumpfs backup [-c CONFIG]\n");
-			return -1;
-		}
-		*config = optarg;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "dumpfs: backup: unexpected argument '%s'\n", argv[optind]);
+	if (first >= 0 && first < argc) {
+		fprintf(stderr, "dumpfs: backup: unexpected argument '%s'\n", argv[first]);
 		return -1;
 	}
-	return 0;
+	return first < 0 ? -1 : 0;
 }
 
 static void cancel_backup(void *b)

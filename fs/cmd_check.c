@@ -1,6 +1,5 @@
 /* dumpfs check [-c CONFIG]: the status/health line, as an exit code too:
  * 0 OK, 1 CRITICAL, 2 NONE, 3 could not tell (Nagios' UNKNOWN). */
-#include <getopt.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -8,6 +7,7 @@
 #include "../dumper/state.h"
 #include "../dumper/status.h"
 #include "cmd.h"
+#include "cmdutil.h"
 #include "config.h"
 #include "jobopts.h"
 
@@ -24,26 +24,13 @@ static int unknown(const char *msg)
 
 static int parse_args(int argc, char **argv, const char **config)
 {
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
+	int first = cmd_parse_config_opt(argc, argv, "dumpfs check [-c CONFIG]", config);
 
-	*config = NULL;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
-		if (c != 'c') {
-			fprintf(stderr, "usage: dumpfs check [-c CONFIG]\n");
-			return -1;
-		}
-		*config = optarg;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "dumpfs: check: unexpected argument '%s'\n", argv[optind]);
+	if (first >= 0 && first < argc) {
+		fprintf(stderr, "dumpfs: check: unexpected argument '%s'\n", argv[first]);
 		return -1;
 	}
-	return 0;
+	return first < 0 ? -1 : 0;
 }
 
 static int check(const struct config *cfg)

@@ -2,7 +2,6 @@
  * sidecar and is a well-formed OpenPGP message to the configured key. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,24 +24,14 @@ struct verify_buf {
 /* Returns the index of the first FILE, or -1. */
 static int parse_args(int argc, char **argv, const char **config)
 {
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
+	static const char usage[] = "dumpfs verify [-c CONFIG] FILE...";
+	int first = cmd_parse_config_opt(argc, argv, usage, config);
 
-	*config = NULL;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
-		if (c != 'c')
-			goto usage;
-		*config = optarg;
+	if (first >= 0 && first == argc) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return -1;
 	}
-	if (optind < argc)
-		return optind;
-usage:
-	fprintf(stderr, "usage: dumpfs verify [-c CONFIG] FILE...\n");
-	return -1;
+	return first;
 }
 
 /* Appends one reason, "; "-separated. */

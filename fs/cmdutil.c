@@ -1,5 +1,6 @@
 #include "cmdutil.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -32,4 +33,24 @@ int cmd_load_config(struct config *cfg, const char *opt_path, struct logger *lg)
 void cmd_error(const char *command, const struct errbuf *err)
 {
 	fprintf(stderr, "dumpfs: %s: %s\n", command, err->msg[0] ? err->msg : "failed");
+}
+
+int cmd_parse_config_opt(int argc, char **argv, const char *usage, const char **config)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*config = NULL;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		if (c != 'c') {
+			fprintf(stderr, "usage: %s\n", usage);
+			return -1;
+		}
+		*config = optarg;
+	}
+	return optind;
 }

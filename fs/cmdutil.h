@@ -14,6 +14,12 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
  * returns -1 with cfg released. */
 int cmd_load_config(struct config *cfg, const char *opt_path, struct logger *lg);
 
+/* Parses the only option of backup, check and verify: -c/--config.
+ * Returns the index of the first operand (argc when none), or -1 after
+ * printing `usage` for an unknown option.  *config is borrowed from argv
+ * (NULL when not given). */
+int cmd_parse_config_opt(int argc, char **argv, const char *usage, const char **config);
+
 /* Prints "dumpfs: <command>: <message>" to stderr. */
 void cmd_error(const char *command, const struct errbuf *err);
 
