@@ -463,7 +463,9 @@ int gzstage_new(struct writer **out, struct writer *next, const struct gz_opts *
 	gz->next = next;
 	gz->block_size = block;
 	gz->nthreads = threads;
-	gz->nslots = threads + 2;
+	/* Twice the workers plus two: the producer keeps filling while every
+	 * worker compresses and finished blocks wait for the next stage. */
+	gz->nslots = 2 * threads + 2;
 	gz->slots = calloc(gz->nslots, sizeof(*gz->slots));
 	gz->workers = calloc(gz->nthreads, sizeof(*gz->workers));
 	if (!gz->slots || !gz->workers) {

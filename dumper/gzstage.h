@@ -4,7 +4,7 @@
  * independent gzip member (RFC 1952), compressed by a pool of worker
  * threads and written to the next stage in input order.  `gunzip` reads
  * the concatenation as one stream.  Memory is bounded: at most
- * threads + 2 blocks (input and output) are held at any time.
+ * 2 * threads + 2 blocks (input and output) are held at any time.
  * The stage's write() and close() are called from one thread; the next
  * stage is only ever called from that same thread.
  */
