@@ -80,11 +80,17 @@ need_secrets() {
 
 # The mount propagates from the container to DUMPFS_MOUNT_DIR only when
 # that directory is on a shared mount (systemd hosts: / is shared already).
-prepare_mount() {
-	if ! stat "$mnt" >/dev/null 2>&1 && mountpoint -q "$mnt" 2>/dev/null; then
+# A killed daemon leaves "Transport endpoint is not connected" behind
+# (stat fails; mountinfo still lists it): detach it.
+detach_stale() {
+	if ! stat "$mnt" >/dev/null 2>&1 && findmnt -n -M "$mnt" >/dev/null 2>&1; then
 		echo "stack: detaching a stale mount on $mnt" >&2
-		umount -l "$mnt"
+		umount -l "$mnt" || true
 	fi
+}
+
+prepare_mount() {
+	detach_stale
 	mkdir -p "$mnt"
 	local prop
 	prop=$(findmnt -n -o PROPAGATION --target "$mnt" | head -1)
@@ -171,10 +177,7 @@ cmd_up() {
 cmd_down() {
 	compose down "$@"
 	cmd_unisolate
-	# A killed daemon leaves "Transport endpoint is not connected" behind.
-	if ! stat "$mnt" >/dev/null 2>&1 && mountpoint -q "$mnt" 2>/dev/null; then
-		umount -l "$mnt" || true
-	fi
+	detach_stale
 }
 
 # svc_exec SERVICE CMD...: run CMD in the service's container, exit code

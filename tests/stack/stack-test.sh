@@ -113,6 +113,7 @@ MARKER="dumpfs-stack-marker-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
 tdb_pid=
 listener_pid=
 bg_pid=
+watchdog_pid=
 
 stack() { "$root/docker/stack.sh" "$@"; }
 mk() { make -s -C "$root" "$@"; }
@@ -128,6 +129,7 @@ teardown() {
 		podman logs --tail 20 "$DB" 2>&1 | sed 's/^/        | /'
 	fi
 	[ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null
+	[ -n "$watchdog_pid" ] && pkill -P "$watchdog_pid" 2>/dev/null && kill "$watchdog_pid" 2>/dev/null
 	[ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null
 	if [ -n "$tdb_pid" ]; then
 		kill "$tdb_pid" 2>/dev/null
@@ -151,6 +153,11 @@ teardown() {
 }
 trap teardown EXIT
 trap 'exit 1' INT TERM
+# A hung step (a FUSE read, a build) must not hold CI: stop after
+# STACK_TEST_TIMEOUT seconds (default 25 min; a cold run takes ~12).
+(sleep "${STACK_TEST_TIMEOUT:-1500}" && say "TIMEOUT: stopping the stack test" &&
+	pkill -TERM -P $$ && kill -TERM $$) 2>/dev/null &
+watchdog_pid=$!
 
 # Leftovers of a killed run use the same fixed project name.
 stack down -v -t 5 >/dev/null 2>&1
@@ -491,11 +498,47 @@ grep -Eq '^GRANT SELECT, RELOAD, LOCK TABLES, (REPLICATION CLIENT|BINLOG MONITOR
 r=$?
 expect "backup_ro has exactly the SPEC's least-privilege GRANT" $r "$grants"
 
-# --- 11. down ----------------------------------------------------------------
+out=$(mk logs 2>&1)
+case $out in *"info mounted"*"ready for connections"* | *"ready for connections"*"info mounted"*) r=0 ;; *) r=1 ;; esac
+expect "make logs shows both services (dumpfs mounted, mariadb ready)" $r
+
+# --- 11. crash, restart, down, up again on the same data ---------------------
+podman kill -s KILL "$FS" >/dev/null 2>&1
+sleep 1
+out=$(timeout 10 cat "$W/mnt/status/health" 2>&1)
+case $out in *"not connected"*) r=0 ;; *) r=1 ;; esac
+expect "after kill -9 of the dumpfs container the host sees a stale mount" $r "$out"
+check "make up after the crash" mk up
+ok=1
+for _ in $(seq 30); do
+	case $(timeout 10 cat "$W/mnt/status/health" 2>/dev/null) in OK*)
+		ok=0
+		break
+		;;
+	esac
+	sleep 1
+done
+expect "the stale mount is replaced: status/health OK again on the host" $ok
 check "make down" mk down
 ! podman container exists "$FS" && ! podman container exists "$DB" &&
 	! findmnt -n -t fuse.dumpfs "$W/mnt" >/dev/null 2>&1
 expect "after make down: no containers, the FUSE mount is gone from the host" $?
 podman volume exists "${DUMPFS_PROJECT}_mariadb_data"
 expect "make down keeps the data volume" $?
+check "make up on the existing data volume (no first-run setup)" mk up
+ok=1
+for _ in $(seq 60); do
+	podman healthcheck run "$DB" >/dev/null 2>&1 && {
+		ok=0
+		break
+	}
+	sleep 2
+done
+fp_again=$(db_root <<<"$FINGERPRINT_SQL" 2>&1)
+[ $ok = 0 ] && [ "$fp_again" = "$fp_source" ] &&
+	[ "$(podman logs "$DB" 2>&1 | grep -c 'initializing the datadir')" = 0 ]
+expect "restarted MariaDB: same root password, same data, no re-initialization" $? "[$fp_again]"
+out=$(stack monitor 2>&1)
+expect "monitor OK after the restart (archive kept in ./backups)" $? "$out"
+check "make down (final)" mk down
 exit 0
