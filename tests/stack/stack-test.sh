@@ -208,13 +208,15 @@ perm=$(stat -c %a "$W/secrets")
 	grep -Eq '^2;[0-9a-f]{64}$' "$W/secrets/mariadb_innodb_keys"
 expect "secrets dir 0700, two 256-bit InnoDB keys" $? "mode $perm"
 
-# Both images build at once (two cores; package installs wait on I/O),
-# then `make build` finds every layer cached and checks the compose build.
+# Both images build at once, and the dumpfs image's build and runtime
+# stages too (--jobs 2): package installs wait on I/O more than on the two
+# cores.  Then `make build` finds every layer cached and checks the
+# compose build.
 say "building both images in parallel, then make build"
 podman build -q -f "$root/docker/mariadb/Dockerfile" --build-arg "BASE_IMAGE=$BASE_IMAGE" \
 	-t "$MARIADB_IMAGE" "$root" >"$W/mariadb-build.log" 2>&1 &
 p1=$!
-podman build -q -f "$root/docker/Dockerfile" --target runtime --build-arg "BASE_IMAGE=$BASE_IMAGE" \
+podman build -q --jobs 2 -f "$root/docker/Dockerfile" --target runtime --build-arg "BASE_IMAGE=$BASE_IMAGE" \
 	-t "$DUMPFS_IMAGE" "$root" >"$W/dumpfs-build.log" 2>&1 &
 p2=$!
 wait $p1
