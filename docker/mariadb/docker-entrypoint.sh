@@ -69,8 +69,8 @@ temp_server_start() {
 	mariadbd --skip-networking --socket="$SOCKET" --skip-slave-start --skip-log-bin \
 		--loose-innodb-buffer-pool-load-at-startup=0 "$@" &
 	TEMP_PID=$!
-	local i
-	for i in $(seq 120); do
+	local _
+	for _ in $(seq 120); do
 		if mariadb-admin --no-defaults --socket="$SOCKET" -uroot ping >/dev/null 2>&1; then
 			return 0
 		fi

@@ -171,6 +171,7 @@ db_root() {
 	podman exec -i "$DB" bash -c 'exec mariadb --defaults-extra-file=<(printf "[client]\nuser=root\npassword=\"%s\"\n" "$(cat /run/secrets/mariadb_root_password)") -N -B "$@"' sql "$@"
 }
 # The application's own account, as an application writes data.
+# shellcheck disable=SC2120 # options may be passed, none are today
 db_app() {
 	podman exec -i "$DB" bash -c 'exec mariadb --defaults-extra-file=<(printf "[client]\nuser=app\npassword=\"%s\"\n" "$(cat /run/secrets/mariadb_app_password)") -N -B app "$@"' sql "$@"
 }
