@@ -118,7 +118,8 @@ void sqldump_cancel(struct sqldump *d)
 				   err.msg);
 		} else {
 			snprintf(sql, sizeof(sql), "KILL CONNECTION %lu", d->conn_id);
-			if (mysql_real_query(m, sql, strlen(sql)))
+			/* ER_NO_SUCH_THREAD: the dump already cut its connection. */
+			if (mysql_real_query(m, sql, strlen(sql)) && mysql_errno(m) != 1094)
 				logger_log(d->opts->log, LOGL_WARN, "dump.kill_failed",
 					   "error=\"%s\"", mysql_error(m));
 			mysql_close(m);
