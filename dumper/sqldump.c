@@ -2,6 +2,7 @@
 #include "sqldump_priv.h"
 
 #include <errmsg.h>
+#include <mysqld_error.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,8 +119,8 @@ void sqldump_cancel(struct sqldump *d)
 				   err.msg);
 		} else {
 			snprintf(sql, sizeof(sql), "KILL CONNECTION %lu", d->conn_id);
-			/* ER_NO_SUCH_THREAD: the dump already cut its connection. */
-			if (mysql_real_query(m, sql, strlen(sql)) && mysql_errno(m) != 1094)
+			/* No such thread: the dump already cut its connection. */
+			if (mysql_real_query(m, sql, strlen(sql)) && mysql_errno(m) != ER_NO_SUCH_THREAD)
 				logger_log(d->opts->log, LOGL_WARN, "dump.kill_failed",
 					   "error=\"%s\"", mysql_error(m));
 			mysql_close(m);
