@@ -23,6 +23,16 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+
+# docker/.env holds settings for compose (DUMPFS_MOUNT_DIR, MARIADB_IMAGE,
+# ...); read the same ones here.  As in compose, the environment wins.
+if [ -r "$here/.env" ]; then
+	while IFS='=' read -r key value; do
+		case $key in '' | \#*) continue ;; esac
+		[[ $key =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
+		[ -n "${!key+x}" ] || export "$key=$value"
+	done <"$here/.env"
+fi
 project=${DUMPFS_PROJECT:-dumpfs}
 secrets=${DUMPFS_SECRETS:-$root/secrets}
 mnt=${DUMPFS_MOUNT_DIR:-/mnt/dumpfs}
