@@ -11,7 +11,7 @@ pkgs_build="gcc make pkg-config libfuse3-dev libmariadb-dev libgpgme-dev
 pkgs_test="fuse3 mariadb-server mariadb-client gnupg rsync python3
 	python3-pytest prometheus curl procps psmisc coreutils"
 pkgs_demo="fuse3 mariadb-server mariadb-client gnupg"
-pkgs_bench="pigz mariadb-server mariadb-client gnupg"
+pkgs_bench="pigz time gzip fuse3 python3 mariadb-server mariadb-client gnupg"
 
 usage() {
 	echo "usage: $0 GROUP...   (groups: build test demo bench)" >&2
