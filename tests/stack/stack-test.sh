@@ -92,6 +92,9 @@ export DUMPFS_IMAGE=localhost/dumpfs:stack-test
 export MARIADB_IMAGE=localhost/dumpfs-mariadb:stack-test
 export DUMPFS_RESTORE_IMAGE=localhost/dumpfs-restore:stack-test
 export BUILDAH_FORMAT=docker
+# Not UTC, to see that TZ reaches both containers (schedules and archive
+# names are in local time).
+export TZ=Europe/Paris
 # podman on these machines: runc, ulimits within the hard limits (runc
 # cannot raise them), cgroupfs and file events without systemd.
 nofile=$(ulimit -Hn)
@@ -504,6 +507,11 @@ expect "backup_ro has exactly the SPEC's least-privilege GRANT" $r "$grants"
 out=$(mk logs 2>&1)
 case $out in *"info mounted"*"ready for connections"* | *"ready for connections"*"info mounted"*) r=0 ;; *) r=1 ;; esac
 expect "make logs shows both services (dumpfs mounted, mariadb ready)" $r
+
+z=$(podman exec "$FS" date +%Z 2>&1)
+zdb=$(db_root -e 'SELECT @@system_time_zone' 2>&1)
+case "$z $zdb" in "CET CET" | "CEST CEST") r=0 ;; *) r=1 ;; esac
+expect "TZ=Europe/Paris reaches both containers (tzdata installed)" $r "dumpfs $z, mariadb $zdb"
 
 # --- 11. crash, restart, down, up again on the same data ---------------------
 podman kill -s KILL "$FS" >/dev/null 2>&1
