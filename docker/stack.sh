@@ -186,6 +186,10 @@ cmd_up() {
 
 cmd_down() {
 	compose down "$@"
+	# podman-compose 1.0.3 leaves the network behind (docker compose does not).
+	case $(detect_compose) in
+	*podman-compose*) podman network rm "${project}_dbnet" >/dev/null 2>&1 || true ;;
+	esac
 	cmd_unisolate
 	detach_stale
 }

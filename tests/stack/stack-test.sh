@@ -532,8 +532,10 @@ done
 expect "the stale mount is replaced: status/health OK again on the host" $ok
 check "make down" mk down
 ! podman container exists "$FS" && ! podman container exists "$DB" &&
-	! findmnt -n -t fuse.dumpfs "$W/mnt" >/dev/null 2>&1
-expect "after make down: no containers, the FUSE mount is gone from the host" $?
+	! podman network exists "${DUMPFS_PROJECT}_dbnet" &&
+	! findmnt -n -t fuse.dumpfs "$W/mnt" >/dev/null 2>&1 &&
+	! iptables -w -S INPUT 2>/dev/null | grep -q DUMPFS-
+expect "after make down: no containers, network, firewall chain; the FUSE mount is gone from the host" $?
 podman volume exists "${DUMPFS_PROJECT}_mariadb_data"
 expect "make down keeps the data volume" $?
 check "make up on the existing data volume (no first-run setup)" mk up
