@@ -120,7 +120,8 @@ void sqldump_cancel(struct sqldump *d)
 		} else {
 			snprintf(sql, sizeof(sql), "KILL CONNECTION %lu", d->conn_id);
 			/* No such thread: the dump already cut its connection. */
-			if (mysql_real_query(m, sql, strlen(sql)) && mysql_errno(m) != ER_NO_SUCH_THREAD)
+			if (mysql_real_query(m, sql, strlen(sql)) &&
+			    mysql_errno(m) != ER_NO_SUCH_THREAD)
 				logger_log(d->opts->log, LOGL_WARN, "dump.kill_failed",
 					   "error=\"%s\"", mysql_error(m));
 			mysql_close(m);
