@@ -176,6 +176,15 @@ int dq_query(struct sqldump *d, const char *sql, MYSQL_RES **res, struct errbuf 
 	return 0;
 }
 
+int dq_query_sb(struct sqldump *d, struct strbuf *q, MYSQL_RES **res, struct errbuf *err)
+{
+	int ret = strbuf_error(q) ? error_set(err, -ENOMEM, "out of memory")
+				  : dq_query(d, q->buf, res, err);
+
+	strbuf_release(q);
+	return ret;
+}
+
 int dout_flush(struct sqldump *d, int force, struct errbuf *err)
 {
 	int ret;
@@ -370,9 +379,7 @@ static int dump_database_ddl(struct sqldump *d, const char *db, struct errbuf *e
 
 	strbuf_addstr(&q, "SHOW CREATE DATABASE IF NOT EXISTS ");
 	sql_add_ident(&q, db);
-	ret = strbuf_error(&q) ? error_set(err, -ENOMEM, "out of memory")
-			       : dq_query(d, q.buf, &res, err);
-	strbuf_release(&q);
+	ret = dq_query_sb(d, &q, &res, err);
 	if (ret)
 		return ret;
 	row = mysql_fetch_row(res);
@@ -443,9 +450,7 @@ static int dump_database(struct sqldump *d, const char *db, struct errbuf *err)
 			  " WHERE TABLE_SCHEMA = ");
 	sql_add_string(&q, db, strlen(db));
 	strbuf_addstr(&q, " ORDER BY BINARY TABLE_NAME"); /* stable: `T` and `t` never tie */
-	ret = strbuf_error(&q) ? error_set(err, -ENOMEM, "out of memory")
-			       : dq_query(d, q.buf, &res, err);
-	strbuf_release(&q);
+	ret = dq_query_sb(d, &q, &res, err);
 	if (ret)
 		return ret;
 	while (!ret && (row = mysql_fetch_row(res)))

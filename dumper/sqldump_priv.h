@@ -32,6 +32,9 @@ struct sqldump {
 int dq_exec(struct sqldump *d, const char *sql, struct errbuf *err);
 /* Runs a query and stores its (small) result; *res is the caller's. */
 int dq_query(struct sqldump *d, const char *sql, MYSQL_RES **res, struct errbuf *err);
+/* dq_query() of the text built in q, which it releases (a failed
+ * allocation while building it is reported here). */
+int dq_query_sb(struct sqldump *d, struct strbuf *q, MYSQL_RES **res, struct errbuf *err);
 /* Fails with the server's message, naming the current object and `what`;
  * -ECANCELED when the dump was cancelled. */
 int dq_error(struct sqldump *d, const char *what, struct errbuf *err);

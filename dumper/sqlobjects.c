@@ -24,9 +24,7 @@ static int show_create(struct sqldump *d, const char *what, const char *db, cons
 	sql_add_ident(&q, db);
 	strbuf_addch(&q, '.');
 	sql_add_ident(&q, name);
-	ret = strbuf_error(&q) ? error_set(err, -ENOMEM, "out of memory")
-			       : dq_query(d, q.buf, res, err);
-	strbuf_release(&q);
+	ret = dq_query_sb(d, &q, res, err);
 	if (ret)
 		return ret;
 	*row = mysql_fetch_row(*res);
@@ -53,9 +51,7 @@ static int is_query(struct sqldump *d, const char *select, const char *schema_co
 		sql_add_string(&q, table, strlen(table));
 	}
 	strbuf_addf(&q, " ORDER BY %s", order);
-	ret = strbuf_error(&q) ? error_set(err, -ENOMEM, "out of memory")
-			       : dq_query(d, q.buf, res, err);
-	strbuf_release(&q);
+	ret = dq_query_sb(d, &q, res, err);
 	return ret;
 }
 
@@ -108,9 +104,7 @@ int dump_sequence(struct sqldump *d, const char *db, const char *seq, struct err
 	sql_add_ident(&q, db);
 	strbuf_addch(&q, '.');
 	sql_add_ident(&q, seq);
-	ret = strbuf_error(&q) ? error_set(err, -ENOMEM, "out of memory")
-			       : dq_query(d, q.buf, &res, err);
-	strbuf_release(&q);
+	ret = dq_query_sb(d, &q, &res, err);
 	if (ret)
 		return ret;
 	row = mysql_fetch_row(res);

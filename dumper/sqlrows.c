@@ -61,9 +61,7 @@ static int load_columns(struct sqldump *d, const char *db, const char *table,
 	strbuf_addstr(&q, " AND TABLE_NAME = ");
 	sql_add_string(&q, table, strlen(table));
 	strbuf_addstr(&q, " ORDER BY ORDINAL_POSITION");
-	ret = strbuf_error(&q) ? error_set(err, -ENOMEM, "out of memory")
-			       : dq_query(d, q.buf, &res, err);
-	strbuf_release(&q);
+	ret = dq_query_sb(d, &q, &res, err);
 	if (ret)
 		return ret;
 	strbuf_addstr(&c->insert, "INSERT INTO ");
