@@ -194,22 +194,6 @@ static int write_backup(struct backup *b, const char *name, struct backup_result
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int write_sidecar(struct backup *b, const char *name, const char *hex, struct errbuf *err)
 {
 	char path[PATH_MAX], side[ARCHIVE_NAME_MAX];
@@ -224,7 +208,7 @@ static int write_sidecar(struct backup *b, const char *name, const char *hex, st
 	rc = strbuf_error(&sb) ? error_set(err, -ENOMEM, "out of memory") : 0;
 	if (!rc)
 		rc = outfile_open(&of, path, FILE_MODE, err);
-	if (!rc && (rc = write_all(of.fd, sb.buf, sb.len)) < 0)
+	if (!rc && (rc = fd_write_all(of.fd, sb.buf, sb.len)) < 0)
 		rc = error_set(err, rc, "cannot write '%s': %s", path, strerror(-rc));
 	if (!rc)
 		rc = outfile_commit(&of, 1, err);

@@ -228,22 +228,6 @@ int state_load(struct run_state *st, const char *path, struct errbuf *err)
 	return rc;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int state_save(const struct run_state *st, const char *path, struct errbuf *err)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -260,7 +244,7 @@ int state_save(const struct run_state *st, const char *path, struct errbuf *err)
 		strbuf_release(&sb);
 		return rc;
 	}
-	rc = write_all(of.fd, sb.buf, sb.len);
+	rc = fd_write_all(of.fd, sb.buf, sb.len);
 	if (rc)
 		rc = error_set(err, rc, "cannot write state file '%s': %s", path, strerror(-rc));
 	else
