@@ -80,11 +80,10 @@ unit: $(BUILD)/unit-tests
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 OPT='-O1 -g' build/asan/dumpfs build/asan/unit-tests
 
-# The compose stack first (podman, a few minutes with a warm cache), then
-# the unit and integration tests, whose runner prints the final totals.
+# Unit, integration and compose stack tests (tests/run.sh), which prints
+# the final totals.
 test: deps
 	$(MAKE) check-layering all asan
-	$(MAKE) stack-test
 	tests/run.sh
 
 demo:

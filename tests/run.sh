@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# tests/run.sh [PYTEST-ARGS...] — runs the unit tests (build/asan/unit-tests)
-# and the integration tests (pytest, against build/asan/dumpfs), then prints
-# ONE final line "N passed, N failed, N skipped" with the totals.  Exit
-# status is non-zero when anything failed.  `make test` builds first.
+# tests/run.sh [PYTEST-ARGS...] — runs the unit tests (build/asan/unit-tests),
+# the integration tests (pytest, against build/asan/dumpfs) and the compose
+# stack test (tests/stack/stack-test.sh, podman), then repeats the names of
+# whatever failed and prints ONE final line "N passed, N failed, N skipped"
+# with the totals.  Exit status is non-zero when anything failed.
+# `make test` builds first.
 #
 # Environment: DUMPFS_BIN (default build/asan/dumpfs), UNIT_TESTS (default
-# build/asan/unit-tests), PYTHON (an interpreter with pytest).
+# build/asan/unit-tests), PYTHON (an interpreter with pytest), STACK_TEST=0
+# skips the stack test (counted and reported as skipped, with the reason).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 2
@@ -92,5 +95,42 @@ else
 	fi
 fi
 
+# -- compose stack test ---------------------------------------------------
+# Last: it is the slowest, and a failure in it must not hide the others.
+echo "== stack test: tests/stack/stack-test.sh"
+if [ "${STACK_TEST:-1}" = 0 ]; then
+	echo "stack test: SKIPPED because STACK_TEST=0 was set"
+	skipped=$((skipped + 1))
+elif [ "$(id -u)" != 0 ]; then
+	echo "stack test: SKIPPED because it needs root (podman, FUSE mounts, iptables)"
+	skipped=$((skipped + 1))
+else
+	tests/stack/stack-test.sh 2>&1 | tee "$log/stack"
+	st_rc=${PIPESTATUS[0]}
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log/stack" | tail -n 1)
+	if [ -n "$summary" ]; then
+		read -r sp _ sf _ <<<"$summary"
+		passed=$((passed + sp))
+		failed=$((failed + sf))
+		if [ "$st_rc" -ne 0 ] && [ "$sf" -eq 0 ]; then
+			echo "stack test: exit status $st_rc with no failed check"
+			failed=$((failed + 1))
+		fi
+	else
+		echo "stack test: no summary line (exit status $st_rc)"
+		failed=$((failed + 1))
+	fi
+fi
+
+# -- recap -------------------------------------------------------------------
+# The names of what failed, next to the totals (CI logs show their tail).
+if [ "$failed" -gt 0 ]; then
+	echo "== failed:"
+	{
+		grep -h '^not ok ' "$log/unit" 2>/dev/null
+		grep -hE '^(FAILED|ERROR) ' "$log/pytest" 2>/dev/null
+		grep -h 'FAILED: ' "$log/stack" 2>/dev/null | sed 's/^\[ *[0-9]*s\] /stack: /'
+	} | sed 's/^/  /'
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -22,6 +22,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 t0=$(date +%s)
 passed=0
 failed=0
+failed_names=()
 W=
 step_log=
 
@@ -32,6 +33,7 @@ pass() {
 }
 fail() {
 	failed=$((failed + 1))
+	failed_names+=("$1")
 	say "FAIL  $1${2:+ ($2)}"
 	if [ -n "$step_log" ] && [ -s "$step_log" ]; then
 		tail -n 15 "$step_log" | sed 's/^/        | /'
@@ -50,6 +52,9 @@ expect() {
 }
 summary() {
 	say "stack test: $((passed + failed)) checks in $(($(date +%s) - t0)) s"
+	# Repeated here so that the tail of a long log names what failed.
+	local n
+	for n in "${failed_names[@]}"; do say "FAILED: $n"; done
 	echo "$passed passed, $failed failed"
 }
 abort() {
