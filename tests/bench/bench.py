@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchdb  # noqa: E402
 import mountbench  # noqa: E402
 import runner  # noqa: E402
-from runner import (GpgKey, become_subreaper, fmt_samples, load1, loadavg, median,  # noqa
+from runner import (GpgKey, become_subreaper, fmt_samples, loadavg, median,  # noqa
                     run_timed, shell, verify_dumpfs, verify_mariadb_dump)
 
 MB = 1e6
@@ -157,9 +157,9 @@ def run_rounds(ctx):
                 sql[key] = n
                 extra = " verify %s" % verdict(ok)
             log("  %-34s %6.1f s  cpu %5.1f+%.1f s, server %4.1f s  rss "
-                "%5.1f MiB  load %.1f%s%s" % (
+                "%5.1f MiB  other %s%s%s" % (
                     label, s.wall, s.cpu, s.orphan_cpu, s.server_cpu or 0,
-                    s.maxrss_kib / 1024, s.load1,
+                    s.maxrss_kib / 1024, fmt_foreign(s),
                     "" if s.ok else "  FAILED rc=%d" % s.rc, extra))
             if not s.ok:
                 log("    stderr: %s" % s.stderr.strip()[-800:])
@@ -170,6 +170,22 @@ def run_rounds(ctx):
 
 
 # -- reporting ----------------------------------------------------------------
+
+# A run shared the machine when other work took more than this many CPUs
+# on average during it (kernel I/O threads alone stay well below).
+FOREIGN_NOISY = 0.25
+
+
+def foreign_share(s):
+    """CPUs used by other work during sample s, or None."""
+    if s.foreign_cpu is None or s.wall <= 0:
+        return None
+    return s.foreign_cpu / s.wall
+
+
+def fmt_foreign(s):
+    f = foreign_share(s)
+    return "?" if f is None else "%.2f CPU" % f
 
 def med_wall(samples, key):
     return median([s.wall for s in samples[key] if s.ok])
@@ -193,11 +209,16 @@ def summarize(ctx, info, samples, checks, sql, mount, load_start):
         "%.0f" % (ref_sql / MB) if ref_sql else "?",
         "%.0f" % ((sql.get("dumpfs") or sql["dumpfs_log"]) / MB)
         if (sql.get("dumpfs") or sql.get("dumpfs_log")) else "?"))
-    log("load average at start %s, at end %s on %d CPUs%s" % (
-        " ".join(load_start), " ".join(res["load_end"]), os.cpu_count(),
-        "  -> NOISY figures" if max(float(load_start[0]),
-                                     float(res["load_end"][0])) > 0.5
-        else ""))
+    shares = [foreign_share(s) for ss in samples.values() for s in ss]
+    shares = [f for f in shares if f is not None]
+    worst = max(shares, default=None)
+    res["foreign_cpu_max"] = worst
+    log("load average at start %s, at end %s on %d CPUs" % (
+        " ".join(load_start), " ".join(res["load_end"]), os.cpu_count()))
+    log("other work during the timed runs: at most %s%s" % (
+        "?" if worst is None else "%.2f CPU" % worst,
+        "  -> NOISY figures (> %.2f CPU)" % FOREIGN_NOISY
+        if worst is None or worst > FOREIGN_NOISY else "  -> quiet"))
     res["boost"] = args_boost[0]
     if args_boost[0] is not None:
         log("BOOSTED: the bench ran in its own autogroup at nice %d" %
@@ -222,7 +243,8 @@ def summarize(ctx, info, samples, checks, sql, mount, load_start):
             "orphan_maxrss_kib": [s.orphan_maxrss_kib for s in ss],
             "maxrss_kib": [s.maxrss_kib for s in ss], "median": m,
             "out_bytes": outs[-1] if outs else None, "load1":
-            [s.load1 for s in ss]}
+            [s.load1 for s in ss],
+            "foreign_cpu": [s.foreign_cpu for s in ss]}
         log("%-32s %-17s %6s %8s %6s %6s %7s %7s" % (
             label[:32], fmt_samples([s.wall for s in ss]),
             "%.1f" % m if m else "FAIL",

@@ -7,6 +7,7 @@
 #   BENCH_COMPARE=1 (256M and 1G, compares peak RSS)  BENCH_MOUNT=0 (skip)
 #   BENCH_BOOST=-10 (own autogroup at that nice: near-quiet figures on a
 #   machine busy with other sessions, at their expense)
+#   BENCH_DISK_MBPS=500 (the disk-bound archive read's bandwidth limit)
 #   DUMPFS=./dumpfs
 #
 # The dataset is built once per size and cached in BENCH_DIR.  Everything

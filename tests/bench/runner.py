@@ -43,6 +43,10 @@ class Sample:
         self.stderr = stderr
         self.out_bytes = out_bytes
         self.load1 = load1
+        # CPU seconds the whole machine was busy during the run minus what
+        # the run itself (command, orphans, server) used: other work that
+        # competed with it.  None when /proc/stat is unreadable.
+        self.foreign_cpu = None
 
     @property
     def ok(self):
@@ -56,6 +60,18 @@ def loadavg():
 
 def load1():
     return float(loadavg()[0])
+
+
+def busy_cpu():
+    """CPU seconds all CPUs spent busy since boot (not idle, not iowait),
+    or None."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal (guest is in user)
+    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def sync():
@@ -170,11 +186,13 @@ def run_timed(name, argv, out_path=None, env=None, errdir=None,
         argv = [GNU_TIME, "-f", RUSAGE_TAG + " %U %S %M"] + list(argv)
     l1 = load1()
     srv0 = proc_cpu(server_pid) if server_pid else None
+    busy0 = busy_cpu()
     t0 = time.monotonic()
     pid = os.posix_spawnp(argv[0], argv, env if env is not None
                           else os.environ, file_actions=actions)
     _, status, ru = os.wait4(pid, 0)
     wall = time.monotonic() - t0
+    busy1 = busy_cpu()
     rc = os.waitstatus_to_exitcode(status)
     with open(errf.name, "rb") as f:
         stderr = f.read().decode(errors="replace")
@@ -190,6 +208,9 @@ def run_timed(name, argv, out_path=None, env=None, errdir=None,
     s.orphan_cpu, s.orphan_maxrss_kib = reap_orphans(set(keep) | KEEP)
     if srv0 is not None and srv1 is not None:
         s.server_cpu = srv1 - srv0
+    if busy0 is not None and busy1 is not None:
+        s.foreign_cpu = max(0.0, (busy1 - busy0) - cpu - s.orphan_cpu -
+                            (s.server_cpu or 0))
     return s
 
 
