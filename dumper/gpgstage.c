@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "gpg_priv.h"
+#include "thread.h"
 
 #define RING_SIZE (256 * 1024)
 /* gpgme's per-callback buffer; its 4 KiB default costs throughput. */
@@ -496,23 +496,13 @@ static int stage_setup(struct gpgstage *s, const struct gpg_key *key, struct err
 	return rc;
 }
 
-/* The helper blocks every signal: they are for the main thread. */
 static int helper_start(struct gpgstage *s, struct errbuf *err)
 {
-	sigset_t all, old;
-	int e, e2;
+	int e = thread_start_nosig(&s->thread, helper_main, s);
 
-	sigfillset(&all);
-	e = pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (e)
-		return error_set(err, -e, "gpg: cannot block signals: %s", strerror(e));
-	e = pthread_create(&s->thread, NULL, helper_main, s);
-	e2 = pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e)
-		return error_set(err, -e, "gpg: cannot start a thread: %s", strerror(e));
+		return error_set(err, e, "gpg: cannot start a thread: %s", strerror(-e));
 	s->thread_live = 1;
-	if (e2)
-		return error_set(err, -e2, "gpg: cannot restore the signal mask: %s", strerror(e2));
 	return 0;
 }
 

@@ -17,10 +17,10 @@
  * being filled or forwarded, and to exactly one worker in between.
  */
 #include "gzstage.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -424,24 +424,14 @@ static int init_streams(struct gzstage *gz, int level, struct errbuf *err)
 /* Workers block all signals: they belong to the caller's threads. */
 static int start_workers(struct gzstage *gz, struct errbuf *err)
 {
-	sigset_t all, old;
-	unsigned i;
-	int rc, rc2;
+	int rc = 0;
 
-	if (sigfillset(&all) < 0)
-		return error_set(err, -errno, "gzip: sigfillset: %s", strerror(errno));
-	rc = pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (rc)
-		return error_set(err, -rc, "gzip: pthread_sigmask: %s", strerror(rc));
-	for (i = 0; i < gz->nthreads && !rc; i++) {
-		rc = pthread_create(&gz->workers[i].tid, NULL, worker_main, &gz->workers[i]);
+	for (unsigned i = 0; i < gz->nthreads && !rc; i++) {
+		rc = thread_start_nosig(&gz->workers[i].tid, worker_main, &gz->workers[i]);
 		gz->workers[i].started = !rc;
 	}
-	rc2 = pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc)
-		return error_set(err, -rc, "gzip: cannot start worker thread: %s", strerror(rc));
-	if (rc2)
-		return error_set(err, -rc2, "gzip: pthread_sigmask: %s", strerror(rc2));
+		return error_set(err, rc, "gzip: cannot start worker thread: %s", strerror(-rc));
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "notify_priv.h"
 #include "webhook.h"
+#include "thread.h"
 
 #define TAIL_MAX 4096
 
@@ -289,12 +290,12 @@ int notifier_start(struct notifier *n, unsigned check_seconds, struct errbuf *er
 	n->tail = &n->head;
 	n->stopping = false;
 	n->running = true;
-	rc = pthread_create(&n->thread, NULL, notify_thread, n);
+	rc = thread_start_nosig(&n->thread, notify_thread, n);
 	if (rc)
 		n->running = false;
 	pthread_mutex_unlock(&n->lock);
 	if (rc)
-		return error_set(err, -rc, "notify: cannot start the thread: %s", strerror(rc));
+		return error_set(err, rc, "notify: cannot start the thread: %s", strerror(-rc));
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 
 #include "restore_priv.h"
 #include "strbuf.h"
+#include "thread.h"
 
 extern char **environ;
 
@@ -365,9 +366,9 @@ int sqlclient_start(struct writer **out, const char *client, const struct restor
 	c->in_fd = in[1];
 	c->err_fd = er[0];
 	if (!ret) {
-		ret = pthread_create(&c->reader, NULL, stderr_reader, c);
+		ret = thread_start_nosig(&c->reader, stderr_reader, c);
 		if (ret)
-			ret = error_set(err, -ret, "cannot start a thread: %s", strerror(ret));
+			ret = error_set(err, ret, "cannot start a thread: %s", strerror(-ret));
 		else
 			c->reader_started = true;
 	}

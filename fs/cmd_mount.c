@@ -32,6 +32,7 @@
 #include "jobopts.h"
 #include "mountctx.h"
 #include "scheduler.h"
+#include "../dumper/thread.h"
 
 extern char **environ;
 
@@ -395,7 +396,6 @@ static void *watcher_main(void *arg)
 
 static int watcher_start(struct watcher *w, struct dumpfs *fs, struct errbuf *err)
 {
-	sigset_t set, old;
 	int p[2], e;
 
 	memset(w, 0, sizeof(*w));
@@ -408,10 +408,8 @@ static int watcher_start(struct watcher *w, struct dumpfs *fs, struct errbuf *er
 		e = errno;
 		goto fail;
 	}
-	sigfillset(&set);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	e = pthread_create(&w->thread, NULL, watcher_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* It takes no signal itself: the signal handler writes to its pipe. */
+	e = -thread_start_nosig(&w->thread, watcher_main, w);
 	if (!e) {
 		w->started = true;
 		return 0;

@@ -1,8 +1,8 @@
 #include "scheduler.h"
+#include "../dumper/thread.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +101,6 @@ static void *scheduler_main(void *arg)
 int scheduler_start(struct scheduler **out, const struct scheduler_opts *o, struct errbuf *err)
 {
 	struct scheduler *s = calloc(1, sizeof(*s));
-	sigset_t set, old;
 	int e;
 
 	*out = NULL;
@@ -111,19 +110,12 @@ int scheduler_start(struct scheduler **out, const struct scheduler_opts *o, stru
 	s->next = schedule_next(o->schedule, time(NULL));
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL); /* CLOCK_REALTIME: wall times */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	e = pthread_create(&s->thread, NULL, scheduler_main, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	e = thread_start_nosig(&s->thread, scheduler_main, s);
 	if (e) {
 		pthread_cond_destroy(&s->wake);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
-		return error_set(err, -e, "cannot start the schedule thread: %s", strerror(e));
+		return error_set(err, e, "cannot start the schedule thread: %s", strerror(-e));
 	}
 	*out = s;
 	return 0;

@@ -1,7 +1,6 @@
 #include "snapshot.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include "../dumper/state.h"
 #include "snapbuf.h"
 #include "spool.h"
+#include "../dumper/thread.h"
 
 struct snapshot {
 	struct dumpfs *fs;
@@ -99,22 +99,12 @@ static void *stream_worker(void *arg)
 	return NULL;
 }
 
-/* Worker threads never take the signals the main thread handles. */
 static int start_worker(struct snapshot *s, struct errbuf *err)
 {
-	sigset_t set, old;
-	int e;
+	int e = thread_start_nosig(&s->worker, stream_worker, s);
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	e = pthread_create(&s->worker, NULL, stream_worker, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e)
-		return error_set(err, -e, "cannot start a snapshot thread: %s", strerror(e));
+		return error_set(err, e, "cannot start a snapshot thread: %s", strerror(-e));
 	s->worker_started = true;
 	return 0;
 }
