@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "webhook.h" /* curl_failure, url_redact */
+#include "curl_priv.h"
 
 #define CONNECT_TIMEOUT 5
 #define TIMEOUT		30
@@ -338,13 +339,6 @@ static size_t read_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	u->pos += n;
 	return n;
 }
-
-#define SETOPT(h, opt, val)                                                                        \
-	do {                                                                                       \
-		CURLcode c_ = curl_easy_setopt(h, opt, val);                                       \
-		if (c_ != CURLE_OK)                                                                \
-			return (int)c_;                                                            \
-	} while (0)
 
 static int smtp_setup(CURL *h, const struct mail_opts *o, struct curl_slist *rcpt, struct upload *u,
 		      const char *from, char *ebuf)

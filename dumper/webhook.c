@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "curl_priv.h"
+
 #define CONNECT_TIMEOUT 5
 #define TIMEOUT		15
 #define BACKOFF_MS	2000
@@ -208,13 +210,6 @@ static unsigned pick(unsigned v, unsigned def)
 {
 	return v ? v : def;
 }
-
-#define SETOPT(h, opt, val)                                                                        \
-	do {                                                                                       \
-		CURLcode c_ = curl_easy_setopt(h, opt, val);                                       \
-		if (c_ != CURLE_OK)                                                                \
-			return (int)c_;                                                            \
-	} while (0)
 
 /* Sets up the handle; returns a CURLcode. */
 static int http_setup(CURL *h, const struct http_req *r, struct curl_slist *hdrs, char *ebuf)
