@@ -5,8 +5,9 @@ runner shared by test_alerts.py and test_restore.py.
   every request (method, path, headers, body); it can answer with a given
   status or hang without answering.
 - SmtpSink: a small SMTP server (EHLO/HELO, AUTH PLAIN/LOGIN, MAIL, RCPT,
-  DATA, RSET, NOOP, QUIT; no TLS) recording the envelope and the message;
-  it can hang (accept and never greet).
+  DATA, RSET, NOOP, QUIT, and with an ssl.SSLContext STARTTLS or implicit
+  TLS as for smtps://) recording the envelope, the message and whether
+  TLS was on; it can hang (accept and never greet).
 Stdlib only."""
 
 import base64
@@ -17,6 +18,7 @@ import os
 import re
 import socket
 import socketserver
+import ssl
 import subprocess
 import threading
 import time
@@ -156,11 +158,13 @@ class HttpSink:
 # -- SMTP --------------------------------------------------------------------
 
 class Mail:
-    def __init__(self, mail_from, rcpt, data, auth):
+    def __init__(self, mail_from, rcpt, data, auth, tls=False, auth_tls=False):
         self.mail_from = mail_from
         self.rcpt = rcpt
         self.data = data  # bytes, as received (dot-stuffing undone)
         self.auth = auth  # (user, password) or None
+        self.tls = tls  # the message came over TLS
+        self.auth_tls = auth_tls  # the password came over TLS
         self.msg = email.message_from_bytes(data, policy=email.policy.default)
 
     @property
@@ -182,26 +186,46 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
             raise EOFError
         return line.rstrip(b"\r\n").decode("utf-8", "replace")
 
+    def start_tls(self):
+        """Wraps the connection (raises ssl.SSLError when the client
+        refuses the certificate)."""
+        self.wfile.flush()
+        self.connection = self.server.sink.tls.wrap_socket(self.connection,
+                                                           server_side=True)
+        self.rfile = self.connection.makefile("rb")
+        self.wfile = self.connection.makefile("wb")
+        self.tls_on = True
+
     def handle(self):
         sink = self.server.sink
         if sink.hang:
             time.sleep(120)
             return
-        self.send("220 sink.test ESMTP")
-        mail_from, rcpt, auth = None, [], None
+        self.tls_on = False
+        mail_from, rcpt, auth, auth_tls = None, [], None, False
         try:
+            if sink.implicit_tls:
+                self.start_tls()
+            self.send("220 sink.test ESMTP")
             while True:
                 line = self.readline()
                 verb = line.split(" ", 1)[0].upper()
                 arg = line[len(verb):].strip()
                 if verb == "EHLO":
                     self.send("250-sink.test")
+                    if sink.tls and not self.tls_on and not sink.implicit_tls:
+                        self.send("250-STARTTLS")
                     self.send("250-AUTH PLAIN LOGIN")
                     self.send("250 8BITMIME")
+                elif verb == "STARTTLS" and sink.tls and not self.tls_on:
+                    self.send("220 go ahead")
+                    self.start_tls()
+                    mail_from, rcpt, auth = None, [], None  # RFC 3207: reset
                 elif verb == "HELO":
                     self.send("250 sink.test")
                 elif verb == "AUTH":
                     auth = self.auth(arg)
+                    auth_tls = self.tls_on
                     self.send("235 ok" if auth else "535 no")
                 elif verb == "MAIL":
                     mail_from = re.sub(r"^FROM:\s*<(.*?)>.*$", r"\1", arg, flags=re.I)
@@ -214,7 +238,8 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
                     self.send("354 go")
                     data = self.read_data()
                     with sink.lock:
-                        sink.mails.append(Mail(mail_from, rcpt, data, auth))
+                        sink.mails.append(Mail(mail_from, rcpt, data, auth,
+                                               self.tls_on, auth_tls))
                         sink.hit.notify_all()
                     self.send("250 queued")
                 elif verb in ("RSET", "NOOP"):
@@ -224,8 +249,13 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
                     return
                 else:
                     self.send("502 unknown")
-        except (EOFError, ConnectionError):
-            return
+        except (EOFError, ConnectionError, ssl.SSLError) as e:
+            if isinstance(e, ssl.SSLError):
+                with sink.lock:
+                    sink.tls_errors.append(str(e))
+        finally:
+            if self.tls_on:
+                self.connection.close()  # really closed with rfile/wfile
 
     def auth(self, arg):
         parts = arg.split()
@@ -265,8 +295,13 @@ class _SmtpServer(socketserver.ThreadingTCPServer):
 
 
 class SmtpSink:
-    def __init__(self):
+    def __init__(self, tls=None, implicit_tls=False):
+        """tls: an ssl.SSLContext (server side) to offer STARTTLS with, or
+        with implicit_tls to speak TLS from the first byte (smtps)."""
         self.mails = []
+        self.tls = tls
+        self.implicit_tls = implicit_tls
+        self.tls_errors = []  # handshakes the client refused
         self.hang = False
         self.lock = threading.Lock()
         self.hit = threading.Condition(self.lock)
@@ -279,7 +314,8 @@ class SmtpSink:
 
     @property
     def url(self):
-        return "smtp://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("smtps" if self.implicit_tls else "smtp",
+                                      self.port)
 
     def wait(self, n, timeout=30):
         deadline = time.monotonic() + timeout

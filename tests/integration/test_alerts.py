@@ -23,9 +23,11 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import tempfile
 import time
+import types
 
 import pytest
 
@@ -373,6 +375,95 @@ def test_expired_key_fails_clearly(env):
     assert "expired" in posts[0]["message"]
     assert len(env.smtp.wait(1)) == 1
     assert not [n for n in os.listdir(d) if n.endswith(".sql.gz.gpg")]
+
+
+# -- SMTP over TLS: STARTTLS (smtp_tls) and smtps://, with a private CA ------
+
+@pytest.fixture(scope="module")
+def tls(env):
+    """A private CA (ca_file) and a certificate for 127.0.0.1 signed by it;
+    an SSL context serving that certificate."""
+    d = os.path.join(env.dir, "tls")
+    os.makedirs(d)
+
+    def openssl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+            "-out", "ca.pem", "-days", "2", "-subj", "/CN=dumpfs test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key",
+            "-out", "srv.csr", "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(d, "san.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "san.ext")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(d, "srv.pem"), os.path.join(d, "srv.key"))
+    return types.SimpleNamespace(ctx=ctx, ca_file=os.path.join(d, "ca.pem"))
+
+
+def tls_backup(env, sink, name, **notify):
+    """A successful backup with on = always, its mail sent to `sink`."""
+    d = env.archive_dir(name)
+    try:
+        res = env.backup(env.config(d, smtp_url=sink.url, on="always", **notify))
+    finally:
+        sink.close()
+    assert res.returncode == 0, res.stderr.decode()
+    return res.stderr.decode()
+
+
+def test_starttls_required_with_the_ca_file(env, tls):
+    env.reset_sinks()
+    sink = SmtpSink(tls=tls.ctx)
+    err = tls_backup(env, sink, "tls-req", smtp_tls="require", ca_file=tls.ca_file)
+    assert "notify_failed" not in err, err
+    assert len(sink.mails) == 1, err
+    m = sink.mails[0]
+    assert m.tls and m.auth_tls, "mail or password sent before STARTTLS"
+    assert m.auth == ("alerts", env.smtp_password)
+    assert "succeeded" in m.subject
+
+
+def test_smtps_implicit_tls(env, tls):
+    env.reset_sinks()
+    sink = SmtpSink(tls=tls.ctx, implicit_tls=True)
+    assert sink.url.startswith("smtps://")
+    err = tls_backup(env, sink, "tls-smtps", ca_file=tls.ca_file)
+    assert len(sink.mails) == 1, err
+    assert sink.mails[0].tls and sink.mails[0].auth_tls
+
+
+def test_starttls_required_but_not_offered_sends_nothing(env, tls):
+    env.reset_sinks()
+    sink = SmtpSink()  # no STARTTLS in its EHLO
+    err = tls_backup(env, sink, "tls-none", smtp_tls="require", ca_file=tls.ca_file)
+    assert re.search(r"warn notify_failed channel=mail target=smtp://127\.0\.0\.1:%d "
+                     % sink.port, err), err
+    assert sink.mails == [], "sent in clear text although smtp_tls = require"
+
+
+def test_untrusted_certificate_is_refused(env, tls):
+    env.reset_sinks()
+    sink = SmtpSink(tls=tls.ctx)
+    err = tls_backup(env, sink, "tls-untrusted", smtp_tls="require")  # no ca_file
+    assert "notify_failed channel=mail" in err, err
+    assert sink.mails == []
+    assert sink.tls_errors, "the handshake should have been refused by dumpfs"
+
+
+def test_smtp_tls_off_and_try(env, tls):
+    env.reset_sinks()
+    sink = SmtpSink(tls=tls.ctx)
+    err = tls_backup(env, sink, "tls-off", smtp_tls="off")
+    assert len(sink.mails) == 1 and not sink.mails[0].tls, err
+    sink = SmtpSink()  # try: falls back to clear text when not offered
+    err = tls_backup(env, sink, "tls-try", smtp_tls="try")
+    assert len(sink.mails) == 1 and not sink.mails[0].tls, err
+    sink = SmtpSink(tls=tls.ctx)  # try: uses it when offered
+    err = tls_backup(env, sink, "tls-try2", smtp_tls="try", ca_file=tls.ca_file)
+    assert len(sink.mails) == 1 and sink.mails[0].tls, err
 
 
 def test_no_secret_anywhere(env):
