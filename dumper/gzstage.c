@@ -17,6 +17,7 @@
  * being filled or forwarded, and to exactly one worker in between.
  */
 #include "gzstage.h"
+#include "hexspan.h"
 #include "thread.h"
 
 #include <errno.h>
@@ -57,6 +58,7 @@ struct gzstage {
 	struct writer *next; /* borrowed */
 	size_t block_size;
 	size_t out_cap;
+	int level;
 	unsigned nthreads;
 	unsigned nslots;
 	struct gz_slot *slots;
@@ -101,19 +103,56 @@ static struct gz_slot *slot_at(struct gzstage *gz, uint64_t seq)
 	return &gz->slots[seq % gz->nslots];
 }
 
-/* Compresses one block into one complete gzip member. */
-static void compress_slot(z_stream *zs, struct gz_slot *s, size_t out_cap)
+/* Deflates p[0, n) with `strategy`, switching to it first when needed
+ * (deflateParams ends the current deflate block). */
+static int deflate_part(z_stream *zs, int level, int *cur, int strategy, const unsigned char *p,
+			size_t n, int flush)
 {
+	int rc;
+
+	if (strategy != *cur) {
+		rc = deflateParams(zs, level, strategy);
+		if (rc != Z_OK)
+			return rc;
+		*cur = strategy;
+	}
+	zs->next_in = (Bytef *)p;
+	zs->avail_in = (uInt)n;
+	rc = deflate(zs, flush);
+	/* The output always has room (out_cap), so all input is taken. */
+	if (rc == Z_OK && zs->avail_in)
+		rc = Z_BUF_ERROR;
+	return rc;
+}
+
+/* Compresses one block into one complete gzip member: hex spans of
+ * incompressible bytes with Huffman coding only (hexspan.h), the rest
+ * with the level's full deflate. */
+static void compress_slot(z_stream *zs, int level, struct gz_slot *s, size_t out_cap)
+{
+	const unsigned char *in = s->in;
+	size_t pos = 0, a, b;
+	int cur = Z_DEFAULT_STRATEGY;
+	/* Reset keeps the last block's strategy; with no input since the
+	 * reset, deflateParams only sets it. */
 	int rc = deflateReset(zs);
 
-	if (rc == Z_OK) {
-		zs->next_in = s->in;
-		zs->avail_in = (uInt)s->in_len;
-		zs->next_out = s->out;
-		zs->avail_out = (uInt)out_cap;
-		/* out_cap >= deflateBound(): one call always finishes. */
-		rc = deflate(zs, Z_FINISH);
+	if (rc == Z_OK)
+		rc = deflateParams(zs, level, Z_DEFAULT_STRATEGY);
+	zs->next_out = s->out;
+	zs->avail_out = (uInt)out_cap;
+	while (rc == Z_OK && hexspan_next(in, s->in_len, pos, &a, &b)) {
+		if (a > pos)
+			rc = deflate_part(zs, level, &cur, Z_DEFAULT_STRATEGY, in + pos, a - pos,
+					  Z_NO_FLUSH);
+		if (rc == Z_OK)
+			rc = deflate_part(zs, level, &cur, Z_HUFFMAN_ONLY, in + a, b - a,
+					  Z_NO_FLUSH);
+		pos = b;
 	}
+	if (rc == Z_OK)
+		rc = deflate_part(zs, level, &cur, pos < s->in_len ? Z_DEFAULT_STRATEGY : cur,
+				  in + pos, s->in_len - pos, Z_FINISH);
 	if (rc == Z_STREAM_END) {
 		s->out_len = out_cap - zs->avail_out;
 		s->zrc = Z_OK;
@@ -139,7 +178,7 @@ static void *worker_main(void *arg)
 		s = slot_at(gz, gz->taken++);
 		gz_unlock(gz);
 
-		compress_slot(&wk->zs, s, gz->out_cap);
+		compress_slot(&wk->zs, gz->level, s, gz->out_cap);
 
 		gz_lock(gz);
 		s->done = true;
@@ -416,8 +455,13 @@ static int init_streams(struct gzstage *gz, int level, struct errbuf *err)
 					 wk->zs.msg ? wk->zs.msg : zError(rc));
 		wk->zs_ready = true;
 	}
-	/* The bound of an initialised gzip stream covers header and trailer. */
-	gz->out_cap = deflateBound(&gz->workers[0].zs, (uLong)gz->block_size);
+	/* The bound of an initialised gzip stream covers header and trailer;
+	 * each strategy switch may add a block end and a stored block's
+	 * header (at most 8 bytes), and spans and the gaps between them are
+	 * at least HEXSPAN_MIN and HEXSPAN_GAP long. */
+	gz->level = level;
+	gz->out_cap = deflateBound(&gz->workers[0].zs, (uLong)gz->block_size) +
+		      8 * (2 * gz->block_size / (HEXSPAN_MIN + HEXSPAN_GAP) + 4);
 	return 0;
 }
 

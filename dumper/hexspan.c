@@ -1,0 +1,89 @@
+#include "hexspan.h"
+
+#include <stdint.h>
+
+/* 1 + the digit's value for [0-9A-F], else 0. */
+static const uint8_t digit[256] = {
+	['0'] = 1,  ['1'] = 2,	['2'] = 3,  ['3'] = 4,	['4'] = 5,  ['5'] = 6,
+	['6'] = 7,  ['7'] = 8,	['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12,
+	['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* Whether the bytes spelled by the first HEXSPAN_PROBE digits of p[0, n)
+ * take at least 80% of the distinct values m random bytes would:
+ * 256 * (1 - (255/256)^m). */
+static bool looks_random(const unsigned char *p, size_t n)
+{
+	size_t m = (n < HEXSPAN_PROBE ? n : HEXSPAN_PROBE) / 2;
+	uint64_t seen[4] = {0, 0, 0, 0};
+	unsigned distinct = 0;
+	double none = 1.0;
+
+	for (size_t i = 0; i < m; i++) {
+		unsigned b =
+			(unsigned)(digit[p[2 * i]] - 1) << 4 | (unsigned)(digit[p[2 * i + 1]] - 1);
+		uint64_t bit = (uint64_t)1 << (b & 63);
+
+		if (!(seen[b >> 6] & bit)) {
+			seen[b >> 6] |= bit;
+			distinct++;
+		}
+		none *= 255.0 / 256.0;
+	}
+	return distinct >= 0.8 * 256.0 * (1.0 - none);
+}
+
+/* The first span within one run of digits [run, run_end), from its
+ * pieces' verdicts; false when no piece counts. */
+static bool span_in_run(const unsigned char *p, size_t run, size_t run_end, size_t *start,
+			size_t *end)
+{
+	bool found = false;
+
+	for (size_t a = run; a < run_end;) {
+		size_t b = run_end - a > HEXSPAN_PROBE_EVERY ? a + HEXSPAN_PROBE_EVERY : run_end;
+		/* A short tail follows the piece before it. */
+		bool counts = b - a >= HEXSPAN_MIN ? looks_random(p + a, b - a) : found;
+
+		if (counts) {
+			if (!found)
+				*start = a;
+			*end = b;
+			found = true;
+		} else if (found) {
+			break;
+		}
+		a = b;
+	}
+	return found;
+}
+
+static bool next_piece(const unsigned char *p, size_t len, size_t from, size_t *start, size_t *end)
+{
+	size_t i = from;
+
+	while (i < len) {
+		size_t run;
+
+		while (i < len && !digit[p[i]])
+			i++;
+		run = i;
+		while (i < len && digit[p[i]])
+			i++;
+		if (i - run >= HEXSPAN_MIN && span_in_run(p, run, i, start, end))
+			return true;
+	}
+	return false;
+}
+
+bool hexspan_next(const unsigned char *p, size_t len, size_t from, size_t *start, size_t *end)
+{
+	size_t s, e;
+
+	if (!next_piece(p, len, from, start, end))
+		return false;
+	/* Join what follows closely: "...,0x" between two BLOB columns. */
+	while (*end < len && next_piece(p, len, *end, &s, &e) && s - *end < HEXSPAN_GAP)
+		*end = e;
+	return true;
+}

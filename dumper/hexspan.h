@@ -1,0 +1,34 @@
+/* Spans of SQL text that are hex digits encoding incompressible bytes.
+ *
+ * The dump writes BLOBs and binary strings as 0x<uppercase hex>.  When
+ * the bytes are already compressed or random (images, archives, keys),
+ * zlib's match search finds only useless three-digit matches in their
+ * hex: on random data it is about 4x slower than Huffman coding alone and
+ * its output is about 12% larger (57% of the hex against 51%).  gzstage
+ * codes these spans with Z_HUFFMAN_ONLY and everything else as usual.
+ *
+ * A span is a run of at least HEXSPAN_MIN characters of [0-9A-F], cut
+ * into pieces of at most HEXSPAN_PROBE_EVERY characters; a piece counts
+ * when the bytes of its first HEXSPAN_PROBE characters (or fewer, in a
+ * shorter piece) take nearly as many distinct values as random bytes
+ * would.  Text (at most 95 printable values), zero padding, small
+ * integers and other repetitive data stay below that and keep the full
+ * deflate.  Neighbouring pieces closer than HEXSPAN_GAP are joined.
+ */
+#ifndef DUMPER_HEXSPAN_H
+#define DUMPER_HEXSPAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HEXSPAN_MIN	    512
+#define HEXSPAN_PROBE	    1024
+#define HEXSPAN_PROBE_EVERY (64 * 1024)
+#define HEXSPAN_GAP	    64
+
+/* Finds the first span in p[from, len); on success sets [*start, *end)
+ * (from <= *start < *end <= len) and returns true.  Pure; p is read
+ * only. */
+bool hexspan_next(const unsigned char *p, size_t len, size_t from, size_t *start, size_t *end);
+
+#endif

@@ -1,0 +1,142 @@
+/* hexspan: which runs of hex digits count as incompressible bytes. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../dumper/hexspan.h"
+#include "../../dumper/strbuf.h"
+#include "unit.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static unsigned next_byte(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng >> 32) & 0xff;
+}
+
+/* Appends `bytes` bytes as uppercase hex: random, zero, or ASCII text. */
+enum fill { RANDOM, ZERO, TEXT };
+
+static void add_hex(struct strbuf *sb, size_t bytes, enum fill f)
+{
+	static const char text[] = "The quick brown fox jumps over the lazy dog. ";
+
+	for (size_t i = 0; i < bytes; i++) {
+		unsigned b = f == RANDOM ? next_byte()
+			     : f == ZERO ? 0
+					 : (unsigned char)text[i % 45];
+
+		strbuf_addf(sb, "%02X", b);
+	}
+}
+
+static int spans(const struct strbuf *sb, size_t *v, int max)
+{
+	size_t pos = 0, a, b;
+	int n = 0;
+
+	while (n < max && hexspan_next((const unsigned char *)sb->buf, sb->len, pos, &a, &b)) {
+		v[2 * n] = a;
+		v[2 * n + 1] = b;
+		n++;
+		pos = b;
+	}
+	return n;
+}
+
+TEST(hexspan_random_blob_in_sql_is_found_exactly)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t v[8], start, end;
+
+	strbuf_addstr(&sb, "INSERT INTO `t` VALUES (1,'ABCDEF 0123',0x");
+	start = sb.len;
+	add_hex(&sb, 3000, RANDOM);
+	end = sb.len;
+	strbuf_addstr(&sb, ",'DEADBEEF');\n");
+	CHECK(spans(&sb, v, 4) == 1);
+	CHECK(v[0] == start && v[1] == end);
+	strbuf_release(&sb);
+}
+
+TEST(hexspan_zero_text_and_short_blobs_are_not_spans)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t v[8];
+
+	strbuf_addstr(&sb, "(1,0x");
+	add_hex(&sb, 4096, ZERO);
+	strbuf_addstr(&sb, "),(2,0x");
+	add_hex(&sb, 4096, TEXT);
+	strbuf_addstr(&sb, "),(3,0x");
+	add_hex(&sb, HEXSPAN_MIN / 2 - 1, RANDOM); /* one digit short */
+	strbuf_addstr(&sb, ")");
+	CHECK(spans(&sb, v, 4) == 0);
+	strbuf_release(&sb);
+}
+
+TEST(hexspan_close_blobs_join_far_ones_do_not)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t v[8], a0, a1, b0, b1;
+
+	strbuf_addstr(&sb, "(1,0x");
+	a0 = sb.len;
+	add_hex(&sb, 1000, RANDOM);
+	strbuf_addstr(&sb, ",0x"); /* the next column */
+	add_hex(&sb, 1000, RANDOM);
+	a1 = sb.len;
+	strbuf_addstr(&sb, "),\n(2,'");
+	for (int i = 0; i < 20; i++)
+		strbuf_addstr(&sb, "some text ");
+	strbuf_addstr(&sb, "',0x");
+	b0 = sb.len;
+	add_hex(&sb, 1000, RANDOM);
+	b1 = sb.len;
+	strbuf_addstr(&sb, ")");
+	CHECK(spans(&sb, v, 4) == 2);
+	CHECK(v[0] == a0 && v[1] == a1);
+	CHECK(v[2] == b0 && v[3] == b1);
+	strbuf_release(&sb);
+}
+
+TEST(hexspan_long_blob_is_judged_piece_by_piece)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t v[8], start;
+
+	/* In one run, pieces of HEXSPAN_PROBE_EVERY digits: one random, two
+	 * of zero padding, two random. */
+	strbuf_addstr(&sb, "(1,0x");
+	start = sb.len;
+	add_hex(&sb, HEXSPAN_PROBE_EVERY / 2, RANDOM);
+	add_hex(&sb, HEXSPAN_PROBE_EVERY, ZERO);
+	add_hex(&sb, HEXSPAN_PROBE_EVERY, RANDOM);
+	strbuf_addstr(&sb, ")");
+	CHECK(spans(&sb, v, 4) == 2);
+	CHECK(v[0] == start && v[1] == start + HEXSPAN_PROBE_EVERY);
+	CHECK(v[2] == start + 3 * HEXSPAN_PROBE_EVERY);
+	CHECK(v[3] == sb.len - 1);
+	strbuf_release(&sb);
+}
+
+TEST(hexspan_edges)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t a = 7, b = 7;
+
+	CHECK(!hexspan_next((const unsigned char *)"", 0, 0, &a, &b));
+	add_hex(&sb, 600, RANDOM); /* the whole buffer is one run */
+	CHECK(hexspan_next((const unsigned char *)sb.buf, sb.len, 0, &a, &b));
+	CHECK(a == 0 && b == sb.len);
+	CHECK(!hexspan_next((const unsigned char *)sb.buf, sb.len, sb.len, &a, &b));
+	/* Lowercase is not what the dump writes: left alone. */
+	for (size_t i = 0; i < sb.len; i++)
+		if (sb.buf[i] >= 'A' && sb.buf[i] <= 'F')
+			sb.buf[i] = (char)(sb.buf[i] - 'A' + 'a');
+	CHECK(!hexspan_next((const unsigned char *)sb.buf, sb.len, 0, &a, &b));
+	strbuf_release(&sb);
+}
