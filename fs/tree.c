@@ -156,7 +156,9 @@ static int scan(struct dumpfs *fs, struct archive_list *l)
 	return ret;
 }
 
-static int latest_getattr(struct dumpfs *fs, struct stat *st)
+/* The newest complete backup (what latest.sql.gz.gpg points to), copied
+ * into *out; -ENOENT when there is none. */
+static int newest_backup(struct dumpfs *fs, struct archive_entry *out)
 {
 	struct archive_list l = ARCHIVE_LIST_INIT;
 	const struct archive_entry *e;
@@ -165,13 +167,23 @@ static int latest_getattr(struct dumpfs *fs, struct stat *st)
 	if (ret)
 		return ret;
 	e = archive_newest(&l);
-	if (e) {
-		base_attr(fs, st, S_IFLNK | 0777);
-		st->st_size = (off_t)strlen(e->name);
-		st->st_mtim = st->st_ctim = st->st_atim = e->mtime;
-	}
+	if (e)
+		*out = *e;
 	archive_list_release(&l);
 	return e ? 0 : -ENOENT;
+}
+
+static int latest_getattr(struct dumpfs *fs, struct stat *st)
+{
+	struct archive_entry e;
+	int ret = newest_backup(fs, &e);
+
+	if (ret)
+		return ret;
+	base_attr(fs, st, S_IFLNK | 0777);
+	st->st_size = (off_t)strlen(e.name);
+	st->st_mtim = st->st_ctim = st->st_atim = e.mtime;
+	return 0;
 }
 
 static int dir_getattr(struct dumpfs *fs, const struct node *n, struct stat *st)
@@ -261,18 +273,11 @@ int tree_readdir(struct dumpfs *fs, const struct node *n, tree_add_fn add, void 
 
 int tree_readlink(struct dumpfs *fs, char *buf, size_t size)
 {
-	struct archive_list l = ARCHIVE_LIST_INIT;
-	const struct archive_entry *e;
-	int ret = scan(fs, &l);
+	struct archive_entry e;
+	int ret = newest_backup(fs, &e);
 
-	if (ret)
-		return ret;
-	e = archive_newest(&l);
-	if (!e)
-		ret = -ENOENT;
-	else if (size)
-		snprintf(buf, size, "%s", e->name); /* FUSE: truncate is fine */
-	archive_list_release(&l);
+	if (!ret && size)
+		snprintf(buf, size, "%s", e.name); /* FUSE: truncate is fine */
 	return ret;
 }
 
