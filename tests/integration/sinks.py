@@ -1,5 +1,4 @@
-"""Real local notification sinks for the alert tests, and a small dumpfs
-runner shared by test_alerts.py and test_restore.py.
+"""Real local notification sinks for the alert tests.
 
 - HttpSink: an HTTP server on 127.0.0.1 (a free port, a thread) recording
   every request (method, path, headers, body); it can answer with a given
@@ -14,54 +13,12 @@ import base64
 import email
 import email.policy
 import http.server
-import os
 import re
 import socket
 import socketserver
 import ssl
-import subprocess
 import threading
 import time
-
-from harness import REPO_ROOT
-
-SANITIZER = re.compile(rb"(AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer"
-                       rb"|runtime error:)")
-
-
-# -- the program under test -------------------------------------------------
-
-def dumpfs_bin():
-    env = os.environ.get("DUMPFS_BIN")
-    if env:
-        return env
-    for cand in ("build/asan/dumpfs", "dumpfs"):
-        path = os.path.join(REPO_ROOT, cand)
-        if os.access(path, os.X_OK):
-            return path
-    import pytest
-    pytest.skip("no dumpfs binary (run make)")
-
-
-def child_env(config=None, gnupghome=None):
-    """The environment without DUMPFS_* (they would override the config;
-    DUMPFS_BIN is ours), plus DUMPFS_CONFIG and GNUPGHOME."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUMPFS_")}
-    if config:
-        env["DUMPFS_CONFIG"] = config
-    if gnupghome:
-        env["GNUPGHOME"] = gnupghome
-    return env
-
-
-def run_dumpfs(args, config=None, gnupghome=None, timeout=600, stdout=None):
-    res = subprocess.run([dumpfs_bin()] + args,
-                         env=child_env(config, gnupghome),
-                         stdin=subprocess.DEVNULL,
-                         stdout=stdout or subprocess.PIPE,
-                         stderr=subprocess.PIPE, timeout=timeout)
-    assert not SANITIZER.search(res.stderr), res.stderr.decode(errors="replace")
-    return res
 
 
 def free_port():

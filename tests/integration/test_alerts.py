@@ -33,7 +33,8 @@ import pytest
 
 from harness.gpg import GpgKey
 from harness.server import Server
-from sinks import HttpSink, SmtpSink, closed_port, run_dumpfs
+from harness.dumpfs import run_dumpfs
+from sinks import HttpSink, SmtpSink, closed_port
 
 DEFAULT_SUBJECT = "[ALERTE][Backup MariaDB] Echec du backup"
 ISO_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")

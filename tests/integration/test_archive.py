@@ -6,7 +6,6 @@ Self-contained on purpose: it uses the harness' Server and GpgKey and writes
 its own configs, so it does not depend on fixtures still being built.
 """
 
-import datetime
 import hashlib
 import os
 import re
@@ -18,45 +17,12 @@ import time
 
 import pytest
 
-from harness import REPO_ROOT
+from harness.dumpfs import assert_no_sanitizer, child_env, dumpfs_bin, run_dumpfs
 from harness.gpg import GpgKey
 from harness.server import Server, free_port
 
 NAME_RE = re.compile(r"^mariadb_\d{4}-\d\d-\d\d_\d{6}\.sql\.gz\.gpg$")
-SANITIZER = re.compile(rb"(AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer"
-                       rb"|runtime error:)")
 DAY = 86400
-
-
-def dumpfs_bin():
-    env = os.environ.get("DUMPFS_BIN")
-    if env:
-        return env
-    for cand in ("build/asan/dumpfs", "dumpfs"):
-        path = os.path.join(REPO_ROOT, cand)
-        if os.access(path, os.X_OK):
-            return path
-    pytest.skip("no dumpfs binary (run make)")
-
-
-def check_sanitizers(stderr):
-    assert not SANITIZER.search(stderr), stderr.decode(errors="replace")
-
-
-def child_env(config):
-    """The environment without DUMPFS_* (overrides would change the
-    config; DUMPFS_BIN is ours), plus DUMPFS_CONFIG."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUMPFS_")}
-    env["DUMPFS_CONFIG"] = config
-    return env
-
-
-def run_dumpfs(args, config, timeout=600):
-    env = child_env(config)
-    res = subprocess.run([dumpfs_bin()] + args, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, timeout=timeout)
-    check_sanitizers(res.stderr)
-    return res
 
 
 def popen_dumpfs(args, config):
@@ -211,7 +177,7 @@ def test_second_backup_while_one_runs_is_refused(env):
         assert ("another backup is running (pid %d)" % first.pid) in res.stderr.decode()
     finally:
         out, err = first.communicate(timeout=600)
-    check_sanitizers(err)
+    assert_no_sanitizer(err)
     assert first.returncode == 0, err.decode()
     assert len(backups(d)) == 1 and temporaries(d) == []
     st = read_state(d)
@@ -389,7 +355,7 @@ def test_sigterm_cancels_backup_cleanly(env):
     wait_for_temporary(d, proc)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
-    check_sanitizers(err)
+    assert_no_sanitizer(err)
     assert proc.returncode == 1
     assert backups(d) == [] and temporaries(d) == []
     st = read_state(d)

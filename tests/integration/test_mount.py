@@ -26,6 +26,7 @@ import time
 import pytest
 
 from harness import compare, corpus
+from harness.dumpfs import run_dumpfs
 from harness.gpg import GpgKey
 from harness.mount import (SANITIZER, Mount, child_env, dumpfs_bin, mounted,
                            wait_for)
@@ -468,14 +469,6 @@ def test_server_stopped_mid_stream_gives_eio_and_last_error(env, stop_mounts):
 
 
 # ---- archive/ ---------------------------------------------------------------
-
-def run_dumpfs(args, config, timeout=600):
-    res = subprocess.run([dumpfs_bin()] + args, env=child_env(config),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         timeout=timeout)
-    assert not SANITIZER.search(res.stderr.decode(errors="replace"))
-    return res
-
 
 def listing(d):
     """name -> (size, mtime_ns, sha256) of the regular files of d."""

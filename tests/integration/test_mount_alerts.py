@@ -39,7 +39,8 @@ import pytest
 from harness.gpg import GpgKey
 from harness.mount import Mount, mounted, wait_for
 from harness.server import Server, sql_quote
-from sinks import HttpSink, SmtpSink, run_dumpfs
+from harness.dumpfs import run_dumpfs
+from sinks import HttpSink, SmtpSink
 
 SNAP = "snapshot/now.sql.gz.gpg"
 KiB, MiB = 1 << 10, 1 << 20

@@ -26,7 +26,7 @@ from harness.corpus import EXECUTE_DBS, load_corpus
 from harness.gpg import GpgKey
 from harness.restore import restore_encrypted
 from harness.server import Server
-from sinks import dumpfs_bin, run_dumpfs
+from harness.dumpfs import dumpfs_bin, run_dumpfs
 
 WEIRD_DB = "we`ird-db.x é"
 

@@ -26,11 +26,55 @@ SANITIZER_PATTERNS = (
 _gnupg_home = []
 
 
+# Any of them in a daemon's or command's output fails the test.
+SANITIZER = re.compile("|".join(re.escape(p) for p in SANITIZER_PATTERNS))
+
+
 def dumpfs_bin():
-    path = os.environ.get("DUMPFS_BIN") or os.path.join(REPO_ROOT, "dumpfs")
-    if not os.path.isabs(path):
-        path = os.path.join(REPO_ROOT, path)
-    return path
+    """DUMPFS_BIN, else the ASan build, else ./dumpfs; skips the test when
+    there is none (run make)."""
+    path = os.environ.get("DUMPFS_BIN")
+    if path:
+        return path if os.path.isabs(path) else os.path.join(REPO_ROOT, path)
+    for cand in ("build/asan/dumpfs", "dumpfs"):
+        path = os.path.join(REPO_ROOT, cand)
+        if os.access(path, os.X_OK):
+            return path
+    import pytest
+    pytest.skip("no dumpfs binary (run make)")
+
+
+def assert_no_sanitizer(output):
+    """Fails on a sanitizer report in output (bytes or str)."""
+    if isinstance(output, bytes):
+        output = output.decode(errors="replace")
+    assert not SANITIZER.search(output), output[-20000:]
+
+
+def child_env(config=None, gnupghome=None):
+    """The caller's environment without DUMPFS_* (they would override the
+    config under test; DUMPFS_BIN is ours), plus DUMPFS_CONFIG and
+    GNUPGHOME when given, and leak detection on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUMPFS_")}
+    if config:
+        env["DUMPFS_CONFIG"] = config
+    if gnupghome:
+        env["GNUPGHOME"] = gnupghome
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+    return env
+
+
+def run_dumpfs(args, config=None, gnupghome=None, timeout=600, stdout=None):
+    """dumpfs with args and the config in DUMPFS_CONFIG (the caller's
+    GNUPGHOME unless given); the CompletedProcess, output in bytes.  Fails
+    the test on a sanitizer report."""
+    res = subprocess.run([dumpfs_bin()] + list(args),
+                         env=child_env(config, gnupghome),
+                         stdin=subprocess.DEVNULL,
+                         stdout=stdout or subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=timeout)
+    assert_no_sanitizer(res.stderr)
+    return res
 
 
 def empty_gnupg_home():

@@ -4,36 +4,10 @@ when it stops.  Shared by test_mount.py and test_mount_alerts.py."""
 
 import json
 import os
-import re
 import subprocess
 import time
 
-import pytest
-
-from . import REPO_ROOT
-
-SANITIZER = re.compile(r"ERROR: AddressSanitizer|runtime error:|LeakSanitizer"
-                       r"|UndefinedBehaviorSanitizer")
-
-
-def dumpfs_bin():
-    env = os.environ.get("DUMPFS_BIN")
-    if env:
-        return env
-    for cand in ("build/asan/dumpfs", "dumpfs"):
-        path = os.path.join(REPO_ROOT, cand)
-        if os.access(path, os.X_OK):
-            return path
-    pytest.skip("no dumpfs binary (run make)")
-
-
-def child_env(config=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUMPFS_")}
-    if config:
-        env["DUMPFS_CONFIG"] = config
-    # A sanitizer report must not be lost to a daemon's closed stderr.
-    env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
-    return env
+from .dumpfs import SANITIZER, child_env, dumpfs_bin  # noqa: F401 (also for the tests)
 
 
 def mounted(path):
