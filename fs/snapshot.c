@@ -180,8 +180,12 @@ static int open_spool(struct snapshot *s, struct errbuf *err)
 		return ret;
 	ret = run_dump(s, s->spool.sink);
 	if (ret) {
+		/* The reader sees EIO, as a stream reader would: the dump's
+		 * own code (ECONNREFUSED for a refused login, ...) would read
+		 * as a problem of the mount.  The message is in the log and
+		 * in status/last_error. */
 		memcpy(err, &s->err, sizeof(*err));
-		return ret == -ECANCELED ? -ESHUTDOWN : ret;
+		return ret == -ECANCELED ? -ESHUTDOWN : -EIO;
 	}
 	ret = spool_complete(&s->spool, err);
 	if (!ret) {

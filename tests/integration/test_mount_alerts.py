@@ -211,7 +211,7 @@ class Env:
         self.channels.append(ch)
         return ch
 
-    def config(self, name, user, databases, channel, heartbeat=True,
+    def config(self, name, user, databases, channel, heartbeat=True, fs=None,
                **archive):
         self.n += 1
         d = os.path.join(self.dir, "archive-" + name)
@@ -226,6 +226,8 @@ class Env:
                  "[archive]", "dir = %s" % d]
         archive.setdefault("schedule", "off")
         lines += ["%s = %s" % kv for kv in sorted(archive.items())]
+        if fs:
+            lines += ["[fs]"] + ["%s = %s" % kv for kv in sorted(fs.items())]
         lines += channel.config_lines(heartbeat)
         path = os.path.join(self.dir, "dumpfs-%d.ini" % self.n)
         with open(path, "w") as f:
@@ -449,6 +451,37 @@ def test_snapshot_closed_early_is_not_notified(env, snap):
     # The earlier failure stays the last error; the close is none.
     assert (after["last_error"], after["last_error_at"]) == \
         (before["last_error"], before["last_error_at"])
+
+
+def test_spool_snapshot_failing_is_notified_once(env):
+    """snapshot_mode = spool: the dump runs inside open(), which fails
+    with EIO (not the dump's own errno: EACCES would read as a permission
+    problem of the mount), notified once, no spool file left."""
+    ch = env.channel("spool")
+    cfg, d = env.config("spool", env.snap_user, "small", ch,
+                        fs={"snapshot_mode": "spool"})
+    m = env.mount(cfg, "spool")
+    env.set_password(env.snap_user, "changed-" + os.urandom(6).hex())
+    try:
+        t0 = time.monotonic()
+        err = read_to_error(m.path(SNAP))
+    finally:
+        env.set_password(env.snap_user, env.snap_user.password)
+    assert err is not None and err.errno == errno.EIO, \
+        "a spooled snapshot that cannot connect gave %r, not EIO" % err
+    p, body, _ = check_failure_notice(ch, t0, "spool failed")
+    assert "denied" in p["message"].lower(), p["message"]
+    check_last_error(m, p["message"])
+    left = [n for n in os.listdir(d) if n.startswith(".snapshot.sql.gz.gpg")]
+    assert left == [], "the failed spool was left behind: %s" % left
+    # The next open, with the password back, spools a whole dump, and a
+    # success is not notified (on = failure).
+    with open(m.path(SNAP), "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        data = f.read()
+    assert size > 0 and len(data) == size
+    assert data[:1] != b"" and len(ch.hooks()) == 1, ch.hooks()
+    assert m.stop() == 0
 
 
 # ---- scheduled backups -------------------------------------------------------
