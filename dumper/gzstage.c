@@ -131,6 +131,7 @@ static int deflate_part(z_stream *zs, int level, int *cur, int strategy, const u
 static void compress_slot(z_stream *zs, int level, struct gz_slot *s, size_t out_cap)
 {
 	const unsigned char *in = s->in;
+	struct hexspan_iter spans;
 	size_t pos = 0, a, b;
 	int cur = Z_DEFAULT_STRATEGY;
 	/* Reset keeps the last block's strategy; with no input since the
@@ -141,7 +142,8 @@ static void compress_slot(z_stream *zs, int level, struct gz_slot *s, size_t out
 		rc = deflateParams(zs, level, Z_DEFAULT_STRATEGY);
 	zs->next_out = s->out;
 	zs->avail_out = (uInt)out_cap;
-	while (rc == Z_OK && hexspan_next(in, s->in_len, pos, &a, &b)) {
+	hexspan_iter_init(&spans, in, s->in_len);
+	while (rc == Z_OK && hexspan_iter_next(&spans, &a, &b)) {
 		if (a > pos)
 			rc = deflate_part(zs, level, &cur, Z_DEFAULT_STRATEGY, in + pos, a - pos,
 					  Z_NO_FLUSH);

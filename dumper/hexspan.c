@@ -76,14 +76,22 @@ static bool next_piece(const unsigned char *p, size_t len, size_t from, size_t *
 	return false;
 }
 
-bool hexspan_next(const unsigned char *p, size_t len, size_t from, size_t *start, size_t *end)
+void hexspan_iter_init(struct hexspan_iter *it, const unsigned char *p, size_t len)
 {
-	size_t s, e;
+	it->p = p;
+	it->len = len;
+	it->have = next_piece(p, len, 0, &it->a, &it->b);
+}
 
-	if (!next_piece(p, len, from, start, end))
+bool hexspan_iter_next(struct hexspan_iter *it, size_t *start, size_t *end)
+{
+	if (!it->have)
 		return false;
+	*start = it->a;
+	*end = it->b;
 	/* Join what follows closely: "...,0x" between two BLOB columns. */
-	while (*end < len && next_piece(p, len, *end, &s, &e) && s - *end < HEXSPAN_GAP)
-		*end = e;
+	while ((it->have = next_piece(it->p, it->len, *end, &it->a, &it->b)) &&
+	       it->a - *end < HEXSPAN_GAP)
+		*end = it->b;
 	return true;
 }

@@ -26,9 +26,18 @@
 #define HEXSPAN_PROBE_EVERY (64 * 1024)
 #define HEXSPAN_GAP	    64
 
-/* Finds the first span in p[from, len); on success sets [*start, *end)
- * (from <= *start < *end <= len) and returns true.  Pure; p is read
- * only. */
-bool hexspan_next(const unsigned char *p, size_t len, size_t from, size_t *start, size_t *end);
+/* Walks the spans of p[0, len) in order, each byte scanned once (the
+ * iterator holds the piece found after the last span).  p is borrowed
+ * and must outlive the iterator. */
+struct hexspan_iter {
+	const unsigned char *p;
+	size_t len;
+	bool have; /* a piece [a, b) was found and not returned yet */
+	size_t a, b;
+};
+
+void hexspan_iter_init(struct hexspan_iter *it, const unsigned char *p, size_t len);
+/* The next span [*start, *end), or false when there is none. */
+bool hexspan_iter_next(struct hexspan_iter *it, size_t *start, size_t *end);
 
 #endif

@@ -35,14 +35,16 @@ static void add_hex(struct strbuf *sb, size_t bytes, enum fill f)
 
 static int spans(const struct strbuf *sb, size_t *v, int max)
 {
-	size_t pos = 0, a, b;
+	struct hexspan_iter it;
+	size_t a, b;
 	int n = 0;
 
-	while (n < max && hexspan_next((const unsigned char *)sb->buf, sb->len, pos, &a, &b)) {
+	hexspan_iter_init(&it, (const unsigned char *)sb->buf, sb->len);
+	while (n < max && hexspan_iter_next(&it, &a, &b)) {
+		CHECK(a < b && (n == 0 || a >= v[2 * n - 1] + HEXSPAN_GAP));
 		v[2 * n] = a;
 		v[2 * n + 1] = b;
 		n++;
-		pos = b;
 	}
 	return n;
 }
@@ -126,17 +128,16 @@ TEST(hexspan_long_blob_is_judged_piece_by_piece)
 TEST(hexspan_edges)
 {
 	struct strbuf sb = STRBUF_INIT;
-	size_t a = 7, b = 7;
+	size_t v[8];
 
-	CHECK(!hexspan_next((const unsigned char *)"", 0, 0, &a, &b));
-	add_hex(&sb, 600, RANDOM); /* the whole buffer is one run */
-	CHECK(hexspan_next((const unsigned char *)sb.buf, sb.len, 0, &a, &b));
-	CHECK(a == 0 && b == sb.len);
-	CHECK(!hexspan_next((const unsigned char *)sb.buf, sb.len, sb.len, &a, &b));
+	CHECK(spans(&sb, v, 4) == 0); /* empty */
+	add_hex(&sb, 600, RANDOM);    /* the whole buffer is one run */
+	CHECK(spans(&sb, v, 4) == 1);
+	CHECK(v[0] == 0 && v[1] == sb.len);
 	/* Lowercase is not what the dump writes: left alone. */
 	for (size_t i = 0; i < sb.len; i++)
 		if (sb.buf[i] >= 'A' && sb.buf[i] <= 'F')
 			sb.buf[i] = (char)(sb.buf[i] - 'A' + 'a');
-	CHECK(!hexspan_next((const unsigned char *)sb.buf, sb.len, 0, &a, &b));
+	CHECK(spans(&sb, v, 4) == 0);
 	strbuf_release(&sb);
 }
