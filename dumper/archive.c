@@ -283,7 +283,7 @@ int archive_sidecar_read(const char *path, char hex[65], char name_out[ARCHIVE_N
 			 struct errbuf *err)
 {
 	char buf[SIDECAR_MAX + 1];
-	size_t len = 0;
+	size_t len;
 	ssize_t n;
 	int fd, rc;
 
@@ -291,18 +291,12 @@ int archive_sidecar_read(const char *path, char hex[65], char name_out[ARCHIVE_N
 	if (fd < 0)
 		return error_set(err, -errno, "cannot open sidecar '%s': %s", path,
 				 strerror(errno));
-	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = error_set(err, -errno, "cannot read sidecar '%s': %s", path,
-				       strerror(errno));
-			close(fd);
-			return rc;
-		}
-		len += (size_t)n;
-	}
+	n = fd_read_full(fd, buf, sizeof(buf), -1);
 	close(fd);
+	if (n < 0)
+		return error_set(err, (int)n, "cannot read sidecar '%s': %s", path,
+				 strerror((int)-n));
+	len = (size_t)n;
 	if (len > SIDECAR_MAX)
 		return error_set(err, -EINVAL, "sidecar '%s' is too large", path);
 	rc = archive_sidecar_parse(buf, len, hex, name_out, err);

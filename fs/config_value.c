@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../dumper/sink.h"
+
 #define SECRET_MAX (64 * 1024)
 
 int cv_uint(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out)
@@ -156,25 +158,6 @@ bool cv_is_mail(const char *s)
 	return at && at != s && at[1] && !strchr(at + 1, '@');
 }
 
-/* Reads at most SECRET_MAX + 1 bytes of fd into buf. */
-static ssize_t read_upto(int fd, char *buf)
-{
-	size_t len = 0;
-
-	while (len <= SECRET_MAX) {
-		ssize_t n = read(fd, buf + len, SECRET_MAX + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	return (ssize_t)len;
-}
-
 static int finish_secret(char *buf, size_t len)
 {
 	if (len > SECRET_MAX)
@@ -204,7 +187,7 @@ int cv_read_secret(const char *path, char **out)
 		free(buf);
 		return rc;
 	}
-	len = read_upto(fd, buf);
+	len = fd_read_full(fd, buf, SECRET_MAX + 1, -1);
 	(void)close(fd); /* read-only: nothing to lose */
 	rc = len < 0 ? (int)len : finish_secret(buf, (size_t)len);
 	if (!rc) {

@@ -47,21 +47,8 @@ int spool_complete(struct spool *sp, struct errbuf *err)
 
 ssize_t spool_read(struct spool *sp, void *buf, size_t size, off_t off)
 {
-	size_t got = 0;
-
 	/* Fill the request: a short read mid-file would read as EOF. */
-	while (got < size) {
-		ssize_t n = pread(sp->of.fd, (char *)buf + got, size - got, off + (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
+	return fd_read_full(sp->of.fd, buf, size, off);
 }
 
 void spool_release(struct spool *sp)

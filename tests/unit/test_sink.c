@@ -405,3 +405,46 @@ out:
 	free(chunk);
 	remove_dir(dir);
 }
+
+/* A writer thread feeding a pipe in small pieces: fd_read_full still
+ * returns whole requests, and the short count only at end of file. */
+static void *dribble(void *arg)
+{
+	int fd = *(int *)arg;
+
+	for (int i = 0; i < 100; i++) {
+		char c[3] = {(char)('a' + i % 26), (char)('a' + i % 26), (char)('a' + i % 26)};
+
+		if (write(fd, c, sizeof(c)) != 3)
+			break;
+		usleep(100);
+	}
+	close(fd);
+	return NULL;
+}
+
+TEST(fd_read_full_short_reads_offsets_and_eof)
+{
+	char buf[512];
+	int p[2];
+	pthread_t t;
+	FILE *f = tmpfile();
+
+	CHECK(pipe(p) == 0);
+	CHECK(pthread_create(&t, NULL, dribble, &p[1]) == 0);
+	CHECK(fd_read_full(p[0], buf, 200, -1) == 200);
+	CHECK(buf[0] == 'a' && buf[199] == 'a' + 66 % 26);
+	CHECK(fd_read_full(p[0], buf, sizeof(buf), -1) == 100); /* 300 written */
+	CHECK(fd_read_full(p[0], buf, sizeof(buf), -1) == 0);
+	pthread_join(t, NULL);
+	close(p[0]);
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	CHECK(fd_write_all(fileno(f), "0123456789", 10) == 0);
+	CHECK(fd_read_full(fileno(f), buf, 4, 3) == 4 && !memcmp(buf, "3456", 4));
+	CHECK(fd_read_full(fileno(f), buf, 100, 8) == 2 && !memcmp(buf, "89", 2));
+	CHECK(fd_read_full(-1, buf, 1, -1) == -EBADF);
+	fclose(f);
+}
