@@ -166,7 +166,7 @@ static int open_snapshot(struct handle *h, struct fuse_file_info *fi)
 	ret = snapshot_open(&h->snap, fs, caller_process(), &err);
 	if (ret == -EBUSY)
 		logger_log(fs->lg, LOGL_WARN, "snapshot_busy", "error=\"%s\"", err.msg);
-	else if (ret && ret != -ESHUTDOWN)
+	else if (ret && ret != -ESHUTDOWN && err.msg[0])
 		logger_log(fs->lg, LOGL_ERROR, "snapshot_open_failed", "error=\"%s\"", err.msg);
 	if (ret)
 		return ret;

@@ -182,9 +182,9 @@ static int open_spool(struct snapshot *s, struct errbuf *err)
 	if (ret) {
 		/* The reader sees EIO, as a stream reader would: the dump's
 		 * own code (ECONNREFUSED for a refused login, ...) would read
-		 * as a problem of the mount.  The message is in the log and
-		 * in status/last_error. */
-		memcpy(err, &s->err, sizeof(*err));
+		 * as a problem of the mount.  run_dump() logged the message
+		 * and recorded it in status/last_error: err stays empty. */
+		errbuf_clear(err);
 		return ret == -ECANCELED ? -ESHUTDOWN : -EIO;
 	}
 	ret = spool_complete(&s->spool, err);

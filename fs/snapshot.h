@@ -31,7 +31,8 @@
 struct snapshot;
 
 /* -EBUSY: too many readers; -ESHUTDOWN: unmounting; else the dump could
- * not start (spool mode: the dump failed).  `owner` is the opening
+ * not start, err says why (spool mode: -EIO with err empty when the dump
+ * itself failed, which is already logged and recorded).  `owner` is the opening
  * process (see snapshot_spool_size).  On success *out is the caller's
  * (snapshot_close). */
 int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, struct errbuf *err);

@@ -35,9 +35,13 @@ int spool_create(struct spool *sp, const char *dir, struct errbuf *err)
 int spool_complete(struct spool *sp, struct errbuf *err)
 {
 	struct stat st;
+	/* The sink is ours (writer.h): the pipeline closed only its stages. */
+	int ret = writer_close(sp->sink, err);
 
 	writer_free(sp->sink);
 	sp->sink = NULL;
+	if (ret)
+		return ret;
 	if (fstat(sp->of.fd, &st) < 0)
 		return error_set(err, -errno, "cannot stat spool file '%s': %s", sp->of.tmp,
 				 strerror(errno));

@@ -25,7 +25,8 @@ struct spool {
 
 /* Creates the temporary in `dir`; sp->sink is where the dump goes. */
 int spool_create(struct spool *sp, const char *dir, struct errbuf *err);
-/* The dump is complete: drops the sink and takes the file's size. */
+/* The dump is complete: closes and drops the sink, takes the file's
+ * size. */
 int spool_complete(struct spool *sp, struct errbuf *err);
 /* pread() of the complete spool: bytes, 0 at the end, or -errno. */
 ssize_t spool_read(struct spool *sp, void *buf, size_t size, off_t off);
