@@ -77,6 +77,7 @@ int snapbuf_new(struct snapbuf **out, size_t capacity, unsigned order_wait_ms, s
 {
 	struct snapbuf *sb = calloc(1, sizeof(*sb));
 	pthread_condattr_t ca;
+	int e;
 
 	*out = NULL;
 	if (!sb || !capacity || !(sb->data = malloc(capacity))) {
@@ -84,14 +85,24 @@ int snapbuf_new(struct snapbuf **out, size_t capacity, unsigned order_wait_ms, s
 		return error_set(err, -ENOMEM, "out of memory for a snapshot buffer");
 	}
 	/* Timed waits measure intervals, so they must not jump with the
-	 * wall clock. */
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	 * wall clock: deadline_after() counts on CLOCK_MONOTONIC. */
+	e = pthread_condattr_init(&ca);
+	if (!e) {
+		e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		if (!e)
+			e = pthread_cond_init(&sb->turn, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (e) {
+		free(sb->data);
+		free(sb);
+		return error_set(err, -e, "cannot set up a snapshot buffer's clock: %s",
+				 strerror(e));
+	}
+	/* With default attributes these cannot fail on Linux. */
 	pthread_mutex_init(&sb->lock, NULL);
 	pthread_cond_init(&sb->can_write, NULL);
 	pthread_cond_init(&sb->can_read, NULL);
-	pthread_cond_init(&sb->turn, &ca);
-	pthread_condattr_destroy(&ca);
 	sb->w.ops = &snapbuf_ops;
 	sb->cap = capacity;
 	sb->order_wait_ms = order_wait_ms;
