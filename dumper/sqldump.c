@@ -392,7 +392,9 @@ static int dump_database_ddl(struct sqldump *d, const char *db, struct errbuf *e
 		sql_add_ident(&d->sb, db);
 		strbuf_addstr(&d->sb, ";\n");
 	} else {
-		ret = dq_error(d, "SHOW CREATE DATABASE", err);
+		/* A result without a row: no server error to quote. */
+		ret = error_set(err, -EIO, "sql: SHOW CREATE DATABASE of '%s' returned nothing",
+				db);
 	}
 	mysql_free_result(res);
 	return ret;

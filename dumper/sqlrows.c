@@ -228,7 +228,7 @@ static int stream_rows(struct sqldump *d, MYSQL_RES *res, const struct table_col
 
 	while (!ret && (row = mysql_fetch_row(res))) {
 		ret = add_row(d, c, row, mysql_fetch_lengths(res), st, err);
-		d->stats->rows++;
+		d->stats->rows += !ret;
 	}
 	if (!ret && mysql_errno(d->conn))
 		ret = dq_error(d, "reading rows", err);
@@ -264,7 +264,9 @@ int dump_table_rows(struct sqldump *d, const char *db, const char *table, struct
 	/* Freeing an unfinished streamed result would read every remaining
 	 * row: cut the connection instead; the server then ends the query. */
 	if (ret)
-		mariadb_cancel(d->conn);
+		/* Fails only without a transport, and then the reads
+		 * mysql_free_result would do fail at once too. */
+		(void)mariadb_cancel(d->conn);
 	mysql_free_result(res);
 	if (!ret)
 		ret = dout_flush(d, 0, err);

@@ -18,6 +18,8 @@ static void notify_snapshot_failure(struct dumpfs *fs, const char *msg)
 int dumpfs_init(struct dumpfs *fs, const struct config *cfg, struct gpg_key *key, struct logger *lg,
 		struct errbuf *err)
 {
+	int ret;
+
 	memset(fs, 0, sizeof(*fs));
 	fs->cfg = cfg;
 	fs->key = key;
@@ -29,8 +31,9 @@ int dumpfs_init(struct dumpfs *fs, const struct config *cfg, struct gpg_key *key
 	fs->uid = getuid();
 	fs->gid = getgid();
 	fs->mounted_at = time(NULL);
-	if (alerts_new(&fs->notifier, cfg, lg, err))
-		return -EINVAL;
+	ret = alerts_new(&fs->notifier, cfg, lg, err);
+	if (ret)
+		return ret;
 	notifier_set_key(fs->notifier, &fs->key_info);
 	fs->on_snapshot_failure = notify_snapshot_failure;
 	pthread_mutex_init(&fs->lock, NULL);
