@@ -31,6 +31,7 @@ import types
 
 import pytest
 
+from harness.config import write_config
 from harness.gpg import GpgKey
 from harness.server import Server
 from harness.dumpfs import run_dumpfs
@@ -84,34 +85,25 @@ class Env:
         """A config; webhook/heartbeat: a URL secret file (default: the
         sinks), smtp_url: default the SMTP sink; '' leaves one out."""
         self.n += 1
-        key = key or self.key
-        lines = ["[mariadb]", "host = 127.0.0.1",
-                 "port = %d" % (port or self.server.port),
-                 "user = %s" % self.user.name,
-                 "password_file = %s" % self.user.password_file,
-                 "databases = shop",
-                 "[gpg]", "public_key_file = %s" % key.public_key_file,
-                 "recipient = %s" % key.email,
-                 "[archive]", "dir = %s" % archive_dir, "schedule = off",
-                 "[log]", "file = %s" % self.log_file,
-                 "[notify]"]
+        notify = {k: str(v) for k, v in notify.items()}
         webhook = self.webhook_file if webhook is None else webhook
         heartbeat = self.heartbeat_file if heartbeat is None else heartbeat
         smtp_url = self.smtp.url if smtp_url is None else smtp_url
         if webhook:
-            lines.append("webhook_url_file = %s" % webhook)
+            notify["webhook_url_file"] = webhook
         if heartbeat:
-            lines.append("heartbeat_url_file = %s" % heartbeat)
+            notify["heartbeat_url_file"] = heartbeat
         if smtp_url:
-            lines += ["smtp_url = %s" % smtp_url, "smtp_user = alerts",
-                      "smtp_password_file = %s" % self.smtp_pw_file,
-                      "mail_from = dumpfs@db1.test.local",
-                      "mail_to = dpo@test.local, ops@test.local"]
-        lines += ["%s = %s" % kv for kv in sorted(notify.items())]
-        path = os.path.join(self.dir, "dumpfs-%d.ini" % self.n)
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        return path
+            notify.update(smtp_url=smtp_url, smtp_user="alerts",
+                          smtp_password_file=self.smtp_pw_file,
+                          mail_from="dumpfs@db1.test.local",
+                          mail_to="dpo@test.local, ops@test.local")
+        extra = {"log": {"file": self.log_file}, "notify": notify}
+        if port:
+            extra["mariadb"] = {"port": str(port)}
+        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), self.server,
+                            key or self.key, user=self.user, databases=["shop"],
+                            archive_dir=archive_dir, extra=extra, fingerprint=False)
 
     def backup(self, cfg, timeout=120):
         t0 = time.monotonic()

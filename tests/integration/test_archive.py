@@ -18,6 +18,7 @@ import time
 import pytest
 
 from harness.dumpfs import assert_no_sanitizer, child_env, dumpfs_bin, run_dumpfs
+from harness.config import write_config
 from harness.gpg import GpgKey
 from harness.server import Server, free_port
 
@@ -57,20 +58,12 @@ class Env:
     def config(self, archive_dir, databases="shop", port=None, key=None, **archive):
         """Writes a config file; returns its path."""
         self.n += 1
-        key = key or self.key
-        lines = ["[mariadb]", "host = 127.0.0.1",
-                 "port = %d" % (port or self.server.port),
-                 "user = %s" % self.user.name,
-                 "password_file = %s" % self.user.password_file,
-                 "databases = %s" % databases,
-                 "[gpg]", "public_key_file = %s" % key.public_key_file,
-                 "recipient = %s" % key.email,
-                 "[archive]", "dir = %s" % archive_dir, "schedule = off"]
-        lines += ["%s = %s" % kv for kv in sorted(archive.items())]
-        path = os.path.join(self.dir, "dumpfs-%d.ini" % self.n)
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        return path
+        extra = {"archive": {k: str(v) for k, v in archive.items()}}
+        if port:
+            extra["mariadb"] = {"port": str(port)}
+        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), self.server,
+                            key or self.key, user=self.user, databases=[databases],
+                            archive_dir=archive_dir, extra=extra, fingerprint=False)
 
     def archive_dir(self, name):
         path = os.path.join(self.dir, name)

@@ -27,6 +27,7 @@ import pytest
 
 from harness import compare, corpus
 from harness.dumpfs import run_dumpfs
+from harness.config import write_config
 from harness.gpg import GpgKey
 from harness.mount import (SANITIZER, Mount, child_env, dumpfs_bin, mounted,
                            wait_for)
@@ -80,20 +81,12 @@ class Env:
         self.n += 1
         server = server or self.server
         user = user or (self.big_user if server is self.big else self.user)
-        lines = ["[mariadb]", "host = 127.0.0.1",
-                 "port = %d" % server.port,
-                 "user = %s" % user.name,
-                 "password_file = %s" % user.password_file,
-                 "[gpg]", "public_key_file = %s" % self.key.public_key_file,
-                 "recipient = %s" % self.key.email,
-                 "[archive]", "dir = %s" % archive_dir]
-        archive.setdefault("schedule", "off")
-        lines += ["%s = %s" % kv for kv in sorted(archive.items())]
-        lines += ["[fs]"] + ["%s = %s" % kv for kv in fs]
-        path = os.path.join(self.dir, "dumpfs-%d.ini" % self.n)
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        return path
+        extra = {"mariadb": {"databases": None},  # every user database
+                 "archive": {k: str(v) for k, v in archive.items()},
+                 "fs": {k: str(v) for k, v in fs}}
+        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), server,
+                            self.key, user=user, archive_dir=archive_dir, extra=extra,
+                            fingerprint=False)
 
     def subdir(self, name):
         path = os.path.join(self.dir, name)

@@ -36,6 +36,7 @@ import time
 
 import pytest
 
+from harness.config import write_config
 from harness.gpg import GpgKey
 from harness.mount import Mount, mounted, wait_for
 from harness.server import Server, sql_quote
@@ -68,16 +69,13 @@ class Channel:
         self.heartbeat_file = env.secret(name + "-hb",
                                          self.http.url("/hb/" + self.token))
 
-    def config_lines(self, heartbeat=True):
-        lines = ["[notify]", "on = failure",
-                 "webhook_url_file = %s" % self.webhook_file,
-                 "smtp_url = %s" % self.smtp.url,
-                 "mail_from = dumpfs@db1.test.local",
-                 "mail_to = dpo@test.local",
-                 "mail_subject = %s" % SUBJECT]
+    def notify_section(self, heartbeat=True):
+        notify = {"on": "failure", "webhook_url_file": self.webhook_file,
+                  "smtp_url": self.smtp.url, "mail_from": "dumpfs@db1.test.local",
+                  "mail_to": "dpo@test.local", "mail_subject": SUBJECT}
         if heartbeat:
-            lines.append("heartbeat_url_file = %s" % self.heartbeat_file)
-        return lines
+            notify["heartbeat_url_file"] = self.heartbeat_file
+        return notify
 
     def requests(self):
         return self.http.posts("/hook/" + self.token)
@@ -216,22 +214,13 @@ class Env:
         self.n += 1
         d = os.path.join(self.dir, "archive-" + name)
         os.makedirs(d, exist_ok=True)
-        lines = ["[mariadb]", "host = 127.0.0.1",
-                 "port = %d" % self.server.port,
-                 "user = %s" % user.name,
-                 "password_file = %s" % user.password_file,
-                 "databases = %s" % databases,
-                 "[gpg]", "public_key_file = %s" % self.key.public_key_file,
-                 "recipient = %s" % self.key.email,
-                 "[archive]", "dir = %s" % d]
-        archive.setdefault("schedule", "off")
-        lines += ["%s = %s" % kv for kv in sorted(archive.items())]
+        extra = {"archive": {k: str(v) for k, v in archive.items()},
+                 "notify": channel.notify_section(heartbeat)}
         if fs:
-            lines += ["[fs]"] + ["%s = %s" % kv for kv in sorted(fs.items())]
-        lines += channel.config_lines(heartbeat)
-        path = os.path.join(self.dir, "dumpfs-%d.ini" % self.n)
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            extra["fs"] = fs
+        path = write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), self.server,
+                            self.key, user=user, databases=[databases], archive_dir=d,
+                            extra=extra, fingerprint=False)
         return path, d
 
     def mount(self, config, name):

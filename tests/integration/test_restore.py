@@ -23,6 +23,7 @@ import pytest
 
 from harness.compare import assert_same
 from harness.corpus import EXECUTE_DBS, load_corpus
+from harness.config import write_config
 from harness.gpg import GpgKey
 from harness.restore import restore_encrypted
 from harness.server import Server
@@ -66,22 +67,16 @@ class Env:
         self.targets.append(t)
         return t
 
-    def config(self, target, **restore):
+    def config(self, target):
+        """Backs up the source; restores into `target` when given."""
         self.n += 1
-        lines = ["[mariadb]", "host = 127.0.0.1", "port = %d" % self.src.port,
-                 "user = %s" % self.user.name,
-                 "password_file = %s" % self.user.password_file,
-                 "[gpg]", "public_key_file = %s" % self.key.public_key_file,
-                 "recipient = %s" % self.key.email,
-                 "[archive]", "dir = %s" % self.archive, "schedule = off"]
+        extra = {"mariadb": {"databases": None}}
         if target is not None:
-            lines += ["[restore]", "host = 127.0.0.1", "port = %d" % target.port,
-                      "user = restorer", "password_file = %s" % self.restore_pw_file]
-        lines += ["%s = %s" % kv for kv in sorted(restore.items())]
-        path = os.path.join(self.dir, "dumpfs-%d.ini" % self.n)
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        return path
+            extra["restore"] = {"host": target.host, "port": str(target.port),
+                                "user": "restorer", "password_file": self.restore_pw_file}
+        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), self.src,
+                            self.key, user=self.user, archive_dir=self.archive, extra=extra,
+                            fingerprint=False)
 
     def restore(self, path, target, *extra, timeout=600):
         res = run_dumpfs(["restore", path] + list(extra), self.config(target),
