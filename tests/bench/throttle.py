@@ -30,6 +30,11 @@ def _disk_of(path):
     return dev
 
 
+def _read(path):
+    with open(path) as f:
+        return f.read()
+
+
 def _write(path, text):
     with open(path, "w") as f:
         f.write(text)
@@ -64,7 +69,7 @@ class DiskThrottle:
                 return None
             for root in V2_ROOTS:
                 ctl = os.path.join(root, "cgroup.controllers")
-                if os.path.exists(ctl) and "io" in open(ctl).read().split():
+                if os.path.exists(ctl) and "io" in _read(ctl).split():
                     _write(os.path.join(root, "cgroup.subtree_control"), "+io")
                     self.root = root
                     self.dir = os.path.join(root, NAME)
