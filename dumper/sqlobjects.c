@@ -205,7 +205,14 @@ int dump_views_final(struct sqldump *d, struct errbuf *err)
 }
 
 /* Writes a trigger, routine or event as the server reported it, between
- * DELIMITER lines, under the sql_mode (and time zone) it was created with. */
+ * DELIMITER lines, under the sql_mode (and time zone) it was created with.
+ *
+ * Every statement between the two SET sql_mode lines must parse under the
+ * object's own mode, whatever it is: DROP PACKAGE, for one, is only valid
+ * under sql_mode=ORACLE on 10.11, so the DROP comes after the switch.  What
+ * runs there is kept to forms every mode accepts: backquoted identifiers
+ * (ANSI_QUOTES makes "..." an identifier), single-quoted strings without
+ * backslash escapes (NO_BACKSLASH_ESCAPES) and user variables. */
 static void emit_program(struct sqldump *d, const char *drop_kind, const char *name,
 			 const char *sql_mode, const char *time_zone, const char *collation,
 			 const char *create)
@@ -213,12 +220,12 @@ static void emit_program(struct sqldump *d, const char *drop_kind, const char *n
 	const char *delim = sql_pick_delimiter(create);
 	struct strbuf *sb = &d->sb;
 
-	strbuf_addf(sb, "DROP %s IF EXISTS ", drop_kind);
-	sql_add_ident(sb, name);
-	strbuf_addstr(sb, ";\n");
 	set_collation(d, collation ? collation : "utf8mb4_general_ci");
 	strbuf_addstr(sb, "SET @saved_sql_mode = @@sql_mode;\nSET sql_mode = ");
 	sql_add_string(sb, sql_mode ? sql_mode : "", sql_mode ? strlen(sql_mode) : 0);
+	strbuf_addstr(sb, ";\n");
+	strbuf_addf(sb, "DROP %s IF EXISTS ", drop_kind);
+	sql_add_ident(sb, name);
 	strbuf_addstr(sb, ";\n");
 	if (time_zone) {
 		strbuf_addstr(sb, "SET @saved_time_zone = @@time_zone;\nSET time_zone = ");

@@ -144,6 +144,24 @@ def test_restore_equals_the_source(env, restored):
                 what="source vs restored")
 
 
+def test_oracle_mode_programs_run_after_restore(env, restored):
+    """Packages (spec, body with comments and semicolons, a body calling
+    another routine) and Oracle-syntax routines are not only recreated but
+    callable, giving the source's results."""
+    sql = ("SET sql_mode = ORACLE; USE corpus_pkg;"
+           " SELECT pkg_calc.f_add(2, 3), pkg_calc.f_count(), f_ora(7);")
+    want = env.src.run_sql(sql)
+    assert want.split() == ["5", "2", "v=7;"]
+    assert restored.run_sql(sql) == want
+    kinds = restored.query(
+        "SELECT ROUTINE_TYPE, COUNT(*) FROM information_schema.ROUTINES"
+        " WHERE ROUTINE_SCHEMA = 'corpus_pkg' GROUP BY ROUTINE_TYPE"
+        " ORDER BY ROUTINE_TYPE")
+    assert [tuple(r) for r in kinds] == [
+        ("FUNCTION", "2"), ("PACKAGE", "2"), ("PACKAGE BODY", "1"),
+        ("PROCEDURE", "1")]
+
+
 def test_to_stdout_equals_gpg_gunzip(env):
     with tempfile.TemporaryFile() as out:
         res = run_dumpfs(["restore", env.backup, "--to-stdout"], env.config(None),
