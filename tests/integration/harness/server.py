@@ -37,16 +37,39 @@ class QueryError(ServerError):
     pass
 
 
-def base_dir():
-    """Where servers live: DUMPFS_TEST_TMP, else /dev/shm when it is a
-    writable tmpfs (fsync is free there: DDL-heavy tests run several times
-    faster), else /tmp."""
+# Room a test module's servers may need at once: several data dirs of
+# ~100 MiB (48 MiB redo log, system and undo tablespaces) plus the big
+# tables some tests load.  A container's default /dev/shm (64 MiB) is far
+# too small: mariadb-install-db fails there with InnoDB error 28.
+SHM_NEEDED = 2 << 30
+
+
+def base_dir_choice():
+    """(dir, why): where servers live.  DUMPFS_TEST_TMP when set; else
+    /dev/shm when it is writable and has SHM_NEEDED free (fsync is free on
+    a tmpfs: DDL-heavy tests run several times faster); else /var/tmp, a
+    disk (not /tmp, which may itself be a small tmpfs)."""
     env = os.environ.get("DUMPFS_TEST_TMP")
     if env:
-        return env
-    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
-        return "/dev/shm"
-    return "/tmp"
+        return env, "DUMPFS_TEST_TMP"
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK):
+        st = os.statvfs(shm)
+        free = st.f_bavail * st.f_frsize
+        if free >= SHM_NEEDED:
+            return shm, "tmpfs with %d MiB free" % (free >> 20)
+        why = "/dev/shm has %d MiB free, under the %d MiB needed" % (
+            free >> 20, SHM_NEEDED >> 20)
+    else:
+        why = "/dev/shm is not writable"
+    for disk in ("/var/tmp", tempfile.gettempdir()):
+        if os.path.isdir(disk) and os.access(disk, os.W_OK):
+            return disk, why
+    return tempfile.gettempdir(), why
+
+
+def base_dir():
+    return base_dir_choice()[0]
 
 
 def free_port():
