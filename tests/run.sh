@@ -132,7 +132,7 @@ if [ "$failed" -gt 0 ]; then
 	echo "== failed:"
 	{
 		grep -hE '^(not ok |# no test matches )' "$log/unit" 2>/dev/null
-		grep -hE '^(FAILED|ERROR) ' "$log/pytest" 2>/dev/null
+		grep -hE '^(FAILED|ERROR):? ' "$log/pytest" 2>/dev/null
 		grep -h 'FAILED: ' "$log/stack" 2>/dev/null | sed 's/^\[ *[0-9]*s\] /stack: /'
 	} | sed 's/^/  /'
 fi
