@@ -3,7 +3,9 @@
 # the integration tests (pytest, against build/asan/dumpfs) and the compose
 # stack test (tests/stack/stack-test.sh, podman), then repeats the names of
 # whatever failed and prints ONE final line "N passed, N failed, N skipped"
-# with the totals.  Exit status is non-zero when anything failed.
+# with the totals (a skipped unit test, pytest test or stack test counts as
+# skipped, never as passed; the recap lists each with its reason).  Exit
+# status is non-zero when anything failed.
 # `make test` builds first.
 #
 # Environment: DUMPFS_BIN (default build/asan/dumpfs), UNIT_TESTS (default
@@ -30,11 +32,13 @@ echo "== unit tests: $unit_bin"
 if [ -x "$unit_bin" ]; then
 	"$unit_bin" 2>&1 | tee "$log/unit"
 	unit_rc=${PIPESTATUS[0]}
-	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log/unit" | tail -n 1)
+	# "N passed, N failed, N skipped"; a skip is never a pass.
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log/unit" | tail -n 1)
 	if [ -n "$summary" ]; then
-		read -r up _ uf _ <<<"$summary"
+		read -r up _ uf _ us _ <<<"$summary"
 		passed=$((passed + up))
 		failed=$((failed + uf))
+		skipped=$((skipped + us))
 		# Failures must show in the count even if the runner crashed
 		# after printing its summary (sanitizer at exit).
 		if [ "$unit_rc" -ne 0 ] && [ "$uf" -eq 0 ]; then
@@ -103,10 +107,10 @@ fi
 # Last: it is the slowest, and a failure in it must not hide the others.
 echo "== stack test: tests/stack/stack-test.sh"
 if [ "${STACK_TEST:-1}" = 0 ]; then
-	echo "stack test: SKIPPED because STACK_TEST=0 was set"
+	echo "stack test: SKIPPED because STACK_TEST=0 was set" | tee "$log/stack"
 	skipped=$((skipped + 1))
 elif [ "$(id -u)" != 0 ]; then
-	echo "stack test: SKIPPED because it needs root (podman, FUSE mounts, iptables)"
+	echo "stack test: SKIPPED because it needs root (podman, FUSE mounts, iptables)" | tee "$log/stack"
 	skipped=$((skipped + 1))
 else
 	tests/stack/stack-test.sh 2>&1 | tee "$log/stack"
@@ -135,9 +139,19 @@ fi
 if [ "$failed" -gt 0 ]; then
 	echo "== failed:"
 	{
-		grep -h '^not ok ' "$log/unit" 2>/dev/null
-		grep -hE '^(FAILED|ERROR) ' "$log/pytest" 2>/dev/null
+		grep -hE '^(not ok |# no test matches )' "$log/unit" 2>/dev/null
+		grep -hE '^(FAILED|ERROR):? ' "$log/pytest" 2>/dev/null
 		grep -h 'FAILED: ' "$log/stack" 2>/dev/null | sed 's/^\[ *[0-9]*s\] /stack: /'
+	} | sed 's/^/  /'
+fi
+# What was skipped, and why: a skip hides a test, it must show.
+if [ "$skipped" -gt 0 ]; then
+	echo "== skipped:"
+	{
+		grep -h '^ok [0-9]* - .* # SKIP ' "$log/unit" 2>/dev/null |
+			sed 's/^ok [0-9]* - /unit: /'
+		grep -h '^SKIPPED ' "$log/pytest" 2>/dev/null
+		grep -h '^stack test: SKIPPED' "$log/stack" 2>/dev/null
 	} | sed 's/^/  /'
 fi
 echo "$passed passed, $failed failed, $skipped skipped"

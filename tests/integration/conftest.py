@@ -16,6 +16,16 @@ from harness.config import write_config
 from harness.server import Server
 
 
+def pytest_configure(config):
+    """No binary under test is an error at session start, never a suite
+    of skipped (or passing) tests."""
+    if config.option.help:
+        return
+    problem = dumpfs.find_dumpfs_bin()[1]
+    if problem:
+        raise pytest.UsageError(problem)
+
+
 def _server(request, name, **kw):
     srv = Server(name, **kw)
     request.addfinalizer(srv.cleanup)

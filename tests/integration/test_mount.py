@@ -93,8 +93,8 @@ class Env:
         os.makedirs(path)
         return path
 
-    def mount(self, config, name, args=()):
-        m = Mount(config, os.path.join(self.dir, "mnt-" + name), args)
+    def mount(self, config, name, args=(), env=None):
+        m = Mount(config, os.path.join(self.dir, "mnt-" + name), args, env=env)
         self.mounts.append(m)
         return m
 
@@ -150,10 +150,14 @@ def corpus_mount(env):
 
 @pytest.fixture(scope="module")
 def big_mount(env):
-    """The big table only: a dump much larger than every buffer."""
+    """The big table only: a dump much larger than every buffer.  Its own
+    TMPDIR, so that its temporaries and gpg processes can be told from
+    those of anything else running on the machine."""
     d = env.subdir("archive-big")
-    m = env.mount(env.config(d, server=env.big), "big")
+    tmp = env.subdir("tmp-big")
+    m = env.mount(env.config(d, server=env.big), "big", env={"TMPDIR": tmp})
     m.archive = d
+    m.tmp = tmp
     yield m
     assert m.stop() == 0
 
@@ -378,31 +382,126 @@ def read_and_close(m, nbytes):
         os.close(fd)
 
 
-def test_early_close_kills_the_query_and_leaves_no_thread(env, big_mount):
+def helper_procs(m):
+    """Processes the daemon started: its children (zombies included), and
+    the gpg that gpgme double-forks (so not a child), known by the daemon's
+    own TMPDIR (its --homedir) in the command line."""
+    n = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmdline = f.read()
+        except (OSError, IndexError, ValueError):
+            continue  # ended meanwhile
+        n += ppid == m.pid or m.tmp.encode() in cmdline
+    return n
+
+
+def open_fds(pid):
+    """The open fds of pid, as sorted targets ("socket", "pipe", paths)."""
+    out = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue  # closed meanwhile
+        out.append(re.sub(r"^(socket|pipe|anon_inode):.*", r"\1", target))
+    return sorted(out)
+
+
+def resources(m, sess, user):
+    """What a snapshot holds while it runs and must give back: the
+    daemon's open fds and threads, the backup account's connections (and
+    all the server's), helper processes, temp dirs in the daemon's TMPDIR
+    (dumpfs-gpg-*, dumpfs-v-*, ...) and hidden temporaries in the archive."""
+    conns, connected = sess.query(
+        "SELECT (SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+        "        WHERE USER = '%s'),"
+        " (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS"
+        "  WHERE VARIABLE_NAME = 'THREADS_CONNECTED')" % user)[0]
+    return {
+        "fds": open_fds(m.pid),
+        "threads": m.threads(),
+        "dump_threads": m.threads("dumpfs-snap"),
+        "backup_connections": int(conns),
+        "threads_connected": int(connected),
+        "helper_procs": helper_procs(m),
+        "tmp_entries": sorted(os.listdir(m.tmp)),
+        "archive_temps": sorted(n for n in os.listdir(m.archive)
+                                if n.startswith(".")),
+    }
+
+
+def settled(now, base):
+    """Everything back to the baseline.  libfuse's idle workers stay (at
+    most 10) and a busy moment may add one, so threads get 2 of slack; each
+    worker keeps its own splice pipe pair, so pipes may follow threads, two
+    per thread, and no further.  The dump's own threads must all be gone,
+    every other fd and everything else must be exactly as before."""
+    def pipes(r):
+        return r["fds"].count("pipe")
+
+    def others(r):
+        return [f for f in r["fds"] if f != "pipe"]
+
+    return (now["dump_threads"] == 0 and now["threads"] <= base["threads"] + 2
+            and pipes(now) - 2 * now["threads"] <= pipes(base) - 2 * base["threads"]
+            and others(now) == others(base)
+            and all(now[k] == base[k] for k in base
+                    if k not in ("threads", "dump_threads", "fds")))
+
+
+def test_early_close_releases_everything_the_dump_held(env, big_mount):
+    """A reader that closes the snapshot early, 20 times: each time the
+    query is killed and the daemon's fds, threads, server connections, gpg
+    processes and temporaries return to what they were."""
     m = big_mount
-    # Warm up: the FUSE loop keeps the worker threads it once needed.
-    for _ in range(3):
-        read_and_close(m, MiB)
-    time.sleep(2)
-    baseline = m.threads()
-    for i in range(3):
-        aborted = count(m.log(), "snapshot_aborted")
-        fd = os.open(m.path(SNAP), os.O_RDONLY)
-        os.read(fd, MiB)
-        assert m.threads("dumpfs-snap") >= 2  # worker, gzip, gpg...
-        assert env.dump_queries()
-        os.close(fd)
-        deadline = time.monotonic() + 5
-        while env.dump_queries() or m.threads("dumpfs-snap") or \
-                count(m.log(), "snapshot_aborted") == aborted:
-            assert time.monotonic() < deadline, (
-                "after close #%d: queries %s, dump threads %d\n%s"
-                % (i, env.dump_queries(), m.threads("dumpfs-snap"),
-                   m.log()[-3000:]))
-            time.sleep(0.1)
-        # libfuse's idle workers stay (at most 10); a busy moment may add
-        # one.  Dump threads are the ones that must all be gone.
-        assert m.threads() <= baseline + 2
+    user = env.big_user.name
+    with env.big.session() as sess:
+        # Warm up: the FUSE loop keeps the worker threads it once needed.
+        for _ in range(3):
+            read_and_close(m, MiB)
+        deadline = time.monotonic() + 30
+        prev = None
+        while True:
+            base = resources(m, sess, user)
+            if base["dump_threads"] == 0 and base == prev:
+                break
+            assert time.monotonic() < deadline, \
+                "never quiet after the warm-up: %s then %s" % (prev, base)
+            prev = base
+            time.sleep(0.2)
+        assert base["backup_connections"] == 0, base
+        for i in range(20):
+            aborted = count(m.log(), "snapshot_aborted")
+            fd = os.open(m.path(SNAP), os.O_RDONLY)
+            try:
+                os.read(fd, MiB)
+                busy = resources(m, sess, user)
+            finally:
+                os.close(fd)
+            # The counters see the running dump (else they prove nothing).
+            assert busy["dump_threads"] >= 2, busy  # worker, gzip, gpg...
+            assert busy["backup_connections"] > base["backup_connections"], busy
+            assert busy["helper_procs"] > base["helper_procs"], busy
+            assert len(busy["fds"]) > len(base["fds"]), busy
+            deadline = time.monotonic() + 15
+            while True:
+                now = resources(m, sess, user)
+                if settled(now, base) and \
+                        count(m.log(), "snapshot_aborted") > aborted:
+                    break
+                assert time.monotonic() < deadline, (
+                    "after close #%d, not back to the baseline:\n%s\n"
+                    "baseline:\n%s\n%s"
+                    % (i + 1, "\n".join("  %s: %s (was %s)" % (k, now[k], base[k])
+                                         for k in now if now[k] != base[k]),
+                       base, m.log()[-3000:]))
+                time.sleep(0.1)
     assert 'reason="reader closed"' in m.log()
     assert "snapshot_failed" not in m.log()
     assert m.status()["last_error"] is None

@@ -173,8 +173,32 @@ def test_to_stdout_equals_gpg_gunzip(env):
     assert got.rstrip().endswith(b"-- dumpfs: dump completed")
 
 
+def run_with_etc_dumpfs(argv, env, ini=None):
+    """argv as if /etc/dumpfs held only `ini` (a file copied there as
+    dumpfs.ini; None: no /etc/dumpfs at all), whatever this machine has:
+    in a private mount namespace over which /etc is an overlay, so the
+    host's /etc is never written and its dumpfs.ini (dumpfs's default
+    config) never read."""
+    tmp = tempfile.mkdtemp(prefix="dfs-etc-", dir="/tmp")
+    script = ('set -e; mount -t tmpfs tmpfs "$1"; mkdir "$1/u" "$1/w"; '
+              'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/u,workdir=$1/w" /etc; '
+              'rm -rf /etc/dumpfs; '
+              'if [ -n "$2" ]; then mkdir /etc/dumpfs; cp "$2" /etc/dumpfs/dumpfs.ini; fi; '
+              'shift 2; exec "$@"')
+    ns = ["unshare", "--mount", "--propagation", "private"]
+    if os.geteuid() != 0:
+        ns.append("--map-root-user")
+    try:
+        return subprocess.run(ns + ["sh", "-c", script, "sh", tmp, ini or ""] + argv,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=300)
+    finally:
+        os.rmdir(tmp)
+
+
 def test_to_stdout_needs_no_config(env):
-    """The DPO's machine: only the key, no dumpfs.ini."""
+    """The DPO's machine: only the key, no dumpfs.ini.  Whatever this
+    machine's /etc/dumpfs holds: both cases run in a private view of /etc."""
     res = subprocess.run(
         [dumpfs_bin(), "restore", env.backup, "--to-stdout"],
         env={"PATH": os.environ["PATH"], "GNUPGHOME": env.key.home,
@@ -183,13 +207,21 @@ def test_to_stdout_needs_no_config(env):
     # An explicit $DUMPFS_CONFIG that is missing is an error (exit 2) ...
     assert res.returncode == 2, res.stderr.decode()
     env_no_cfg = {"PATH": os.environ["PATH"], "GNUPGHOME": env.key.home}
-    if os.path.exists("/etc/dumpfs/dumpfs.ini"):
-        pytest.skip("a system config exists")
-    res = subprocess.run(
-        [dumpfs_bin(), "restore", env.backup, "--to-stdout"],
-        env=env_no_cfg, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    # ... no /etc/dumpfs/dumpfs.ini either: no config needed ...
+    res = run_with_etc_dumpfs([dumpfs_bin(), "restore", env.backup, "--to-stdout"],
+                              env_no_cfg)
     assert res.returncode == 0, res.stderr.decode()
     assert res.stdout == env.plaintext()
+    # ... but a system config that exists is the one used (a broken one
+    # fails the restore, naming it).
+    broken = os.path.join(env.dir, "broken.ini")
+    with open(broken, "w") as f:
+        f.write("[no_such_section]\nkey = value\n")
+    res = run_with_etc_dumpfs([dumpfs_bin(), "restore", env.backup, "--to-stdout"],
+                              env_no_cfg, ini=broken)
+    assert res.returncode == 2, res.stderr.decode()
+    assert b"/etc/dumpfs/dumpfs.ini" in res.stderr, res.stderr.decode()
+    assert res.stdout == b""
 
 
 def test_database_option_restores_one_database(env):

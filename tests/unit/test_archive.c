@@ -43,10 +43,11 @@ static void put(const char *dir, const char *name, const char *content)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "w");
+	CHECK(f != NULL);
 	if (!f)
 		return;
-	fputs(content, f);
-	fclose(f);
+	CHECK(fputs(content, f) >= 0);
+	CHECK(fclose(f) == 0);
 }
 
 static bool exists(const char *dir, const char *name)

@@ -102,8 +102,12 @@ static int rig_open(struct rig *r, const char *keyfile, const char *name, size_t
 	r->fail_after = SIZE_MAX;
 	r->n = n;
 	r->fx = gpgfx_get();
-	if (!r->fx || pthread_mutex_init(&r->gate, NULL))
+	if (!r->fx)
+		return -1; /* gpgfx_get failed the test */
+	if (pthread_mutex_init(&r->gate, NULL)) {
+		CHECK(!"pthread_mutex_init");
 		return -1;
+	}
 	gpgfx_path(r->path, sizeof(r->path), name);
 	r->fd = open(r->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	r->data = malloc(n ? n : 1);

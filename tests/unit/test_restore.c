@@ -262,8 +262,10 @@ static void gz_members(struct strbuf *out, const char *text, size_t len, int mem
 		z_stream z;
 
 		memset(&z, 0, sizeof(z));
-		if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+			CHECK(!"deflateInit2");
 			return;
+		}
 		z.next_in = (unsigned char *)text + off;
 		z.avail_in = (uInt)n;
 		z.next_out = buf;

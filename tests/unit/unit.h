@@ -1,7 +1,10 @@
 /* A tiny unit-test runner: each TEST registers itself at load time; the
- * runner prints "ok N - name" / "not ok N - name" lines, then
- * "N passed, N failed".  CHECK records a failure with file:line and goes
- * on; a test fails when any of its checks failed. */
+ * runner prints "ok N - name", "not ok N - name" or "ok N - name # SKIP
+ * reason" lines, then "N passed, N failed, N skipped".  CHECK records a
+ * failure with file:line and goes on; a test fails when any of its checks
+ * failed.  A test whose precondition is missing (no root, no tool) calls
+ * unit_skip() with the reason and returns: it is counted as skipped, never
+ * as passed (a failed check before it still makes it fail). */
 #ifndef UNIT_H
 #define UNIT_H
 
@@ -10,6 +13,7 @@
 
 void unit_register(const char *name, void (*fn)(void));
 void unit_fail(const char *file, int line, const char *what);
+void unit_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define TEST(name)                                                                                 \
 	static void name(void);                                                                    \

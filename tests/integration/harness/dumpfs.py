@@ -30,18 +30,33 @@ _gnupg_home = []
 SANITIZER = re.compile("|".join(re.escape(p) for p in SANITIZER_PATTERNS))
 
 
-def dumpfs_bin():
-    """DUMPFS_BIN, else the ASan build, else ./dumpfs; skips the test when
-    there is none (run make)."""
+def find_dumpfs_bin():
+    """The binary under test: DUMPFS_BIN (relative to the repo unless
+    absolute), else the ASan build, else ./dumpfs.  Returns (path, problem):
+    problem is None when path is an executable file, else says what to do."""
     path = os.environ.get("DUMPFS_BIN")
     if path:
-        return path if os.path.isabs(path) else os.path.join(REPO_ROOT, path)
+        path = path if os.path.isabs(path) else os.path.join(REPO_ROOT, path)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path, None
+        return path, ("DUMPFS_BIN=%s is not an executable file (run make asan, "
+                      "or point DUMPFS_BIN at a dumpfs binary)" % path)
+    tried = []
     for cand in ("build/asan/dumpfs", "dumpfs"):
         path = os.path.join(REPO_ROOT, cand)
-        if os.access(path, os.X_OK):
-            return path
-    import pytest
-    pytest.skip("no dumpfs binary (run make)")
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path, None
+        tried.append(path)
+    return None, ("no dumpfs binary to test: DUMPFS_BIN is unset and none of "
+                  "%s exists (run make asan, or set DUMPFS_BIN)" % ", ".join(tried))
+
+
+def dumpfs_bin():
+    """The binary under test (find_dumpfs_bin); without one the test fails,
+    never skips (conftest.py refuses to start the session first)."""
+    path, problem = find_dumpfs_bin()
+    assert problem is None, problem
+    return path
 
 
 def assert_no_sanitizer(output):
