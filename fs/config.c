@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "config_schema.h"
 #include "config_value.h"
@@ -111,6 +112,7 @@ const struct key_def config_keys[] = {
 
 	UINT("fs", "max_snapshot_readers", fs.max_snapshot_readers, "2", 1, 64),
 	ENUM("fs", "snapshot_mode", fs.snapshot_mode, "stream", snapshot_names),
+	KEY("fs", "group", K_GROUP, 0, fs.group, NULL, 0, 0, NULL),
 };
 
 const size_t config_nkeys = ARRAY_SIZE(config_keys);
@@ -237,6 +239,7 @@ static int store(struct config *cfg, size_t i, const char *value, struct errbuf 
 	unsigned long long n;
 	unsigned idx;
 	bool b;
+	int rc;
 
 	switch (k->type) {
 	case K_PORT:
@@ -264,6 +267,13 @@ static int store(struct config *cfg, size_t i, const char *value, struct errbuf 
 		return schedule_parse(field(cfg, i), value, why);
 	case K_LIST:
 		return store_list(cfg, i, value, why);
+	case K_GROUP:
+		rc = cv_group(value, field(cfg, i));
+		if (rc == -EINVAL)
+			return error_set(why, rc,
+					 "expected the name of a group known to this system or "
+					 "a group number");
+		return rc ? error_set(why, rc, "cannot look up the group: %s", strerror(-rc)) : 0;
 	default:
 		return store_string(cfg, i, value, why);
 	}
@@ -359,6 +369,8 @@ static int set_defaults(struct config *cfg, struct errbuf *err)
 {
 	struct errbuf why;
 
+	/* [fs] group: the daemon's primary group, which no text can say. */
+	cfg->fs.group = getgid();
 	for (size_t i = 0; i < config_nkeys; i++) {
 		int rc = config_keys[i].def ? store(cfg, i, config_keys[i].def, &why) : 0;
 

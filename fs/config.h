@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "../dumper/errbuf.h"
 #include "../dumper/log.h"
@@ -87,6 +88,7 @@ struct config {
 	struct {
 		unsigned max_snapshot_readers; /* default 2 */
 		enum snapshot_mode snapshot_mode;
+		gid_t group; /* of the snapshot and archive files; default getgid() */
 	} fs;
 };
 

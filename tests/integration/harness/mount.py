@@ -26,7 +26,8 @@ def wait_for(pred, timeout, what):
 class Mount:
     """`dumpfs CONFIG MOUNTPOINT -f`, its stderr in a file."""
 
-    def __init__(self, config, mountpoint, args=(), timeout=60):
+    def __init__(self, config, mountpoint, args=(), timeout=60, env=None):
+        """env: the daemon's environment (default child_env())."""
         self.config = config
         self.mnt = mountpoint
         try:
@@ -37,7 +38,7 @@ class Mount:
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [dumpfs_bin(), config, mountpoint, "-f"] + list(args),
-            env=child_env(), stdin=subprocess.DEVNULL,
+            env=env or child_env(), stdin=subprocess.DEVNULL,
             stdout=self.log_file, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
         deadline = time.monotonic() + timeout

@@ -1,0 +1,207 @@
+"""Who may read, and what the running processes show (SPEC section 6),
+against a real MariaDB server, a real GnuPG key pair and a real FUSE mount
+with allow_other:
+
+- the snapshot is 0440, owner the daemon's user, group `[fs] group`: a
+  second uid outside that group gets EACCES and no dump starts (no new
+  server connection); status/ stays readable by it; a process in the
+  group reads the snapshot; archive files are created 0440 with the
+  group, and the mount shows them so;
+- no secret given as a DUMPFS_* variable is left in /proc/PID/environ of
+  the daemon, of `dumpfs backup`, or of any of their children (gpg), and
+  the processes are not dumpable (no core file, /proc/PID owned by root).
+
+The tests run as root (FUSE allow_other, setpriv); the second uid is
+`nobody`, given supplementary groups with setpriv so that no entry in
+/etc/group is needed.
+"""
+
+import errno
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from harness.config import write_config
+from harness.dumpfs import child_env, dumpfs_bin, run_dumpfs
+from harness.gpg import GpgKey
+from harness.mount import Mount, mounted
+from harness.server import Server
+
+SNAP = "snapshot/now.sql.gz.gpg"
+GROUP = 4242  # [fs] group: a number, no /etc/group entry needed
+NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup"]
+OUTSIDER = NOBODY + ["--clear-groups", "--"]
+MEMBER = NOBODY + ["--groups=%d" % GROUP, "--"]
+
+if os.geteuid() != 0:
+    pytest.fail("test_access.py needs root (allow_other, setpriv)", pytrace=False)
+
+
+def as_user(who, code, *args):
+    """Runs python `code` (sys.argv[1:] = args) as `who` (OUTSIDER or
+    MEMBER); the CompletedProcess, text output."""
+    return subprocess.run(who + ["/usr/bin/python3", "-c", code] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=300)
+
+
+# Prints "ok <bytes>" or "errno <n>" for reading the whole file argv[1].
+READ = """
+import sys
+try:
+    with open(sys.argv[1], "rb") as f:
+        print("ok", len(f.read()))
+except OSError as e:
+    print("errno", e.errno)
+"""
+
+
+class Env:
+    def __init__(self):
+        self.server = self.key = None
+        self.mounts = []
+        self.n = 0
+        # Reachable by the second uid (mkdtemp makes it 0700).
+        self.dir = tempfile.mkdtemp(prefix="dfs-access-", dir="/tmp")
+        os.chmod(self.dir, 0o755)
+        try:
+            self.server = Server(name="acc").start()
+            self.server.run_sql(
+                "CREATE DATABASE shop;"
+                "CREATE TABLE shop.item (id INT PRIMARY KEY, name VARCHAR(40));"
+                "INSERT INTO shop.item VALUES (1,'apple'),(2,'pear');"
+                "CREATE TABLE shop.big (id INT PRIMARY KEY, h CHAR(64));")
+            self.server.run_sql("INSERT INTO big SELECT seq, SHA2(seq,256)"
+                                " FROM seq_1_to_300000;", db="shop")
+            self.user = self.server.create_backup_user()
+            self.key = GpgKey()
+        except BaseException:
+            self.close()
+            raise
+
+    def config(self, archive_dir, extra=None):
+        self.n += 1
+        extra = dict(extra or {})
+        extra.setdefault("fs", {}).setdefault("group", str(GROUP))
+        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n),
+                            self.server, self.key, user=self.user,
+                            databases=["shop"], archive_dir=archive_dir,
+                            extra=extra, fingerprint=False)
+
+    def subdir(self, name):
+        path = os.path.join(self.dir, name)
+        os.makedirs(path)
+        return path
+
+    def mount(self, config, name, env=None):
+        m = Mount(config, os.path.join(self.dir, "mnt-" + name),
+                  ["-o", "allow_other"], env=env)
+        self.mounts.append(m)
+        return m
+
+    def connections(self, session):
+        """The server's count of connection attempts so far."""
+        return int(session.query("SHOW GLOBAL STATUS LIKE 'Connections'")[0][1])
+
+    def close(self):
+        for m in self.mounts:
+            if m.proc.poll() is None or mounted(m.mnt):
+                m.stop()
+            print("---- %s\n%s" % (m.log_path, m.log()[-6000:]))
+        if self.server:
+            self.server.cleanup()
+        if self.key:
+            self.key.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def env():
+    e = Env()
+    yield e
+    e.close()
+
+
+@pytest.fixture(scope="module")
+def backed_up(env):
+    """An archive dir with one backup made by `dumpfs backup`, and a mount
+    of it (allow_other)."""
+    d = env.subdir("archive")
+    cfg = env.config(d)
+    res = run_dumpfs(["backup"], config=cfg, timeout=300)
+    assert res.returncode == 0, res.stderr.decode(errors="replace")
+    m = env.mount(cfg, "main")
+    return d, cfg, m
+
+
+# ---------------------------------------------------------------------------
+# Who may read
+
+
+def test_snapshot_is_0440_owner_and_group(env, backed_up):
+    _, _, m = backed_up
+    st = os.stat(m.path(SNAP))
+    assert oct(st.st_mode & 0o7777) == oct(0o440)
+    assert st.st_uid == os.getuid() and st.st_gid == GROUP
+    for d in ("", "snapshot", "archive", "status"):
+        assert oct(os.stat(m.path(d)).st_mode & 0o7777) == oct(0o555), d
+    assert oct(os.stat(m.path("status/health")).st_mode & 0o7777) == oct(0o444)
+
+
+def test_outsider_gets_eacces_and_starts_no_dump(env, backed_up):
+    _, _, m = backed_up
+    with env.server.session() as s:
+        before = env.connections(s)
+        res = as_user(OUTSIDER, READ, m.path(SNAP))
+        time.sleep(1)  # a dump, had one started, connects at once
+        after = env.connections(s)
+    assert res.stdout.split() == ["errno", str(errno.EACCES)], res
+    assert after == before, "a dump was started for a user outside the group"
+    assert "snapshot_open" not in m.log() and "snapshot_start" not in m.log()
+    # status/ holds no secret: still readable by anyone.
+    res = as_user(OUTSIDER, READ, m.path("status/health"))
+    assert res.stdout.split()[0] == "ok", res
+
+
+def test_group_member_reads_the_snapshot(env, backed_up):
+    _, _, m = backed_up
+    with env.server.session() as s:
+        before = env.connections(s)
+        res = as_user(MEMBER, READ, m.path(SNAP))
+        after = env.connections(s)
+    assert res.stdout.split()[0] == "ok" and int(res.stdout.split()[1]) > 1000, res
+    assert after > before  # the dump it read
+
+
+def test_archive_files_are_0440_with_the_group(env, backed_up):
+    d, _, m = backed_up
+    names = sorted(n for n in os.listdir(d) if n.startswith("mariadb_"))
+    assert len(names) == 2 and names[1].endswith(".sha256"), names
+    for n in names:
+        st = os.stat(os.path.join(d, n))
+        assert oct(st.st_mode & 0o7777) == oct(0o440), n
+        assert st.st_gid == GROUP and st.st_uid == os.getuid(), n
+        # the mount shows the real mode less write bits
+        mst = os.stat(m.path("archive/" + n))
+        assert oct(mst.st_mode & 0o7777) == oct(0o440), n
+        assert mst.st_gid == GROUP, n
+        res = as_user(OUTSIDER, READ, m.path("archive/" + n))
+        assert res.stdout.split() == ["errno", str(errno.EACCES)], (n, res)
+        res = as_user(MEMBER, READ, m.path("archive/" + n))
+        assert res.stdout.split() == ["ok", str(st.st_size)], (n, res)
+
+
+def test_unknown_group_is_a_config_error(env):
+    cfg = env.config(env.subdir("badgroup"), extra={"fs": {"group": "no-such-grp-dfs"}})
+    res = run_dumpfs(["backup"], config=cfg)
+    err = res.stderr.decode(errors="replace")
+    assert res.returncode == 2, err
+    with open(cfg) as f:
+        line = [i for i, t in enumerate(f.read().splitlines(), 1)
+                if t.startswith("group =")][0]
+    assert "%s:%d: invalid value 'no-such-grp-dfs' for key 'group' in [fs]" % (
+        cfg, line) in err, err
