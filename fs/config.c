@@ -36,6 +36,8 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+extern char **environ;
+
 static const char *const notify_on_names[] = {"failure", "always", "never", NULL};
 static const char *const smtp_tls_names[] = {"try", "require", "off", NULL};
 static const char *const snapshot_names[] = {"stream", "spool", NULL};
@@ -487,6 +489,18 @@ void config_release(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+/* Zeroes the value of every "name=..." entry of environ in place: the
+ * first ones live in the block /proc/PID/environ shows (the initial stack),
+ * which unsetenv() only unlinks. */
+static void wipe_env_values(const char *name)
+{
+	size_t len = strlen(name);
+
+	for (char **e = environ; e && *e; e++)
+		if (!strncmp(*e, name, len) && (*e)[len] == '=')
+			explicit_bzero(*e + len + 1, strlen(*e + len + 1));
+}
+
 void config_scrub_env(void)
 {
 	char name[96];
@@ -495,6 +509,7 @@ void config_scrub_env(void)
 		if (config_keys[i].type != K_SECRET)
 			continue;
 		config_env_name(i, name, sizeof(name));
+		wipe_env_values(name);
 		(void)unsetenv(name); /* fails only for malformed names */
 	}
 }

@@ -97,8 +97,10 @@ struct config {
 int config_load(struct config *cfg, const char *path, const char *const *envp, struct errbuf *err);
 void config_release(struct config *cfg);
 
-/* Removes DUMPFS_* variables that carry secrets from the process
- * environment, so child processes (gpg) never inherit them. */
+/* Overwrites the values of the DUMPFS_* variables that carry secrets
+ * (also in the initial environment block, /proc/PID/environ) and removes
+ * them from the environment, so child processes (gpg, the client) never
+ * inherit them.  Call after config_load(), which copies what it needs. */
 void config_scrub_env(void);
 
 #endif

@@ -8,8 +8,9 @@ with allow_other:
   group reads the snapshot; archive files are created 0440 with the
   group, and the mount shows them so;
 - no secret given as a DUMPFS_* variable is left in /proc/PID/environ of
-  the daemon, of `dumpfs backup`, or of any of their children (gpg), and
-  the processes are not dumpable (no core file, /proc/PID owned by root).
+  the daemon, of `dumpfs backup`, of `dumpfs restore`, or of any of their
+  children (gpg, the mariadb client), and the processes are not dumpable
+  (core file size limit 0, /proc/PID owned by root).
 
 The tests run as root (FUSE allow_other, setpriv); the second uid is
 `nobody`, given supplementary groups with setpriv so that no entry in
@@ -26,10 +27,11 @@ import time
 import pytest
 
 from harness.config import write_config
-from harness.dumpfs import child_env, dumpfs_bin, run_dumpfs
+from harness.dumpfs import assert_no_sanitizer, child_env, dumpfs_bin, run_dumpfs
 from harness.gpg import GpgKey
 from harness.mount import Mount, mounted
 from harness.server import Server
+from sinks import HttpSink, SmtpSink
 
 SNAP = "snapshot/now.sql.gz.gpg"
 GROUP = 4242  # [fs] group: a number, no /etc/group entry needed
@@ -205,3 +207,225 @@ def test_unknown_group_is_a_config_error(env):
                 if t.startswith("group =")][0]
     assert "%s:%d: invalid value 'no-such-grp-dfs' for key 'group' in [fs]" % (
         cfg, line) in err, err
+
+
+# ---------------------------------------------------------------------------
+# Secrets at run time
+
+
+@pytest.fixture(scope="module")
+def secret_env(env):
+    """Every secret of the schema as a DUMPFS_* variable (the database
+    password is the real one: the config has no password_file), and the
+    config that relies on them."""
+    http, smtp = HttpSink(), SmtpSink()
+    token = "TOKEN" + os.urandom(8).hex()
+    secrets = {
+        "DUMPFS_MARIADB_PASSWORD": env.user.password,
+        "DUMPFS_NOTIFY_WEBHOOK_URL": http.url("/hook/W" + token),
+        "DUMPFS_NOTIFY_HEARTBEAT_URL": http.url("/hb/H" + token),
+        "DUMPFS_NOTIFY_SMTP_PASSWORD": "SMTP" + token,
+        "DUMPFS_RESTORE_PASSWORD": "RESTORE" + token,
+    }
+    variables = child_env()
+    variables.update(secrets)
+    # Not a secret: finds the processes that inherited this environment.
+    variables["DFS_ACCESS_MARK"] = "mark" + os.urandom(8).hex()
+    cfg = env.config(env.subdir("secret-archive"), extra={
+        "mariadb": {"password_file": None},
+        "notify": {"on": "always", "smtp_url": smtp.url, "smtp_user": "alerts",
+                   "smtp_tls": "off", "mail_from": "dumpfs@test.local",
+                   "mail_to": "dpo@test.local"}})
+    yield cfg, variables, list(secrets.values())
+    http.close()
+    smtp.close()
+
+
+def family(pid, mark):
+    """pid first, then its descendants: its children's, and the processes
+    with `mark` in their environment (gpgme double-forks gpg: not a child)."""
+    todo = [pid]
+    for p in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/environ" % p, "rb") as f:
+                if p.isdigit() and mark.encode() in f.read():
+                    todo.append(int(p))
+        except OSError:
+            pass  # not a process, or ended meanwhile
+    out = []
+    while todo:
+        p = todo.pop(0)
+        if p in out:
+            continue
+        out.append(p)
+        try:
+            for task in os.listdir("/proc/%d/task" % p):
+                with open("/proc/%d/task/%s/children" % (p, task)) as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            pass  # ended meanwhile
+    return out
+
+
+def exposed(pids, secrets):
+    """Where a secret (or its last 12 bytes) shows in the
+    environment or command line of one of pids; [] when nowhere."""
+    found = []
+    for p in pids:
+        for what in ("environ", "cmdline"):
+            try:
+                with open("/proc/%d/%s" % (p, what), "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue  # ended meanwhile
+            for s in secrets:
+                if s.encode() in data or s.encode()[-12:] in data:
+                    found.append("%s of pid %d holds %s..." % (what, p, s[:4]))
+    return found
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+def core_limit(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max core file size"):
+                return line.split()[4:6]
+    return None
+
+
+def test_no_secret_in_proc_of_the_mount_and_its_children(env, secret_env):
+    cfg, variables, secrets = secret_env
+    m = env.mount(cfg, "secrets", env=variables)
+    with open(m.path(SNAP), "rb") as f:
+        head = f.read(65536)  # the dump runs, gpg encrypts it
+        pids = family(m.pid, variables["DFS_ACCESS_MARK"])
+        children = [comm(p) for p in pids[1:]]
+        found = exposed(pids, secrets)
+        limit = core_limit(m.pid)
+        rest = f.read()
+    assert len(head) + len(rest) > 1000, m.log()
+    assert any(c.startswith("gpg") for c in children), children
+    assert found == [], found
+    assert limit == ["0", "0"], limit
+    assert m.stop() == 0
+    assert "snapshot_failed" not in m.log(), m.log()
+
+
+def test_no_secret_in_proc_of_backup_and_its_children(env, secret_env):
+    cfg, variables, secrets = secret_env
+    errf = open(os.path.join(env.dir, "backup-secrets.err"), "w+b")
+    proc = subprocess.Popen([dumpfs_bin(), "backup", "-c", cfg], env=variables,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=errf)
+    found, children, limit = [], set(), None
+    try:
+        # The variables are there until the config is read: look once
+        # the run has started (its first log line).
+        while proc.poll() is None:
+            errf.seek(0)
+            if b"backup_start" in errf.read():
+                break
+            time.sleep(0.01)
+        while proc.poll() is None:
+            pids = family(proc.pid, variables["DFS_ACCESS_MARK"])
+            children.update(comm(p) for p in pids[1:])
+            found += exposed(pids, secrets)
+            limit = limit or core_limit(proc.pid)
+            time.sleep(0.02)
+        proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    errf.seek(0)
+    err = errf.read().decode(errors="replace")
+    errf.close()
+    assert_no_sanitizer(err)
+    assert proc.returncode == 0, err
+    assert any(c.startswith("gpg") for c in children), (children, err)
+    assert found == [], found
+    assert limit == ["0", "0"], limit
+    for s in secrets:
+        assert s not in err
+
+
+def test_process_is_not_dumpable(env, secret_env, tmp_path):
+    """As another uid than root: /proc/PID of a dumpable process belongs to
+    that uid; of a non-dumpable one, to root, so the same uid can neither
+    read its environ or memory nor ptrace it."""
+    cfg, variables, secrets = secret_env
+    variables = dict(variables, ASAN_OPTIONS="detect_leaks=0")  # LSan ptraces
+    proc = subprocess.Popen(OUTSIDER + [dumpfs_bin(), "dump", "--plain", "-c", cfg],
+                            env=variables, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first = proc.stdout.read(1)  # the dump runs: the config was read
+        assert first, proc.stderr.read().decode(errors="replace")
+        with open("/proc/%d/status" % proc.pid) as f:
+            uid = [ln.split()[1] for ln in f if ln.startswith("Uid:")][0]
+        owner = os.stat("/proc/%d/environ" % proc.pid).st_uid
+        res = as_user(OUTSIDER, READ, "/proc/%d/environ" % proc.pid)
+        found = exposed([proc.pid], secrets)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert uid != "0"  # it runs as nobody
+    assert owner == 0, "/proc/PID of dumpfs belongs to its user: dumpable"
+    assert res.stdout.split() == ["errno", str(errno.EACCES)], res
+    assert found == [], found
+
+
+def test_no_secret_in_proc_of_restore_and_its_client(env, backed_up, secret_env):
+    d, _, _ = backed_up
+    cfg, variables, secrets = secret_env
+    backup = os.path.join(d, sorted(n for n in os.listdir(d)
+                                    if n.endswith(".sql.gz.gpg"))[0])
+    target = Server(name="acc-rst").start()
+    try:
+        target.run_sql("CREATE USER 'restorer'@'127.0.0.1' IDENTIFIED BY '%s';"
+                       "GRANT ALL ON *.* TO 'restorer'@'127.0.0.1';"
+                       % variables["DUMPFS_RESTORE_PASSWORD"])
+        rcfg = env.config(d, extra={
+            "mariadb": {"password_file": None},
+            "restore": {"host": target.host, "port": str(target.port),
+                        "user": "restorer"}})
+        renv = dict(variables, GNUPGHOME=env.key.home)
+        errf = open(os.path.join(env.dir, "restore-secrets.err"), "w+b")
+        proc = subprocess.Popen([dumpfs_bin(), "restore", "-c", rcfg, backup], env=renv,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=errf)
+        found, children = [], set()
+        try:
+            while proc.poll() is None:
+                pids = family(proc.pid, variables["DFS_ACCESS_MARK"])
+                # the variables are there until the config is read: only
+                # once the client runs
+                names = [comm(p) for p in pids[1:]]
+                if any(n.startswith("mariadb") for n in names):
+                    children.update(names)
+                    found += exposed(pids, secrets)
+                time.sleep(0.02)
+            proc.wait(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        errf.seek(0)
+        err = errf.read().decode(errors="replace")
+        errf.close()
+        assert_no_sanitizer(err)
+        assert proc.returncode == 0, err
+        assert any(c.startswith("mariadb") for c in children), (children, err)
+        assert found == [], found
+        assert target.scalar("SELECT COUNT(*) FROM shop.big") == "300000"
+    finally:
+        target.cleanup()

@@ -714,3 +714,21 @@ TEST(config_scrub_env_removes_secrets_only)
 	unsetenv("DUMPFS_MARIADB_PASSWORD_FILE");
 	unsetenv("DUMPFS_MARIADB_HOST");
 }
+
+/* An entry the environment does not own (as the initial block that
+ * /proc/PID/environ shows): unsetenv() only unlinks it, so its value must
+ * be overwritten in place. */
+TEST(config_scrub_env_wipes_the_value_in_place)
+{
+	static char entry[] = "DUMPFS_NOTIFY_SMTP_PASSWORD=" SECRET;
+	const size_t name_len = strlen("DUMPFS_NOTIFY_SMTP_PASSWORD=");
+	size_t zeros = 0;
+
+	CHECK(putenv(entry) == 0);
+	config_scrub_env();
+	CHECK(getenv("DUMPFS_NOTIFY_SMTP_PASSWORD") == NULL);
+	CHECK(!strncmp(entry, "DUMPFS_NOTIFY_SMTP_PASSWORD=", name_len));
+	for (size_t i = name_len; i < sizeof(entry) - 1; i++)
+		zeros += entry[i] == '\0';
+	CHECK(zeros == strlen(SECRET));
+}
