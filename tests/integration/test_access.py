@@ -209,6 +209,34 @@ def test_unknown_group_is_a_config_error(env):
         cfg, line) in err, err
 
 
+def test_a_group_the_daemon_cannot_use_fails_at_start(env):
+    """Root without CAP_CHOWN (as the systemd unit's bounding set makes
+    it) and not in the group: the mount refuses to start when it would
+    run backups; a backup fails at once, leaving nothing."""
+    d = env.subdir("nochown")
+    cfg = env.config(d, extra={"archive": {"schedule": "02:00"}})
+    mnt = os.path.join(env.dir, "mnt-nochown")
+    os.makedirs(mnt)
+    nochown = ["setpriv", "--bounding-set=-chown", "--"]
+    res = subprocess.run(nochown + [dumpfs_bin(), cfg, mnt, "-f"], env=child_env(),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, timeout=120)
+    out = res.stdout.decode(errors="replace")
+    if mounted(mnt):
+        subprocess.run(["fusermount3", "-u", "-z", mnt])
+    assert res.returncode != 0, out
+    assert "cannot give archive files to group %d ([fs] group)" % GROUP in out, out
+    assert_no_sanitizer(out)
+    res = subprocess.run(nochown + [dumpfs_bin(), "backup", "-c", cfg], env=child_env(),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, timeout=300)
+    out = res.stdout.decode(errors="replace")
+    assert res.returncode == 1, out
+    assert "cannot give '%s/" % d in out and "check [fs] group" in out, out
+    assert [n for n in os.listdir(d) if n.startswith(("mariadb", ".mariadb"))] == []
+    assert_no_sanitizer(out)
+
+
 # ---------------------------------------------------------------------------
 # Secrets at run time
 
