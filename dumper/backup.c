@@ -17,7 +17,8 @@
 #include "sink.h"
 #include "state.h"
 
-#define FILE_MODE  0640
+/* Read-only, for the owner and the readers' group (SPEC 6). */
+#define FILE_MODE  0440
 #define NAME_TRIES 5 /* seconds to wait for a free name */
 
 struct backup {
@@ -167,6 +168,22 @@ static int dump_into(struct backup *b, struct outfile *of, struct sha256 *ctx,
 	return rc;
 }
 
+/* A new archive file (backup or sidecar): readable by its group only. */
+static int open_archive_file(struct backup *b, struct outfile *of, const char *path,
+			     struct errbuf *err)
+{
+	int rc = outfile_open(of, path, FILE_MODE, err);
+
+	if (rc || b->o->group == (gid_t)-1 || fchown(of->fd, (uid_t)-1, b->o->group) == 0)
+		return rc;
+	rc = -errno;
+	outfile_release(of);
+	return error_set(err, rc,
+			 "cannot give '%s' to group %u: %s (check [fs] group: this user must "
+			 "be a member of it)",
+			 path, (unsigned)b->o->group, strerror(-rc));
+}
+
 static int write_backup(struct backup *b, const char *name, struct backup_result *res,
 			struct errbuf *err)
 {
@@ -178,7 +195,7 @@ static int write_backup(struct backup *b, const char *name, struct backup_result
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", b->o->dir, name) >= sizeof(path))
 		return error_set(err, -ENAMETOOLONG, "archive path too long in '%s'", b->o->dir);
-	rc = outfile_open(&of, path, FILE_MODE, err);
+	rc = open_archive_file(b, &of, path, err);
 	if (!rc)
 		rc = archive_hold_temp(of.fd, err);
 	if (!rc)
@@ -207,7 +224,7 @@ static int write_sidecar(struct backup *b, const char *name, const char *hex, st
 	archive_sidecar_format(&sb, hex, name);
 	rc = strbuf_error(&sb) ? error_set(err, -ENOMEM, "out of memory") : 0;
 	if (!rc)
-		rc = outfile_open(&of, path, FILE_MODE, err);
+		rc = open_archive_file(b, &of, path, err);
 	if (!rc && (rc = fd_write_all(of.fd, sb.buf, sb.len)) < 0)
 		rc = error_set(err, rc, "cannot write '%s': %s", path, strerror(-rc));
 	if (!rc)

@@ -6,7 +6,8 @@
  *  3. remove stale hidden temporaries (archive_clean_temps);
  *  4. pick "<prefix>_YYYY-MM-DD_HHMMSS.sql.gz.gpg" for now; when it or
  *     its sidecar exists, wait for the next second (never overwrite);
- *  5. dump_job_run into outfile(hidden temp) <- sha256 stage, commit
+ *  5. dump_job_run into outfile(hidden temp, mode 0440, group
+ *     opts->group) <- sha256 stage, commit
  *     with no_replace (fsync, rename, fsync dir);
  *  6. the sidecar "<hex>  <name>\n" the same way;
  *  7. state_record_success, then retention (archive_prune), then remove
@@ -22,6 +23,7 @@
 #define DUMPER_BACKUP_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "archive.h"
 #include "log.h"
@@ -35,6 +37,7 @@ struct backup_opts {
 	unsigned min_keep;
 	const struct pipeline_opts *pipeline; /* key must be set (not plain) */
 	struct logger *log;		      /* may be NULL */
+	gid_t group; /* of the backup and sidecar (mode 0440); (gid_t)-1: ours */
 };
 
 struct backup_result {

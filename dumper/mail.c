@@ -340,6 +340,14 @@ static size_t read_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* With a password to send, "try" is "require": a man in the middle who
+ * strips STARTTLS from the server's EHLO reply must not get it in clear.
+ * Only an explicit "off" sends it unencrypted. */
+static bool mail_tls_required(const struct mail_opts *o)
+{
+	return o->tls == MAIL_TLS_REQUIRE || (o->tls == MAIL_TLS_TRY && o->user);
+}
+
 static int smtp_setup(CURL *h, const struct mail_opts *o, struct curl_slist *rcpt, struct upload *u,
 		      const char *from, char *ebuf)
 {
@@ -357,7 +365,7 @@ static int smtp_setup(CURL *h, const struct mail_opts *o, struct curl_slist *rcp
 	SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (o->ca_file)
 		SETOPT(h, CURLOPT_CAINFO, o->ca_file);
-	if (implicit_tls || o->tls == MAIL_TLS_REQUIRE)
+	if (implicit_tls || mail_tls_required(o))
 		SETOPT(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 	else if (o->tls == MAIL_TLS_TRY)
 		SETOPT(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
@@ -396,6 +404,18 @@ static struct curl_slist *recipients(const struct mail_opts *o)
 	return list;
 }
 
+static int no_starttls(struct errbuf *err, const char *url)
+{
+	char where[256];
+
+	url_redact(url, where, sizeof(where));
+	return error_set(err, -EIO,
+			 "mail via %s failed: the server offers no STARTTLS, and with smtp_user "
+			 "set the password is only sent over TLS (smtp_tls = try acts as require; "
+			 "set smtp_tls = off to send it in clear)",
+			 where);
+}
+
 int mail_send(const struct mail_opts *o, const struct mail_content *m, struct errbuf *err)
 {
 	struct strbuf msg = STRBUF_INIT;
@@ -420,7 +440,9 @@ int mail_send(const struct mail_opts *o, const struct mail_content *m, struct er
 	cc = smtp_setup(h, o, rcpt, &u, from, ebuf);
 	if (cc == CURLE_OK)
 		cc = curl_easy_perform(h);
-	if (cc != CURLE_OK)
+	if (cc == CURLE_USE_SSL_FAILED && o->tls == MAIL_TLS_TRY && o->user)
+		ret = no_starttls(err, o->smtp_url);
+	else if (cc != CURLE_OK)
 		ret = curl_failure(err, -EIO, "mail via", o->smtp_url, cc, ebuf);
 out:
 	curl_easy_cleanup(h);

@@ -1,7 +1,8 @@
 /* Alert mails: an RFC 5322 message sent over SMTP with libcurl.
  *
  * smtp://host:587 uses STARTTLS as `tls` says (require: CURLUSESSL_ALL,
- * the mail is not sent without TLS; try: CURLUSESSL_TRY; off: plain);
+ * the mail is not sent without TLS; try: CURLUSESSL_TRY, but as require
+ * when `user` is set, so a password never goes out in clear; off: plain);
  * smtps://host:465 is TLS from the start.  Certificates are verified
  * (ca_file adds a private CA bundle).  AUTH when `user` is set.
  *

@@ -79,6 +79,7 @@ int cmd_check(int argc, char **argv, struct logger *lg)
 		return EXIT_UNKNOWN;
 	if (config_load(&cfg, jobopts_config_path(config), (const char *const *)environ, &err))
 		return unknown(err.msg);
+	config_scrub_env();
 	rc = check(&cfg);
 	config_release(&cfg);
 	if (fflush(stdout) != 0)

@@ -203,6 +203,28 @@ static int check_archive_dir(struct config *cfg, struct errbuf *err)
 	return 0;
 }
 
+/* Scheduled backups give their files to [fs] group: find out now, not at
+ * the first backup, when this process may not (not a member, no
+ * CAP_CHOWN).  An unnamed temporary leaves nothing behind. */
+static int check_group(const struct config *cfg, struct errbuf *err)
+{
+	int fd, e;
+
+	if (cfg->archive.schedule.off)
+		return 0;
+	fd = open(cfg->archive.dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0400);
+	if (fd < 0)
+		return 0; /* no O_TMPFILE here: the first backup will tell */
+	e = fchown(fd, (uid_t)-1, cfg->fs.group) < 0 ? errno : 0;
+	close(fd);
+	if (!e)
+		return 0;
+	return error_set(err, -e,
+			 "cannot give archive files to group %u ([fs] group): %s (the daemon's "
+			 "user must be a member of it, or have CAP_CHOWN)",
+			 (unsigned)cfg->fs.group, strerror(e));
+}
+
 /* What a crash left behind: backup temporaries (when no backup runs
  * now) and spool files nobody holds. */
 static void clean_temps(const struct config *cfg, struct logger *lg)
@@ -547,7 +569,8 @@ int cmd_mount(int argc, char **argv, struct logger *lg)
 	 * lines (a stale mount, failed dumps) would be lost. */
 	if (!a.foreground && !cfg.log.file && !cfg.log.syslog)
 		logger_set_syslog(lg, "dumpfs");
-	if (check_archive_dir(&cfg, &err) || jobopts_load_key(&key, &cfg, &err))
+	if (check_archive_dir(&cfg, &err) || check_group(&cfg, &err) ||
+	    jobopts_load_key(&key, &cfg, &err))
 		goto out_error;
 	clean_temps(&cfg, lg);
 	if (check_mountpoint(a.mountpoint, &mnt, lg, &err) || dumpfs_init(&fs, &cfg, key, lg, &err))

@@ -29,11 +29,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "config_schema.h"
 #include "config_value.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+extern char **environ;
 
 static const char *const notify_on_names[] = {"failure", "always", "never", NULL};
 static const char *const smtp_tls_names[] = {"try", "require", "off", NULL};
@@ -111,6 +114,7 @@ const struct key_def config_keys[] = {
 
 	UINT("fs", "max_snapshot_readers", fs.max_snapshot_readers, "2", 1, 64),
 	ENUM("fs", "snapshot_mode", fs.snapshot_mode, "stream", snapshot_names),
+	KEY("fs", "group", K_GROUP, 0, fs.group, NULL, 0, 0, NULL),
 };
 
 const size_t config_nkeys = ARRAY_SIZE(config_keys);
@@ -237,6 +241,7 @@ static int store(struct config *cfg, size_t i, const char *value, struct errbuf 
 	unsigned long long n;
 	unsigned idx;
 	bool b;
+	int rc;
 
 	switch (k->type) {
 	case K_PORT:
@@ -264,6 +269,13 @@ static int store(struct config *cfg, size_t i, const char *value, struct errbuf 
 		return schedule_parse(field(cfg, i), value, why);
 	case K_LIST:
 		return store_list(cfg, i, value, why);
+	case K_GROUP:
+		rc = cv_group(value, field(cfg, i));
+		if (rc == -EINVAL)
+			return error_set(why, rc,
+					 "expected the name of a group known to this system or "
+					 "a group number");
+		return rc ? error_set(why, rc, "cannot look up the group: %s", strerror(-rc)) : 0;
 	default:
 		return store_string(cfg, i, value, why);
 	}
@@ -359,6 +371,8 @@ static int set_defaults(struct config *cfg, struct errbuf *err)
 {
 	struct errbuf why;
 
+	/* [fs] group: the daemon's primary group, which no text can say. */
+	cfg->fs.group = getgid();
 	for (size_t i = 0; i < config_nkeys; i++) {
 		int rc = config_keys[i].def ? store(cfg, i, config_keys[i].def, &why) : 0;
 
@@ -475,6 +489,18 @@ void config_release(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+/* Zeroes the value of every "name=..." entry of environ in place: the
+ * first ones live in the block /proc/PID/environ shows (the initial stack),
+ * which unsetenv() only unlinks. */
+static void wipe_env_values(const char *name)
+{
+	size_t len = strlen(name);
+
+	for (char **e = environ; e && *e; e++)
+		if (!strncmp(*e, name, len) && (*e)[len] == '=')
+			explicit_bzero(*e + len + 1, strlen(*e + len + 1));
+}
+
 void config_scrub_env(void)
 {
 	char name[96];
@@ -483,6 +509,7 @@ void config_scrub_env(void)
 		if (config_keys[i].type != K_SECRET)
 			continue;
 		config_env_name(i, name, sizeof(name));
+		wipe_env_values(name);
 		(void)unsetenv(name); /* fails only for malformed names */
 	}
 }

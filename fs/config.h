@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "../dumper/errbuf.h"
 #include "../dumper/log.h"
@@ -87,6 +88,7 @@ struct config {
 	struct {
 		unsigned max_snapshot_readers; /* default 2 */
 		enum snapshot_mode snapshot_mode;
+		gid_t group; /* of the snapshot and archive files; default getgid() */
 	} fs;
 };
 
@@ -95,8 +97,10 @@ struct config {
 int config_load(struct config *cfg, const char *path, const char *const *envp, struct errbuf *err);
 void config_release(struct config *cfg);
 
-/* Removes DUMPFS_* variables that carry secrets from the process
- * environment, so child processes (gpg) never inherit them. */
+/* Overwrites the values of the DUMPFS_* variables that carry secrets
+ * (also in the initial environment block, /proc/PID/environ) and removes
+ * them from the environment, so child processes (gpg, the client) never
+ * inherit them.  Call after config_load(), which copies what it needs. */
 void config_scrub_env(void);
 
 #endif

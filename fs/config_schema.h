@@ -24,6 +24,7 @@ enum ktype {
 	K_SCHEDULE,
 	K_LOGLEVEL,
 	K_FPR,
+	K_GROUP, /* a group name or number, stored as gid_t */
 };
 
 #define F_REQUIRED 1u

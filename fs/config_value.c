@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -59,6 +60,43 @@ int cv_enum(const char *s, const char *const *names, unsigned *out)
 		}
 	}
 	return -EINVAL;
+}
+
+int cv_group(const char *s, gid_t *out)
+{
+	unsigned long long n;
+	struct group gr, *res = NULL;
+	size_t size = 1024;
+	char *buf = NULL;
+	int e;
+
+	if (isdigit((unsigned char)*s)) {
+		/* (gid_t)-1 means "unchanged" to fchown */
+		if (cv_uint(s, 0, (gid_t)-1 - 1, &n))
+			return -EINVAL;
+		*out = (gid_t)n;
+		return 0;
+	}
+	do {
+		char *more = realloc(buf, size);
+
+		if (!more) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = more;
+		e = getgrnam_r(s, &gr, buf, size, &res);
+		size *= 2;
+	} while (e == ERANGE && size <= (1u << 20));
+	if (res)
+		*out = res->gr_gid;
+	free(buf);
+	if (res)
+		return 0;
+	/* glibc and NSS modules say "no such group" in several ways */
+	if (!e || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM)
+		return -EINVAL;
+	return -e;
 }
 
 static bool is_sep(char c)

@@ -8,6 +8,7 @@
 #define FS_CONFIG_VALUE_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 /* Decimal digits only, min <= value <= max. */
 int cv_uint(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out);
@@ -24,6 +25,8 @@ void cv_list_free(char **list);
 int cv_fingerprint(const char *s, char **out);
 /* Letters, digits, '.', '_' and '-', starting with a letter or digit. */
 bool cv_is_name(const char *s);
+/* A group name known to the system (getgrnam) or a group number. */
+int cv_group(const char *s, gid_t *out);
 /* Something that looks like an e-mail address: "local@domain". */
 bool cv_is_mail(const char *s);
 /* Reads the secret in `path`, dropping one trailing "\n" or "\r\n".

@@ -81,7 +81,7 @@ static int snapshot_getattr(struct stat *st)
 	if (fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL &&
 	    !snapshot_spool_size(fs, caller_process(), &size))
 		size = 0;
-	tree_file_attr(fs, st, (off_t)size);
+	tree_snapshot_attr(fs, st, (off_t)size);
 	return 0;
 }
 
@@ -94,7 +94,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (h) {
 		switch (h->kind) {
 		case NODE_SNAPSHOT:
-			tree_file_attr(ctx(), st, (off_t)snapshot_size(h->snap));
+			tree_snapshot_attr(ctx(), st, (off_t)snapshot_size(h->snap));
 			return 0;
 		case NODE_STATUS:
 			tree_file_attr(ctx(), st, (off_t)h->text.len);

@@ -59,4 +59,5 @@ void jobopts_backup(struct backup_opts *b, const struct config *cfg,
 	b->min_keep = cfg->archive.min_keep;
 	b->pipeline = pipeline;
 	b->log = lg;
+	b->group = cfg->fs.group;
 }

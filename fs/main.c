@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <curl/curl.h>
 
@@ -48,6 +50,21 @@ static int run_mount_form(int argc, char **argv, struct logger *lg)
 	return ret;
 }
 
+/* Secrets (passwords, tokens in URLs) live in this process's memory:
+ * no core file may hold them, and no other user may read /proc/PID/mem,
+ * environ and the like or ptrace it (non-dumpable: /proc/PID belongs to
+ * root).  Before anything reads the config. */
+static int protect_memory(void)
+{
+	const struct rlimit none = {0, 0};
+
+	if (setrlimit(RLIMIT_CORE, &none) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		perror("dumpfs: cannot protect the process memory (core files, ptrace)");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct command *cmd;
@@ -70,6 +87,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "help"))
 		return usage_print(stdout, argc > 2 ? argv[2] : NULL);
 
+	if (protect_memory())
+		return 2;
 	/* Once, before any thread: libcurl's global state (alerts). */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "dumpfs: cannot initialise libcurl\n");

@@ -110,6 +110,15 @@ void tree_file_attr(struct dumpfs *fs, struct stat *st, off_t size)
 	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = time(NULL);
 }
 
+void tree_snapshot_attr(struct dumpfs *fs, struct stat *st, off_t size)
+{
+	tree_file_attr(fs, st, size);
+	/* Opening it starts a dump: only the owner and [fs] group may
+	 * (the mount's default_permissions makes the kernel check). */
+	st->st_mode = S_IFREG | 0440;
+	st->st_gid = fs->cfg->fs.group;
+}
+
 void tree_archive_attr(struct stat *st)
 {
 	st->st_mode &= (mode_t) ~(S_IWUSR | S_IWGRP | S_IWOTH | S_ISUID | S_ISGID | S_ISVTX);
@@ -208,7 +217,7 @@ int tree_getattr(struct dumpfs *fs, const struct node *n, struct stat *st)
 
 	switch (n->kind) {
 	case NODE_SNAPSHOT:
-		tree_file_attr(fs, st, 0);
+		tree_snapshot_attr(fs, st, 0);
 		return 0;
 	case NODE_STATUS:
 		ret = tree_status_render(fs, n->status, &sb);

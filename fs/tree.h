@@ -39,9 +39,11 @@ int tree_resolve(struct dumpfs *fs, const char *path, struct node *n);
 /* Attributes by path.  Archive files: the real file's (read-only);
  * snapshot: size 0; status files: the exact size of their content now. */
 int tree_getattr(struct dumpfs *fs, const struct node *n, struct stat *st);
-/* Our fixed attributes of a file whose content we make (snapshot and
- * status files), with st_size `size`. */
+/* Our fixed attributes of a file whose content we make (status files:
+ * 0444), with st_size `size`. */
 void tree_file_attr(struct dumpfs *fs, struct stat *st, off_t size);
+/* The snapshot's: as tree_file_attr, but mode 0440 and group [fs] group. */
+void tree_snapshot_attr(struct dumpfs *fs, struct stat *st, off_t size);
 /* The archive file's attributes from its real stat, made read-only. */
 void tree_archive_attr(struct stat *st);
 

@@ -36,6 +36,8 @@ static const struct command_help helps[] = {
 		  "Mounts the read-only tree snapshot/, archive/, status/ and runs the\n"
 		  "[archive] schedule.  -f stays in the foreground; -o passes FUSE options\n"
 		  "(allow_other, ...).  A stale mount on MOUNTPOINT is detached first.\n"
+		  "The snapshot and the backups are readable by the daemon's user and\n"
+		  "[fs] group only (0440); status/ by everyone.\n"
 		  "Exit: 0 after a clean unmount (fusermount3 -u, SIGTERM), 1 failure,\n"
 		  "2 configuration error (nothing mounted).\n"},
 	{"dump", "usage: dumpfs dump [-c CONFIG] [-o FILE] [--plain]\n"
@@ -47,8 +49,9 @@ static const struct command_help helps[] = {
 		 "Exit: 0 success, 1 the dump failed (no FILE is left), 2 usage/config.\n"},
 	{"backup", "usage: dumpfs backup [-c CONFIG]\n"
 		   "Writes one archive backup <prefix>_YYYY-MM-DD_HHMMSS.sql.gz.gpg and its\n"
-		   ".sha256 sidecar into [archive] dir, then applies retention.  Updates\n"
-		   "the state shown in status/ and notifies as configured.\n"
+		   ".sha256 sidecar (both 0440, group [fs] group) into [archive] dir, then\n"
+		   "applies retention.  Updates the state shown in status/ and notifies\n"
+		   "as configured.\n"
 		   "Exit: 0 success, 1 failure (also when another backup is running),\n"
 		   "2 usage/config.\n"},
 	{"check", "usage: dumpfs check [-c CONFIG]\n"

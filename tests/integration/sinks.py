@@ -181,6 +181,8 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
                 elif verb == "HELO":
                     self.send("250 sink.test")
                 elif verb == "AUTH":
+                    with sink.lock:  # every attempt, mail or not
+                        sink.auths.append((arg.split(" ", 1)[0].upper(), self.tls_on))
                     auth = self.auth(arg)
                     auth_tls = self.tls_on
                     self.send("235 ok" if auth else "535 no")
@@ -259,6 +261,7 @@ class SmtpSink:
         self.tls = tls
         self.implicit_tls = implicit_tls
         self.tls_errors = []  # handshakes the client refused
+        self.auths = []  # (mechanism, over TLS) of every AUTH command
         self.hang = False
         self.lock = threading.Lock()
         self.hit = threading.Condition(self.lock)
@@ -287,6 +290,7 @@ class SmtpSink:
     def clear(self):
         with self.lock:
             self.mails.clear()
+            self.auths.clear()
 
     def close(self):
         self.server.shutdown()

@@ -83,7 +83,10 @@ class Env:
     def config(self, archive_dir, port=None, key=None, webhook=None, heartbeat=None,
                smtp_url=None, **notify):
         """A config; webhook/heartbeat: a URL secret file (default: the
-        sinks), smtp_url: default the SMTP sink; '' leaves one out."""
+        sinks), smtp_url: default the SMTP sink; '' leaves one out.  Mail
+        goes with AUTH, and in clear (smtp_tls = off: the sink offers no
+        STARTTLS) unless notify says otherwise; smtp_user='' sends no
+        AUTH."""
         self.n += 1
         notify = {k: str(v) for k, v in notify.items()}
         webhook = self.webhook_file if webhook is None else webhook
@@ -94,10 +97,13 @@ class Env:
         if heartbeat:
             notify["heartbeat_url_file"] = heartbeat
         if smtp_url:
-            notify.update(smtp_url=smtp_url, smtp_user="alerts",
-                          smtp_password_file=self.smtp_pw_file,
-                          mail_from="dumpfs@db1.test.local",
-                          mail_to="dpo@test.local, ops@test.local")
+            mail = dict(smtp_url=smtp_url, smtp_user="alerts", smtp_tls="off",
+                        smtp_password_file=self.smtp_pw_file,
+                        mail_from="dumpfs@db1.test.local",
+                        mail_to="dpo@test.local, ops@test.local")
+            notify = dict(mail, **notify)
+            if not notify["smtp_user"]:
+                del notify["smtp_user"], notify["smtp_password_file"]
         extra = {"log": {"file": self.log_file}, "notify": notify}
         if port:
             extra["mariadb"] = {"port": str(port)}
@@ -451,12 +457,26 @@ def test_smtp_tls_off_and_try(env, tls):
     sink = SmtpSink(tls=tls.ctx)
     err = tls_backup(env, sink, "tls-off", smtp_tls="off")
     assert len(sink.mails) == 1 and not sink.mails[0].tls, err
-    sink = SmtpSink()  # try: falls back to clear text when not offered
-    err = tls_backup(env, sink, "tls-try", smtp_tls="try")
+    sink = SmtpSink()  # try without AUTH: clear text when not offered
+    err = tls_backup(env, sink, "tls-try", smtp_tls="try", smtp_user="")
     assert len(sink.mails) == 1 and not sink.mails[0].tls, err
+    assert sink.mails[0].auth is None and sink.auths == []
     sink = SmtpSink(tls=tls.ctx)  # try: uses it when offered
     err = tls_backup(env, sink, "tls-try2", smtp_tls="try", ca_file=tls.ca_file)
     assert len(sink.mails) == 1 and sink.mails[0].tls, err
+
+
+def test_smtp_user_makes_try_require_tls(env):
+    """A server whose EHLO offers no STARTTLS (as a man in the middle who
+    strips it would show it): with smtp_user, smtp_tls = try sends no AUTH
+    and no mail, and the failure to notify says why."""
+    env.reset_sinks()
+    sink = SmtpSink()
+    err = tls_backup(env, sink, "tls-try-user", smtp_tls="try")
+    assert sink.auths == [], "AUTH sent without TLS"
+    assert sink.mails == []
+    assert re.search(r"warn notify_failed channel=mail target=smtp://127\.0\.0\.1:%d .*"
+                     r"offers no STARTTLS" % sink.port, err), err
 
 
 def test_no_secret_anywhere(env):

@@ -145,6 +145,7 @@ TEST(config_defaults)
 	CHECK(!c.cfg.restore.password && c.cfg.restore.port == 0);
 	CHECK(c.cfg.fs.max_snapshot_readers == 2);
 	CHECK(c.cfg.fs.snapshot_mode == SNAPSHOT_STREAM);
+	CHECK(c.cfg.fs.group == getgid());
 	ctx_done(&c);
 }
 
@@ -202,7 +203,8 @@ static const char full_ini[] = "\xEF\xBB\xBF; a comment line\n"
 			       "password = rootpw\n"
 			       "[fs]\n"
 			       "max_snapshot_readers = 64\n"
-			       "snapshot_mode = spool\n";
+			       "snapshot_mode = spool\n"
+			       "group = 4242\n";
 
 TEST(config_every_key)
 {
@@ -252,6 +254,7 @@ TEST(config_every_key)
 	CHECK_STREQ(k->restore.user, "root");
 	CHECK_STREQ(k->restore.password, "rootpw");
 	CHECK(k->fs.max_snapshot_readers == 64 && k->fs.snapshot_mode == SNAPSHOT_SPOOL);
+	CHECK(k->fs.group == 4242);
 	config_release(&c.cfg);
 	CHECK(c.cfg.path == NULL && c.cfg.mariadb.databases == NULL);
 	config_release(&c.cfg); /* twice is harmless */
@@ -300,6 +303,12 @@ TEST(config_invalid_values)
 	BAD("notify", "on", "sometimes", "expected one of: failure, always, never");
 	BAD("notify", "smtp_tls", "yes", "expected one of: try, require, off");
 	BAD("fs", "snapshot_mode", "mmap", "expected one of: stream, spool");
+	BAD("fs", "group", "no-such-group-dumpfs",
+	    "expected the name of a group known to this system or a group number");
+	BAD("fs", "group", "4294967295",
+	    "expected the name of a group known to this system or a group number");
+	BAD("fs", "group", "12x",
+	    "expected the name of a group known to this system or a group number");
 	BAD("log", "level", "verbose", "expected one of: error, warn, info, debug");
 	BAD("log", "level", "debugdebugdebugdebug", "expected one of: error, warn, info, debug");
 	BAD("gpg", "fingerprint", "ABCD1234", "expected a key fingerprint of 40 or 64 hex digits");
@@ -343,6 +352,9 @@ TEST(config_value_forms)
 			"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
 		NULL);
 	CHECK(c.cfg.gpg.fingerprint && strlen(c.cfg.gpg.fingerprint) == 64);
+	/* a group by name */
+	load_ok(&c, MIN_INI "[fs]\ngroup = root\n", NULL);
+	CHECK(c.cfg.fs.group == 0);
 	ctx_done(&c);
 }
 
@@ -701,4 +713,22 @@ TEST(config_scrub_env_removes_secrets_only)
 	CHECK(getenv("DUMPFS_MARIADB_HOST") != NULL);
 	unsetenv("DUMPFS_MARIADB_PASSWORD_FILE");
 	unsetenv("DUMPFS_MARIADB_HOST");
+}
+
+/* An entry the environment does not own (as the initial block that
+ * /proc/PID/environ shows): unsetenv() only unlinks it, so its value must
+ * be overwritten in place. */
+TEST(config_scrub_env_wipes_the_value_in_place)
+{
+	static char entry[] = "DUMPFS_NOTIFY_SMTP_PASSWORD=" SECRET;
+	const size_t name_len = strlen("DUMPFS_NOTIFY_SMTP_PASSWORD=");
+	size_t zeros = 0;
+
+	CHECK(putenv(entry) == 0);
+	config_scrub_env();
+	CHECK(getenv("DUMPFS_NOTIFY_SMTP_PASSWORD") == NULL);
+	CHECK(!strncmp(entry, "DUMPFS_NOTIFY_SMTP_PASSWORD=", name_len));
+	for (size_t i = name_len; i < sizeof(entry) - 1; i++)
+		zeros += entry[i] == '\0';
+	CHECK(zeros == strlen(SECRET));
 }

@@ -15,7 +15,8 @@ static double now_s(void)
 
 static struct scheduler *start(const struct schedule *sched)
 {
-	static const struct backup_opts bo = {"/nonexistent", "mariadb", 0, 1, NULL, NULL};
+	static const struct backup_opts bo = {"/nonexistent", "mariadb", 0,	   1,
+					      NULL,	      NULL,	 (gid_t)-1};
 	struct scheduler_opts o = {sched, &bo, NULL, NULL, NULL};
 	struct scheduler *s = NULL;
 	struct errbuf err;
