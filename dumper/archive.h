@@ -96,18 +96,40 @@ int archive_sidecar_parse(const char *text, size_t len, char hex[65],
 int archive_sidecar_read(const char *path, char hex[65], char name_out[ARCHIVE_NAME_MAX],
 			 struct errbuf *err);
 
+/* A backup dated more than this many seconds after the clock is "dated
+ * in the future" (status: CRITICAL; retention: skipped). */
+#define ARCHIVE_FUTURE_SLACK 3600
+#define ARCHIVE_NOTE_MAX     1024
+
+/* What archive_prune() did. */
+struct archive_prune_result {
+	unsigned deleted;	       /* backups deleted */
+	bool skipped;		       /* retention skipped: dates not trusted */
+	char reason[ARCHIVE_NOTE_MAX]; /* why, when skipped; one line */
+};
+
 /* Retention, to be called only after a successful run and while holding
- * the run lock.  Deletes the backups of `prefix` whose name time is older
- * than now - keep_days days, oldest first, but keeps the newest
- * `min_keep` backups whatever their age; keep_days 0 keeps everything.
+ * the run lock.  Deletes the backups of `prefix` whose name time is more
+ * than keep_days days before the NEWEST backup's name time (not the
+ * clock's), oldest first, but keeps the newest `min_keep` backups
+ * whatever their age; keep_days 0 keeps everything.
  * A deleted backup's sidecar goes with it (backup first, then sidecar),
  * and a leftover sidecar whose backup is gone and whose name time is past
  * the cut-off is removed too.  Files that do not match the naming pattern
  * are never touched.  Each deletion is logged ("prune" event).
- * *deleted (may be NULL) counts deleted backups.  Stops at the first
- * failure to delete. */
+ * Nothing is deleted, res->skipped is set and a warning logged
+ * ("retention_skipped") when the dates cannot be trusted (a clock jump):
+ * - `new_name` (the backup just made; NULL for none) is dated more than
+ *   keep_days after the newest other backup;
+ * - the newest backup is dated more than ARCHIVE_FUTURE_SLACK seconds
+ *   after `now` (measuring from it would delete the real backups).
+ * res may be NULL.  Stops at the first failure to delete. */
 int archive_prune(const char *dir, const char *prefix, unsigned keep_days, unsigned min_keep,
-		  time_t now, struct logger *lg, unsigned *deleted, struct errbuf *err);
+		  const char *new_name, time_t now, struct logger *lg,
+		  struct archive_prune_result *res, struct errbuf *err);
+
+/* True when `e` is dated more than ARCHIVE_FUTURE_SLACK after `now`. */
+bool archive_in_future(const struct archive_entry *e, time_t now);
 
 /* Removes hidden temporaries (sink.h outfile_is_temp_name) left in `dir`
  * by a crash (a killed backup, a mount's spool file):

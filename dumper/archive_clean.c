@@ -81,21 +81,75 @@ static int prune_orphans(int dfd, const char *dir, const char *prefix, time_t cu
 	return rc;
 }
 
+bool archive_in_future(const struct archive_entry *e, time_t now)
+{
+	return e->when > now && e->when - now > ARCHIVE_FUTURE_SLACK;
+}
+
+/* The newest backup other than `name`, or NULL. */
+static const struct archive_entry *newest_other(const struct archive_list *l, const char *name)
+{
+	for (size_t i = l->n; i-- > 0;)
+		if (!name || strcmp(l->v[i].name, name))
+			return &l->v[i];
+	return NULL;
+}
+
+/* A clock jump makes the names' times meaningless: true (and the reason)
+ * when retention must not measure from them. */
+static bool dates_untrusted(const struct archive_list *l, unsigned keep_days, const char *new_name,
+			    time_t now, char *why, size_t len)
+{
+	const struct archive_entry *newest = archive_newest(l), *mine, *prev;
+
+	if (archive_in_future(newest, now)) {
+		snprintf(why, len,
+			 "the newest backup %s is dated in the future (%lld s after the clock): "
+			 "check the clock, then move that backup out of the archive directory",
+			 newest->name, (long long)(newest->when - now));
+		return true;
+	}
+	mine = new_name ? archive_find(l, new_name) : NULL;
+	prev = mine ? newest_other(l, new_name) : NULL;
+	if (prev && mine->when > prev->when && mine->when - prev->when > (time_t)keep_days * DAY) {
+		snprintf(why, len,
+			 "the new backup %s is dated %lld days after the previous newest %s, "
+			 "more than keep_days = %u: the clock may have jumped; check it",
+			 mine->name, (long long)((mine->when - prev->when) / DAY), prev->name,
+			 keep_days);
+		return true;
+	}
+	return false;
+}
+
 int archive_prune(const char *dir, const char *prefix, unsigned keep_days, unsigned min_keep,
-		  time_t now, struct logger *lg, unsigned *deleted, struct errbuf *err)
+		  const char *new_name, time_t now, struct logger *lg,
+		  struct archive_prune_result *res, struct errbuf *err)
 {
 	struct archive_list l = ARCHIVE_LIST_INIT;
-	time_t cutoff = now - (time_t)keep_days * DAY;
+	struct archive_prune_result local;
+	time_t cutoff;
 	size_t i, deletable;
 	int rc, dfd;
 
-	if (deleted)
-		*deleted = 0;
+	if (!res)
+		res = &local;
+	memset(res, 0, sizeof(*res));
 	if (!keep_days)
 		return 0;
 	rc = archive_scan(&l, dir, prefix, err);
-	if (rc)
+	if (rc || !l.n) {
+		archive_list_release(&l);
 		return rc;
+	}
+	if (dates_untrusted(&l, keep_days, new_name, now, res->reason, sizeof(res->reason))) {
+		res->skipped = true;
+		logger_log(lg, LOGL_WARN, "retention_skipped", "dir=\"%s\" reason=\"%s\"", dir,
+			   res->reason);
+		archive_list_release(&l);
+		return 0;
+	}
+	cutoff = archive_newest(&l)->when - (time_t)keep_days * DAY;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		rc = error_set(err, -errno, "cannot open archive directory '%s': %s", dir,
@@ -109,8 +163,7 @@ int archive_prune(const char *dir, const char *prefix, unsigned keep_days, unsig
 		rc = prune_backup(dfd, dir, &l.v[i], now, lg, err);
 		if (rc)
 			break;
-		if (deleted)
-			(*deleted)++;
+		res->deleted++;
 	}
 	if (!rc)
 		rc = prune_orphans(dfd, dir, prefix, cutoff, lg, err);

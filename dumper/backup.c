@@ -263,16 +263,20 @@ static int produce(struct backup *b, struct backup_result *res, struct errbuf *e
 }
 
 /* Step 7: the run succeeded; what follows never makes it fail. */
-static void after_success(struct backup *b, const struct backup_result *res, unsigned *pruned)
+static void after_success(struct backup *b, struct backup_result *res)
 {
+	struct archive_prune_result pr;
 	struct errbuf e2;
 	unsigned removed;
 
 	if (state_record_success(b->o->dir, time(NULL), res->file, res->size, res->seconds, &e2))
 		logger_log(b->o->log, LOGL_ERROR, "state_error", "error=\"%s\"", e2.msg);
-	if (archive_prune(b->o->dir, b->o->prefix, b->o->keep_days, b->o->min_keep, time(NULL),
-			  b->o->log, pruned, &e2))
+	if (archive_prune(b->o->dir, b->o->prefix, b->o->keep_days, b->o->min_keep, res->file,
+			  time(NULL), b->o->log, &pr, &e2))
 		logger_log(b->o->log, LOGL_ERROR, "prune_failed", "error=\"%s\"", e2.msg);
+	res->pruned = pr.deleted;
+	if (pr.skipped)
+		snprintf(res->retention_skipped, sizeof(res->retention_skipped), "%s", pr.reason);
 	if (archive_clean_temps(b->o->dir, b->o->prefix, true, time(NULL), b->o->log, &removed,
 				&e2))
 		logger_log(b->o->log, LOGL_WARN, "cleanup_failed", "error=\"%s\"", e2.msg);
@@ -317,7 +321,7 @@ int backup_run(struct backup *b, struct backup_result *res, struct errbuf *err)
 	if (rc) {
 		after_failure(b, err);
 	} else {
-		after_success(b, res, &res->pruned);
+		after_success(b, res);
 		logger_log(b->o->log, LOGL_INFO, "backup_done",
 			   "file=%s size=%llu sql_bytes=%llu seconds=%.1f sha256=%s pruned=%u",
 			   res->file, (unsigned long long)res->size,

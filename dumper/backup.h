@@ -10,8 +10,10 @@
  *     opts->group) <- sha256 stage, commit
  *     with no_replace (fsync, rename, fsync dir);
  *  6. the sidecar "<hex>  <name>\n" the same way;
- *  7. state_record_success, then retention (archive_prune), then remove
- *     temporaries again (those a crash left too recently for step 3);
+ *  7. state_record_success, then retention (archive_prune, measured from
+ *     the newest backup's date; skipped on a clock jump, which only sets
+ *     res->retention_skipped), then remove temporaries again (those a
+ *     crash left too recently for step 3);
  *  on failure at 2..6: the temporaries are removed, nothing appears under
  *  the backup's name (a committed backup whose sidecar failed is
  *  removed too), state_record_failure(message), no retention.
@@ -47,6 +49,9 @@ struct backup_result {
 	char sha256[SHA256_HEX_LEN + 1];
 	unsigned pruned;    /* backups deleted by retention */
 	uint64_t sql_bytes; /* plaintext SQL size */
+	/* Retention was skipped (archive_prune: a clock jump); the run still
+	 * succeeded.  "" or why, one line: worth a notice. */
+	char retention_skipped[ARCHIVE_NOTE_MAX];
 };
 
 struct backup;

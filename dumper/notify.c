@@ -17,7 +17,7 @@
 #define DAY 86400
 
 static const char *const kind_names[NOTIFY_NKINDS] = {
-	"failure", "success", "recovered", "stale", "key_expiry",
+	"failure", "success", "recovered", "stale", "key_expiry", "retention_skipped",
 };
 
 const char *notify_kind_name(enum notify_kind k)
@@ -54,6 +54,8 @@ void notify_decide(const struct notify_facts *f, struct notify_decision *d)
 			d->events |= NOTIFY_BIT(NOTIFY_EV_RECOVERED);
 		else if (f->mode == NOTIFY_MODE_ALWAYS)
 			d->events |= NOTIFY_BIT(NOTIFY_EV_SUCCESS);
+		if (f->retention_skipped)
+			d->events |= NOTIFY_BIT(NOTIFY_EV_RETENTION_SKIPPED);
 		d->flags.stale_notified = false;
 		break;
 	case NOTIFY_RUN_FAILED:
@@ -331,7 +333,12 @@ static void emit(struct notifier *n, const struct apply_arg *a, const struct bac
 			run_message(ev, res);
 		else if (k == NOTIFY_EV_KEY_EXPIRY)
 			key_message(ev, n->o.warn_expiry_days);
-		else if (k == NOTIFY_EV_STALE) {
+		else if (k == NOTIFY_EV_RETENTION_SKIPPED && res) {
+			snprintf(ev->file, sizeof(ev->file), "%s", res->file);
+			/* The reason names the backups; it is cut to fit. */
+			snprintf(ev->message, sizeof(ev->message), "retention skipped: %.480s",
+				 res->retention_skipped);
+		} else if (k == NOTIFY_EV_STALE) {
 			ev->age_seconds = age;
 			snprintf(ev->file, sizeof(ev->file), "%s", newest ? newest : "");
 			snprintf(ev->message, sizeof(ev->message),
@@ -371,6 +378,7 @@ void notifier_run_end(struct notifier *n, const struct notify_run *run, int rc,
 	memset(&a, 0, sizeof(a));
 	a.f.trigger = rc ? NOTIFY_RUN_FAILED : NOTIFY_RUN_OK;
 	a.f.now = time(NULL);
+	a.f.retention_skipped = !rc && res && res->retention_skipped[0];
 	pthread_mutex_lock(&n->lock);
 	a.f.had_problem = run && run->valid ? run->had_problem : n->had_problem;
 	n->had_problem = rc != 0;

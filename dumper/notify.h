@@ -25,6 +25,9 @@
  *   error (failed run, failed snapshot, crashed run) or a notified
  *   staleness, else "success" with on = always, else nothing; the
  *   heartbeat URL is requested after every success, whatever `on` says;
+ *   and "retention_skipped" (with any `on` but never) when its retention
+ *   was skipped because the backups' dates cannot be trusted (a clock
+ *   jump, backup.h);
  * - the periodic check: "stale" once when the newest backup is older than
  *   max_age_hours (health CRITICAL by age; not when there is no backup at
  *   all), the flag cleared again once it is fresh (or by the next
@@ -50,16 +53,18 @@
 enum notify_mode { NOTIFY_MODE_FAILURE, NOTIFY_MODE_ALWAYS, NOTIFY_MODE_NEVER };
 
 enum notify_kind {
-	NOTIFY_EV_FAILURE,    /* status "error" */
-	NOTIFY_EV_SUCCESS,    /* status "success" */
-	NOTIFY_EV_RECOVERED,  /* status "success" */
-	NOTIFY_EV_STALE,      /* status "error" */
-	NOTIFY_EV_KEY_EXPIRY, /* status "error" */
+	NOTIFY_EV_FAILURE,	     /* status "error" */
+	NOTIFY_EV_SUCCESS,	     /* status "success" */
+	NOTIFY_EV_RECOVERED,	     /* status "success" */
+	NOTIFY_EV_STALE,	     /* status "error" */
+	NOTIFY_EV_KEY_EXPIRY,	     /* status "error" */
+	NOTIFY_EV_RETENTION_SKIPPED, /* status "error"; the run succeeded */
 	NOTIFY_NKINDS
 };
 #define NOTIFY_BIT(kind) (1u << (kind))
 
-/* "failure", "success", "recovered", "stale", "key_expiry". */
+/* "failure", "success", "recovered", "stale", "key_expiry",
+ * "retention_skipped". */
 const char *notify_kind_name(enum notify_kind k);
 /* "error" or "success": the webhook's "status". */
 const char *notify_kind_status(enum notify_kind k);
@@ -86,6 +91,8 @@ struct notify_facts {
 	/* NOTIFY_RUN_OK: before the run there was an error or a notified
 	 * staleness (notify_had_problem() of the state read before it). */
 	bool had_problem;
+	/* NOTIFY_RUN_OK: retention was skipped (a clock jump). */
+	bool retention_skipped;
 	struct notify_flags flags; /* as persisted now */
 	bool stale;		   /* NOTIFY_CHECK: older than max_age_hours */
 	time_t key_expires;	   /* 0 = never, (time_t)-1 = unknown */

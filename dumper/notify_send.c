@@ -29,6 +29,9 @@ void notify_mail_subject(struct strbuf *sb, const struct notifier *n, const stru
 		strbuf_addf(sb, "[dumpfs] %s: no backup for more than %u hours", n->host,
 			    n->o.max_age_hours);
 		return;
+	case NOTIFY_EV_RETENTION_SKIPPED:
+		strbuf_addf(sb, "[dumpfs] %s: retention skipped, check the clock", n->host);
+		return;
 	default:
 		strbuf_addf(sb, "[dumpfs] %s: the encryption key %s", n->host,
 			    ev->key_expires > 0 && ev->key_expires <= ev->when ? "has expired"

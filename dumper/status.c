@@ -49,7 +49,9 @@ void status_evaluate(const struct status_input *in, struct status_eval *ev)
 	ev->newest = e;
 	ev->newest_time = e->mtime.tv_sec < e->when ? e->mtime.tv_sec : e->when;
 	ev->age = in->now > ev->newest_time ? (int64_t)(in->now - ev->newest_time) : 0;
-	ev->health = ev->age > ev->max_age || in->archive_error ? HEALTH_CRITICAL : HEALTH_OK;
+	ev->future = archive_in_future(e, in->now);
+	ev->health = ev->age > ev->max_age || ev->future || in->archive_error ? HEALTH_CRITICAL
+									      : HEALTH_OK;
 }
 
 int status_exit_code(enum health h)
@@ -74,6 +76,9 @@ static void render_health(const struct status_input *in, const struct status_eva
 		strbuf_addstr(out, "NONE no backup found\n");
 	else if (ev->health == HEALTH_OK)
 		strbuf_addf(out, "OK %" PRId64 " %s\n", ev->age, ev->newest->name);
+	else if (ev->future)
+		strbuf_addf(out, "CRITICAL %" PRId64 " %s dated in the future\n", ev->age,
+			    ev->newest->name);
 	else
 		strbuf_addf(out, "CRITICAL %" PRId64 " %s older than %uh\n", ev->age,
 			    ev->newest->name, in->max_age_hours);

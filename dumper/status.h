@@ -4,7 +4,10 @@
  *
  * Health is about the newest complete backup only:
  *   NONE      no backup in the archive dir;
- *   CRITICAL  its age is more than max_age_hours * 3600 seconds;
+ *   CRITICAL  its age is more than max_age_hours * 3600 seconds, or its
+ *             name is dated more than ARCHIVE_FUTURE_SLACK seconds after
+ *             the clock ("dated in the future": a clock that ran ahead
+ *             made it, and it would pass for the newest for a year);
  *   OK        otherwise, even when the last run failed (the failure shows
  *             in last_error, status.json and metrics);
  *   and CRITICAL when the archive dir cannot be read (archive_error).
@@ -48,6 +51,7 @@ struct status_eval {
 	time_t newest_time;		    /* min(name time, mtime) of newest */
 	int64_t age;			    /* seconds, >= 0; valid unless NONE */
 	int64_t max_age;		    /* max_age_hours * 3600 */
+	bool future;			    /* newest dated in the future */
 };
 
 void status_evaluate(const struct status_input *in, struct status_eval *ev);

@@ -19,8 +19,9 @@ static const char overview[] =
 	"Exit codes:\n"
 	"  mount, dump, backup, verify, restore: 0 success, 1 failure, 2 usage or\n"
 	"    configuration error (nothing was done).\n"
-	"  check: 0 OK, 1 CRITICAL (newest backup older than max_age_hours),\n"
-	"    2 NONE (no backup found), 3 could not tell (bad config, unreadable dir).\n"
+	"  check: 0 OK, 1 CRITICAL (newest backup older than max_age_hours, or dated\n"
+	"    in the future), 2 NONE (no backup found), 3 could not tell (bad config,\n"
+	"    unreadable dir).\n"
 	"\n"
 	"See dumpfs(1) and README.md.\n";
 
@@ -50,8 +51,10 @@ static const struct command_help helps[] = {
 	{"backup", "usage: dumpfs backup [-c CONFIG]\n"
 		   "Writes one archive backup <prefix>_YYYY-MM-DD_HHMMSS.sql.gz.gpg and its\n"
 		   ".sha256 sidecar (both 0440, group [fs] group) into [archive] dir, then\n"
-		   "applies retention.  Updates the state shown in status/ and notifies\n"
-		   "as configured.\n"
+		   "applies retention (keep_days counted back from the newest backup's\n"
+		   "date; skipped, with a warning and a notice, when the dates look like a\n"
+		   "clock jump).  Updates the state shown in status/ and notifies as\n"
+		   "configured.\n"
 		   "Exit: 0 success, 1 failure (also when another backup is running),\n"
 		   "2 usage/config.\n"},
 	{"check", "usage: dumpfs check [-c CONFIG]\n"

@@ -68,6 +68,14 @@ static void set_mtime(const char *dir, const char *name, time_t t)
 	utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
 }
 
+static int unlink_name(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return unlink(path);
+}
+
 /* A backup plus sidecar named for time t, return the name in buf. */
 static void put_backup(const char *dir, time_t t, char *buf, bool sidecar)
 {
@@ -212,18 +220,18 @@ TEST(archive_prune_keep_days_min_keep_foreign)
 {
 	char *dir = mkdir_tmp();
 	char n40[ARCHIVE_NAME_MAX], n35[ARCHIVE_NAME_MAX], n31[ARCHIVE_NAME_MAX];
-	char n10[ARCHIVE_NAME_MAX], n1[ARCHIVE_NAME_MAX], side[ARCHIVE_NAME_MAX];
+	char n10[ARCHIVE_NAME_MAX], n0[ARCHIVE_NAME_MAX], side[ARCHIVE_NAME_MAX];
 	char orphan_old[ARCHIVE_NAME_MAX], orphan_new[ARCHIVE_NAME_MAX];
+	struct archive_prune_result pr;
 	struct errbuf err;
 	time_t now = time(NULL);
-	unsigned deleted = 99;
 
 	use_tz("UTC");
 	put_backup(dir, now - 40 * DAY, n40, true);
 	put_backup(dir, now - 35 * DAY, n35, true);
 	put_backup(dir, now - 31 * DAY, n31, true);
 	put_backup(dir, now - 10 * DAY, n10, true);
-	put_backup(dir, now - 1 * DAY, n1, true);
+	put_backup(dir, now, n0, true);
 	archive_format_name(orphan_old, sizeof(orphan_old), "mariadb", now - 50 * DAY, NULL);
 	strcat(orphan_old, ".sha256");
 	put(dir, orphan_old, "x");
@@ -237,18 +245,19 @@ TEST(archive_prune_keep_days_min_keep_foreign)
 	set_mtime(dir, "old.txt", now - 400 * DAY);
 
 	/* keep_days 0 keeps everything. */
-	CHECK(archive_prune(dir, "mariadb", 0, 0, now, NULL, &deleted, &err) == 0);
-	CHECK(deleted == 0 && exists(dir, n40));
+	CHECK(archive_prune(dir, "mariadb", 0, 0, NULL, now, NULL, &pr, &err) == 0);
+	CHECK(pr.deleted == 0 && !pr.skipped && exists(dir, n40));
 
-	/* 5 backups, 3 older than 30 days, min_keep 3: only 2 may go. */
-	CHECK(archive_prune(dir, "mariadb", 30, 3, now, NULL, &deleted, &err) == 0);
-	CHECK(deleted == 2);
+	/* 5 backups, 3 more than 30 days older than the newest, min_keep 3:
+	 * only 2 may go. */
+	CHECK(archive_prune(dir, "mariadb", 30, 3, n0, now, NULL, &pr, &err) == 0);
+	CHECK(pr.deleted == 2 && !pr.skipped);
 	CHECK(!exists(dir, n40) && !exists(dir, n35));
 	archive_sidecar_name(side, sizeof(side), n40);
 	CHECK(!exists(dir, side));
 	archive_sidecar_name(side, sizeof(side), n35);
 	CHECK(!exists(dir, side));
-	CHECK(exists(dir, n31) && exists(dir, n10) && exists(dir, n1));
+	CHECK(exists(dir, n31) && exists(dir, n10) && exists(dir, n0));
 	archive_sidecar_name(side, sizeof(side), n31);
 	CHECK(exists(dir, side));
 	CHECK(!exists(dir, orphan_old));
@@ -259,15 +268,86 @@ TEST(archive_prune_keep_days_min_keep_foreign)
 	CHECK(exists(dir, "old.txt"));
 
 	/* min_keep 1: the 31-day-old one goes now. */
-	CHECK(archive_prune(dir, "mariadb", 30, 1, now, NULL, &deleted, &err) == 0);
-	CHECK(deleted == 1 && !exists(dir, n31) && exists(dir, n10) && exists(dir, n1));
+	CHECK(archive_prune(dir, "mariadb", 30, 1, NULL, now, NULL, &pr, &err) == 0);
+	CHECK(pr.deleted == 1 && !exists(dir, n31) && exists(dir, n10) && exists(dir, n0));
 	/* Even min_keep 0 keeps backups younger than keep_days. */
-	CHECK(archive_prune(dir, "mariadb", 30, 0, now, NULL, &deleted, &err) == 0);
-	CHECK(deleted == 0 && exists(dir, n10) && exists(dir, n1));
-	/* Everything old and min_keep 0: all go, foreign files stay. */
-	CHECK(archive_prune(dir, "mariadb", 1, 0, now + 30 * DAY, NULL, &deleted, &err) == 0);
-	CHECK(deleted == 2 && !exists(dir, n10) && !exists(dir, n1) && !exists(dir, orphan_new));
+	CHECK(archive_prune(dir, "mariadb", 30, 0, NULL, now, NULL, &pr, &err) == 0);
+	CHECK(pr.deleted == 0 && exists(dir, n10) && exists(dir, n0));
+	/* Ages count from the newest backup, not the clock: a month later,
+	 * with no new backup, min_keep 0 still keeps the newest. */
+	CHECK(archive_prune(dir, "mariadb", 1, 0, NULL, now + 30 * DAY, NULL, &pr, &err) == 0);
+	CHECK(pr.deleted == 1 && !exists(dir, n10) && exists(dir, n0));
+	CHECK(!exists(dir, orphan_new)); /* 2 days before the newest */
 	CHECK(exists(dir, "other_2000-01-01_000000.sql.gz.gpg") && exists(dir, "old.txt"));
+	rm_rf(dir);
+	free(dir);
+}
+
+/* Issue 9: one run with the clock a year ahead deleted every real backup
+ * but min_keep. */
+TEST(archive_prune_clock_jump_ahead_is_skipped)
+{
+	char *dir = mkdir_tmp();
+	char real[5][ARCHIVE_NAME_MAX], ahead[ARCHIVE_NAME_MAX], later[ARCHIVE_NAME_MAX];
+	struct archive_prune_result pr;
+	struct errbuf err;
+	time_t now = time(NULL), jump = now + 365 * DAY;
+
+	use_tz("UTC");
+	for (int i = 0; i < 5; i++)
+		put_backup(dir, now - (4 - i) * DAY, real[i], true);
+	/* The run with the clock a year ahead made this one. */
+	put_backup(dir, jump, ahead, true);
+	CHECK(archive_prune(dir, "mariadb", 30, 2, ahead, jump, NULL, &pr, &err) == 0);
+	CHECK(pr.skipped && pr.deleted == 0);
+	CHECK(strstr(pr.reason, ahead) && strstr(pr.reason, real[4]) &&
+	      strstr(pr.reason, "365 days after") && strstr(pr.reason, "keep_days = 30"));
+	for (int i = 0; i < 5; i++)
+		CHECK(exists(dir, real[i]));
+
+	/* The clock is fixed; the next run must not measure from the
+	 * future-dated backup either. */
+	put_backup(dir, now + 60, later, true);
+	CHECK(archive_prune(dir, "mariadb", 30, 2, later, now + 60, NULL, &pr, &err) == 0);
+	CHECK(pr.skipped && pr.deleted == 0);
+	CHECK(strstr(pr.reason, ahead) && strstr(pr.reason, "dated in the future"));
+	for (int i = 0; i < 5; i++)
+		CHECK(exists(dir, real[i]));
+
+	/* Within keep_days of the previous newest: a normal run. */
+	CHECK(unlink_name(dir, ahead) == 0);
+	CHECK(archive_prune(dir, "mariadb", 30, 2, later, now + 60, NULL, &pr, &err) == 0);
+	CHECK(!pr.skipped && pr.deleted == 0 && pr.reason[0] == '\0');
+	/* A jump of exactly keep_days is still trusted; one second more is
+	 * not. */
+	put_backup(dir, now + 60 + 30 * DAY, ahead, true);
+	CHECK(archive_prune(dir, "mariadb", 30, 2, ahead, now + 60 + 30 * DAY, NULL, &pr, &err) ==
+	      0);
+	CHECK(!pr.skipped && pr.deleted == 5);
+	CHECK(exists(dir, later) && exists(dir, ahead));
+	rm_rf(dir);
+	free(dir);
+}
+
+/* min_keep holds whatever the dates say. */
+TEST(archive_prune_min_keep_with_future_cutoff)
+{
+	char *dir = mkdir_tmp();
+	char n[4][ARCHIVE_NAME_MAX];
+	struct archive_prune_result pr;
+	struct errbuf err;
+	time_t now = time(NULL);
+
+	use_tz("UTC");
+	for (int i = 0; i < 4; i++)
+		put_backup(dir, now - (100 - 20 * i) * DAY, n[i], true);
+	/* Each one 20 days after the other: trusted; 3 are past 10 days
+	 * before the newest, but min_keep 3 keeps 2 of them. */
+	CHECK(archive_prune(dir, "mariadb", 10, 3, n[3], now, NULL, &pr, &err) == 0);
+	CHECK(pr.skipped);
+	CHECK(archive_prune(dir, "mariadb", 25, 3, n[3], now, NULL, &pr, &err) == 0);
+	CHECK(!pr.skipped && pr.deleted == 1);
+	CHECK(!exists(dir, n[0]) && exists(dir, n[1]) && exists(dir, n[2]) && exists(dir, n[3]));
 	rm_rf(dir);
 	free(dir);
 }

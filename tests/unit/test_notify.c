@@ -73,6 +73,30 @@ TEST(notify_success_quiet_unless_always)
 	CHECK(d.heartbeat);
 }
 
+/* Issue 9: a run whose retention was skipped (a clock jump) succeeded,
+ * but someone must look at the clock. */
+TEST(notify_retention_skipped_is_a_notice)
+{
+	struct notify_facts f = facts(NOTIFY_MODE_FAILURE, NOTIFY_RUN_OK);
+	struct notify_decision d;
+
+	f.retention_skipped = true;
+	notify_decide(&f, &d);
+	CHECK(d.events == NOTIFY_BIT(NOTIFY_EV_RETENTION_SKIPPED));
+	CHECK(d.heartbeat);
+	f.mode = NOTIFY_MODE_ALWAYS;
+	CHECK(events(&f) ==
+	      (NOTIFY_BIT(NOTIFY_EV_SUCCESS) | NOTIFY_BIT(NOTIFY_EV_RETENTION_SKIPPED)));
+	f.mode = NOTIFY_MODE_NEVER;
+	CHECK(events(&f) == 0);
+	/* Only for a successful run. */
+	f = facts(NOTIFY_MODE_FAILURE, NOTIFY_RUN_FAILED);
+	f.retention_skipped = true;
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_FAILURE));
+	CHECK_STREQ(notify_kind_name(NOTIFY_EV_RETENTION_SKIPPED), "retention_skipped");
+	CHECK_STREQ(notify_kind_status(NOTIFY_EV_RETENTION_SKIPPED), "error");
+}
+
 TEST(notify_recovered_after_failure_or_staleness)
 {
 	struct notify_facts f = facts(NOTIFY_MODE_FAILURE, NOTIFY_RUN_OK);

@@ -288,3 +288,39 @@ TEST(status_metrics_pass_promtool)
 	free(got);
 	free(m);
 }
+
+/* Issue 9: a backup made while the clock ran a year ahead stayed the
+ * "newest" and health stayed OK after the clock was fixed. */
+TEST(status_dated_in_the_future)
+{
+	struct status_input in;
+	struct run_state st;
+	struct status_eval ev;
+
+	setup(&in, &st);
+	/* Named a year ahead, written now (the kernel's mtime). */
+	strcpy(entries[1].name, "mariadb_2027-11-29_020000.sql.gz.gpg");
+	entries[1].when = T0 + 365 * 86400;
+	entries[1].mtime.tv_sec = T0 + 3000;
+	status_evaluate(&in, &ev);
+	CHECK(ev.health == HEALTH_CRITICAL && ev.future);
+	CHECK(status_exit_code(ev.health) == 1);
+	CHECK_RENDER(STATUS_HEALTH, &in,
+		     "CRITICAL 600 mariadb_2027-11-29_020000.sql.gz.gpg dated in the future\n");
+	{
+		char *json = render(STATUS_JSON, &in), *prom = render(STATUS_METRICS, &in);
+
+		CHECK(json && strstr(json, "\"state\": \"critical\""));
+		CHECK(json && strstr(json, "dated in the future"));
+		CHECK(prom && strstr(prom, "dumpfs_healthy 0\n"));
+		free(json);
+		free(prom);
+	}
+	/* Up to one hour ahead is clock skew, not a jump. */
+	entries[1].when = in.now + 3600;
+	status_evaluate(&in, &ev);
+	CHECK(ev.health == HEALTH_OK && !ev.future);
+	entries[1].when = in.now + 3601;
+	status_evaluate(&in, &ev);
+	CHECK(ev.health == HEALTH_CRITICAL && ev.future);
+}

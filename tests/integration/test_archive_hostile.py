@@ -1,0 +1,146 @@
+"""Hostile conditions on the archive side (issue 9, SPEC section 6): a
+clock that jumps a year ahead and back, failures after a backup is linked
+into place, backups without a sidecar, and temporary GnuPG homes left by a
+SIGKILL.  Real MariaDB, real gpg, real files; the clock is moved with
+libfaketime (Debian package `faketime`) around the real binary.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from harness.config import write_config
+from harness.dumpfs import assert_no_sanitizer, child_env, dumpfs_bin, run_dumpfs
+from harness.gpg import GpgKey
+from harness.server import Server
+from sinks import HttpSink
+from test_archive import backups, plant, temporaries
+
+DAY = 86400
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+class Env:
+    """A small server (database shop), the backup account, a key pair, a
+    webhook sink and a scratch directory."""
+
+    def __init__(self):
+        self.server = Server(name="host")
+        self.server.start()
+        self.server.run_sql(
+            "CREATE DATABASE shop;"
+            "CREATE TABLE shop.item (id INT PRIMARY KEY, name VARCHAR(40));"
+            "INSERT INTO shop.item VALUES (1,'apple'),(2,'pear');")
+        self.user = self.server.create_backup_user()
+        self.key = GpgKey(expire="3y")  # still valid with the clock a year ahead
+        self.http = HttpSink()
+        self.dir = tempfile.mkdtemp(prefix="dfs-host-", dir="/tmp")
+        self.hook = os.path.join(self.dir, "webhook.secret")
+        with open(self.hook, "w") as f:
+            f.write(self.http.url("/hook") + "\n")
+        self.n = 0
+
+    def config(self, archive_dir, **archive):
+        self.n += 1
+        extra = {"archive": {k: str(v) for k, v in archive.items()},
+                 "notify": {"webhook_url_file": self.hook}}
+        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), self.server,
+                            self.key, user=self.user, databases=["shop"],
+                            archive_dir=archive_dir, extra=extra, fingerprint=False)
+
+    def archive_dir(self, name):
+        path = os.path.join(self.dir, name)
+        os.makedirs(path)
+        return path
+
+    def close(self):
+        self.http.close()
+        self.server.cleanup()
+        self.key.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def env():
+    e = Env()
+    yield e
+    e.close()
+
+
+def faketime_env(config, offset):
+    """The environment for dumpfs with its clock moved by `offset`
+    (libfaketime syntax, e.g. "+365d"); the children (gpg) get the same
+    clock, as with a real jump.
+
+    With the ASan build: LD_PRELOAD=libfaketime alone makes ASan abort
+    ("ASan runtime does not come first in initial library list"), and
+    preloading libasan first makes the non-ASan children hang (gpgconf,
+    spawned by gpgme, deadlocks in start-up under libasan + libfaketime).
+    What works: libfaketime alone in LD_PRELOAD and ASan told not to
+    insist on coming first (verify_asan_link_order=0); the sanitizers still
+    run in dumpfs."""
+    if not os.path.exists(FAKETIME_LIB):
+        pytest.fail("libfaketime is missing: tests/deps.sh test installs `faketime`")
+    env = child_env(config)
+    env["ASAN_OPTIONS"] = env["ASAN_OPTIONS"] + ":verify_asan_link_order=0"
+    env["LD_PRELOAD"] = FAKETIME_LIB
+    env["FAKETIME"] = offset
+    return env
+
+
+def test_clock_a_year_ahead_prunes_nothing_then_health_says_future(env):
+    d = env.archive_dir("clock")
+    cfg = env.config(d, keep_days=30, min_keep=2, max_age_hours=26)
+    res = run_dumpfs(["backup"], cfg)
+    assert res.returncode == 0, res.stderr.decode()
+    first = backups(d)[0]
+    now = time.time()
+    real = sorted([first] + [plant(d, first, now - k * DAY) for k in (1, 2, 5, 20)])
+    env.http.clear()
+
+    # One run with the clock a year ahead.
+    res = subprocess.run([dumpfs_bin(), "backup"], env=faketime_env(cfg, "+365d"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=60)
+    err = res.stderr.decode()
+    assert_no_sanitizer(err)
+    assert res.returncode == 0, err
+    ahead = [n for n in backups(d) if n not in real]
+    assert len(ahead) == 1, backups(d)
+    year = int(time.strftime("%Y", time.localtime(now + 365 * DAY)))
+    assert ahead[0].startswith("mariadb_%d-" % year), ahead  # the fake clock worked
+    assert os.path.exists(os.path.join(d, ahead[0] + ".sha256"))
+    # Every real backup is still there, retention said why it skipped.
+    assert backups(d) == sorted(real + ahead)
+    assert "retention_skipped" in err and "prune file=" not in err, err
+    assert "clock may have jumped" in err and "keep_days = 30" in err, err
+    # The run succeeded, and a notice went out (on = failure by default).
+    posts = [json.loads(r["body"]) for r in env.http.wait(1)]
+    skipped = [p for p in posts if "retention skipped" in p["message"]]
+    assert len(skipped) == 1, posts
+    assert skipped[0]["status"] == "error" and ahead[0] in skipped[0]["message"]
+
+    # The clock is fixed: health is CRITICAL, whatever the age says.
+    res = run_dumpfs(["check"], cfg)
+    assert res.returncode == 1, res.stdout.decode() + res.stderr.decode()
+    assert re.fullmatch(r"CRITICAL \d+ %s dated in the future\n" % re.escape(ahead[0]),
+                        res.stdout.decode())
+    # The next real run does not measure retention from the future either.
+    time.sleep(1.1)
+    res = run_dumpfs(["backup"], cfg)
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    assert "dated in the future" in err and "prune file=" not in err, err
+    left = backups(d)
+    assert all(n in left for n in real + ahead) and len(left) == len(real) + 2
+    # Once the operator moves it away, retention and health are normal.
+    for n in (ahead[0], ahead[0] + ".sha256"):
+        os.rename(os.path.join(d, n), os.path.join(env.dir, n))
+    res = run_dumpfs(["check"], cfg)
+    assert res.returncode == 0 and res.stdout.decode().startswith("OK "), res.stdout
