@@ -238,6 +238,23 @@ const struct archive_entry *archive_find(const struct archive_list *l, const cha
 	return NULL;
 }
 
+unsigned archive_report_missing_sidecars(const struct archive_list *l, const char *dir,
+					 struct logger *lg)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].has_sidecar)
+			continue;
+		n++;
+		logger_log(lg, LOGL_WARN, "backup_without_sidecar",
+			   "dir=\"%s\" file=%s note=\"nothing vouches for it: verify it "
+			   "(dumpfs verify) or move it out of the archive directory\"",
+			   dir, l->v[i].name);
+	}
+	return n;
+}
+
 int archive_sidecar_name(char *buf, size_t len, const char *name)
 {
 	if ((size_t)snprintf(buf, len, "%s%s", name, ARCHIVE_SIDECAR_SUFFIX) >= len)

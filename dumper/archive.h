@@ -81,6 +81,13 @@ const struct archive_entry *archive_newest(const struct archive_list *l);
 /* The entry named `name`, or NULL. */
 const struct archive_entry *archive_find(const struct archive_list *l, const char *name);
 
+/* Backups in `l` without a sidecar: nothing vouches for them (a crash
+ * or an old failure between the backup and its sidecar, a partial copy).
+ * Logs a warning ("backup_without_sidecar") for each and returns how
+ * many.  status.json lists them too ("missing_sidecars"). */
+unsigned archive_report_missing_sidecars(const struct archive_list *l, const char *dir,
+					 struct logger *lg);
+
 /* "<name>.sha256" into buf (ARCHIVE_NAME_MAX); -ENAMETOOLONG if it does
  * not fit. */
 int archive_sidecar_name(char *buf, size_t len, const char *name);

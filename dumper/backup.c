@@ -130,6 +130,40 @@ static int pick_name(struct backup *b, char name[ARCHIVE_NAME_MAX], struct errbu
 			 b->o->dir);
 }
 
+/* outfile_commit() failed.  When that was after the file was linked into
+ * place (removing the temporary or syncing the directory failed), the
+ * file is under its name and would pass for complete: remove it.  Only
+ * our own file (same inode as the temporary), never one that was there. */
+static void unplace(struct backup *b, const char *path, const struct stat *tmp)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0 || st.st_dev != tmp->st_dev || st.st_ino != tmp->st_ino)
+		return;
+	if (unlink(path) < 0)
+		logger_log(b->o->log, LOGL_ERROR, "backup_unlink_failed",
+			   "file=\"%s\" error=\"%s\"", path, strerror(errno));
+	else
+		logger_log(b->o->log, LOGL_WARN, "backup_removed",
+			   "file=\"%s\" reason=\"failed after it was put in place\"", path);
+}
+
+/* outfile_commit with no_replace; on failure nothing is left under
+ * of->path (see unplace). */
+static int commit(struct backup *b, struct outfile *of, struct errbuf *err)
+{
+	struct stat tmp;
+	int rc;
+
+	if (fstat(of->fd, &tmp) < 0)
+		return error_set(err, -errno, "cannot stat the temporary of '%s': %s", of->path,
+				 strerror(errno));
+	rc = outfile_commit(of, 1, err);
+	if (rc && rc != -EEXIST)
+		unplace(b, of->path, &tmp);
+	return rc;
+}
+
 /* dump -> sha256 stage -> fd sink -> outfile, committed without replace. */
 static int dump_into(struct backup *b, struct outfile *of, struct sha256 *ctx,
 		     struct dump_result *dres, struct errbuf *err)
@@ -201,7 +235,7 @@ static int write_backup(struct backup *b, const char *name, struct backup_result
 	if (!rc)
 		rc = dump_into(b, &of, &ctx, &dres, err);
 	if (!rc)
-		rc = outfile_commit(&of, 1, err);
+		rc = commit(b, &of, err);
 	outfile_release(&of); /* removes the temporary unless committed */
 	if (rc)
 		return rc;
@@ -228,10 +262,22 @@ static int write_sidecar(struct backup *b, const char *name, const char *hex, st
 	if (!rc && (rc = fd_write_all(of.fd, sb.buf, sb.len)) < 0)
 		rc = error_set(err, rc, "cannot write '%s': %s", path, strerror(-rc));
 	if (!rc)
-		rc = outfile_commit(&of, 1, err);
+		rc = commit(b, &of, err);
 	outfile_release(&of);
 	strbuf_release(&sb);
 	return rc;
+}
+
+/* Under the lock no backup is between its file and its sidecar: any
+ * backup without one is worth a warning. */
+static void report_missing_sidecars(struct backup *b)
+{
+	struct archive_list l = ARCHIVE_LIST_INIT;
+	struct errbuf e2;
+
+	if (archive_scan(&l, b->o->dir, b->o->prefix, &e2) == 0)
+		archive_report_missing_sidecars(&l, b->o->dir, b->o->log);
+	archive_list_release(&l);
 }
 
 /* Steps 3-6 of backup.h, under the lock. */
@@ -245,6 +291,7 @@ static int produce(struct backup *b, struct backup_result *res, struct errbuf *e
 	if (archive_clean_temps(b->o->dir, b->o->prefix, true, time(NULL), b->o->log, &removed,
 				&e2))
 		logger_log(b->o->log, LOGL_WARN, "cleanup_failed", "error=\"%s\"", e2.msg);
+	report_missing_sidecars(b);
 	rc = pick_name(b, res->file, err);
 	if (!rc)
 		rc = write_backup(b, res->file, res, err);

@@ -3,7 +3,8 @@
  *  1. take the run lock (lock.h); busy: -EBUSY "another backup is
  *     running (pid N)", nothing else happens (the running one records);
  *  2. state_begin_run (settles an earlier crashed run as failed);
- *  3. remove stale hidden temporaries (archive_clean_temps);
+ *  3. remove stale hidden temporaries (archive_clean_temps); warn about
+ *     backups without a sidecar (archive_report_missing_sidecars);
  *  4. pick "<prefix>_YYYY-MM-DD_HHMMSS.sql.gz.gpg" for now; when it or
  *     its sidecar exists, wait for the next second (never overwrite);
  *  5. dump_job_run into outfile(hidden temp, mode 0440, group
@@ -16,7 +17,10 @@
  *     crash left too recently for step 3);
  *  on failure at 2..6: the temporaries are removed, nothing appears under
  *  the backup's name (a committed backup whose sidecar failed is
- *  removed too), state_record_failure(message), no retention.
+ *  removed too, and so is a backup or sidecar whose commit failed after
+ *  it was linked into place: temporary unlink, directory fsync), so no
+ *  backup without its sidecar is left; state_record_failure(message), no
+ *  retention.
  *  Releases the lock.
  *
  * Logs "backup_start", "backup_done" / "backup_failed" events.

@@ -195,6 +195,31 @@ static void json_kint(struct strbuf *out, bool *first, const char *key, int64_t 
 		strbuf_addstr(out, "null");
 }
 
+/* The backups no sidecar vouches for, as a JSON array of names. */
+static void render_missing_sidecars(const struct status_input *in, struct strbuf *out)
+{
+	bool first = true;
+
+	strbuf_addch(out, '[');
+	for (size_t i = 0; in->archives && i < in->archives->n; i++) {
+		if (in->archives->v[i].has_sidecar)
+			continue;
+		strbuf_addstr(out, first ? "" : ", ");
+		first = false;
+		json_str(out, in->archives->v[i].name);
+	}
+	strbuf_addch(out, ']');
+}
+
+static size_t count_missing_sidecars(const struct status_input *in)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; in->archives && i < in->archives->n; i++)
+		n += !in->archives->v[i].has_sidecar;
+	return n;
+}
+
 static void render_json(const struct status_input *in, const struct status_eval *ev,
 			const struct run_state *st, struct strbuf *out)
 {
@@ -232,6 +257,8 @@ static void render_json(const struct status_input *in, const struct status_eval 
 	json_kint(out, &first, "backups_succeeded", (int64_t)st->successes, true);
 	json_kint(out, &first, "backups_failed", (int64_t)st->failures, true);
 	json_kstr(out, &first, "archive_error", in->archive_error);
+	json_key(out, "missing_sidecars", &first);
+	render_missing_sidecars(in, out);
 	json_ktime(out, &first, "generated_at", in->now, true);
 	json_kstr(out, &first, "version", in->version ? in->version : DUMPFS_VERSION);
 	strbuf_addstr(out, "\n}\n");
@@ -298,6 +325,9 @@ static void render_metrics(const struct status_input *in, const struct status_ev
 	strbuf_addf(out, "dumpfs_backup_running %d\n", st->running ? 1 : 0);
 	metric(out, "dumpfs_archive_files", "gauge", "Complete backups in the archive directory.");
 	strbuf_addf(out, "dumpfs_archive_files %zu\n", in->archives ? in->archives->n : 0);
+	metric(out, "dumpfs_archive_missing_sidecars", "gauge",
+	       "Backups without a .sha256 sidecar (nothing vouches for them).");
+	strbuf_addf(out, "dumpfs_archive_missing_sidecars %zu\n", count_missing_sidecars(in));
 	metric(out, "dumpfs_snapshot_readers", "gauge", "Snapshot streams being read now.");
 	strbuf_addf(out, "dumpfs_snapshot_readers %u\n", in->snapshot_readers);
 	if (in->next_run != (time_t)-1) {

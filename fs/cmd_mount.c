@@ -226,9 +226,11 @@ static int check_group(const struct config *cfg, struct errbuf *err)
 }
 
 /* What a crash left behind: backup temporaries (when no backup runs
- * now) and spool files nobody holds. */
+ * now) and spool files nobody holds; backups without a sidecar are
+ * reported. */
 static void clean_temps(const struct config *cfg, struct logger *lg)
 {
+	struct archive_list l = ARCHIVE_LIST_INIT;
 	struct runlock lk = RUNLOCK_INIT;
 	unsigned removed = 0;
 	struct errbuf err;
@@ -239,6 +241,10 @@ static void clean_temps(const struct config *cfg, struct logger *lg)
 	if (archive_clean_temps(cfg->archive.dir, cfg->archive.prefix, locked, time(NULL), lg,
 				&removed, &err))
 		logger_log(lg, LOGL_WARN, "cleanup_failed", "error=\"%s\"", err.msg);
+	/* With the lock no backup is between its file and its sidecar. */
+	if (locked && archive_scan(&l, cfg->archive.dir, cfg->archive.prefix, &err) == 0)
+		archive_report_missing_sidecars(&l, cfg->archive.dir, lg);
+	archive_list_release(&l);
 	runlock_release(&lk);
 }
 

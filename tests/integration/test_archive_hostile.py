@@ -5,8 +5,10 @@ SIGKILL.  Real MariaDB, real gpg, real files; the clock is moved with
 libfaketime (Debian package `faketime`) around the real binary.
 """
 
+import grp
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -20,9 +22,11 @@ from harness.dumpfs import assert_no_sanitizer, child_env, dumpfs_bin, run_dumpf
 from harness.gpg import GpgKey
 from harness.server import Server
 from sinks import HttpSink
-from test_archive import backups, plant, temporaries
+from test_archive import backups, name_for, plant, temporaries, wait_for_temporary
 
 DAY = 86400
+NOBODY = pwd.getpwnam("nobody").pw_uid
+NOGROUP = grp.getgrnam("nogroup").gr_gid
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
@@ -36,7 +40,13 @@ class Env:
         self.server.run_sql(
             "CREATE DATABASE shop;"
             "CREATE TABLE shop.item (id INT PRIMARY KEY, name VARCHAR(40));"
-            "INSERT INTO shop.item VALUES (1,'apple'),(2,'pear');")
+            "INSERT INTO shop.item VALUES (1,'apple'),(2,'pear');"
+            # Large enough that a backup runs for a few seconds.
+            "CREATE DATABASE big;"
+            "CREATE TABLE big.t (id INT PRIMARY KEY, h CHAR(64), p VARCHAR(200));")
+        self.server.run_sql(
+            "INSERT INTO t SELECT seq, SHA2(seq,256), CONCAT(MD5(seq), SHA1(seq))"
+            " FROM seq_1_to_300000;", db="big")
         self.user = self.server.create_backup_user()
         self.key = GpgKey(expire="3y")  # still valid with the clock a year ahead
         self.http = HttpSink()
@@ -46,13 +56,40 @@ class Env:
             f.write(self.http.url("/hook") + "\n")
         self.n = 0
 
-    def config(self, archive_dir, **archive):
+    def config(self, archive_dir, databases="shop", where=None, extra=None, **archive):
         self.n += 1
-        extra = {"archive": {k: str(v) for k, v in archive.items()},
-                 "notify": {"webhook_url_file": self.hook}}
-        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), self.server,
-                            self.key, user=self.user, databases=["shop"],
-                            archive_dir=archive_dir, extra=extra, fingerprint=False)
+        sections = {"archive": {k: str(v) for k, v in archive.items()},
+                    "notify": {"webhook_url_file": self.hook}}
+        for sect, kv in (extra or {}).items():
+            sections.setdefault(sect, {}).update(kv)
+        return write_config(os.path.join(where or self.dir, "dumpfs-%d.ini" % self.n),
+                            self.server, self.key, user=self.user, databases=[databases],
+                            archive_dir=archive_dir, extra=sections, fingerprint=False)
+
+    def nobody(self, databases="shop"):
+        """An archive dir, a config and its secrets owned by `nobody`, for
+        runs that must not have root's powers (root reads any directory).
+        Returns (archive dir, config, argv prefix, environment)."""
+        base = tempfile.mkdtemp(prefix="nobody-", dir=self.dir)
+        os.chmod(self.dir, 0o755)
+        os.chmod(base, 0o755)
+        arch, home = os.path.join(base, "archive"), os.path.join(base, "gnupg")
+        os.mkdir(arch, 0o700)
+        os.mkdir(home, 0o700)
+        pw, pub = os.path.join(base, "password"), os.path.join(base, "key.asc")
+        shutil.copyfile(self.user.password_file, pw)
+        shutil.copyfile(self.key.public_key_file, pub)
+        cfg = self.config(arch, databases=databases, where=base, extra={
+            "mariadb": {"password_file": pw}, "gpg": {"public_key_file": pub},
+            "notify": {"webhook_url_file": None}})
+        for p in (base, arch, home, pw, pub, cfg):
+            os.chown(p, NOBODY, NOGROUP)
+        os.chmod(pw, 0o600)
+        env = child_env(cfg, gnupghome=home)
+        env["HOME"] = base
+        argv = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOGROUP, "--clear-groups",
+                "--", dumpfs_bin()]
+        return arch, cfg, argv, env
 
     def archive_dir(self, name):
         path = os.path.join(self.dir, name)
@@ -144,3 +181,48 @@ def test_clock_a_year_ahead_prunes_nothing_then_health_says_future(env):
         os.rename(os.path.join(d, n), os.path.join(env.dir, n))
     res = run_dumpfs(["check"], cfg)
     assert res.returncode == 0 and res.stdout.decode().startswith("OK "), res.stdout
+
+
+def sidecars(d):
+    return sorted(n for n in os.listdir(d) if n.endswith(".sha256"))
+
+
+def test_failure_after_link_leaves_no_backup_without_sidecar(env):
+    """The backup is linked into place, then syncing the directory fails
+    (it lost its read permission mid-run: a real EACCES for a non-root
+    user, who may still create, link and unlink in it).  The run fails
+    and nothing is left that would pass for a complete backup."""
+    d, cfg, argv, penv = env.nobody(databases="big")
+    proc = subprocess.Popen(argv + ["backup", "-c", cfg], env=penv, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for_temporary(d, proc)
+        os.chmod(d, 0o300)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        os.chmod(d, 0o700)
+    err = err.decode()
+    assert_no_sanitizer(err)
+    assert proc.returncode == 1, err
+    assert "cannot sync directory" in err, err
+    assert backups(d) == [] and sidecars(d) == [], os.listdir(d)
+    assert temporaries(d) == [], os.listdir(d)
+    assert "backup_removed" in err, err
+
+
+def test_backup_without_sidecar_is_reported_at_start(env):
+    d = env.archive_dir("lone")
+    cfg = env.config(d)
+    assert run_dumpfs(["backup"], cfg).returncode == 0
+    real = backups(d)[0]
+    lone = name_for(time.time() - DAY)
+    shutil.copyfile(os.path.join(d, real), os.path.join(d, lone))
+    time.sleep(1.1)
+    res = run_dumpfs(["backup"], cfg)
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    lines = [l for l in err.splitlines() if "backup_without_sidecar" in l]
+    assert len(lines) == 1 and lone in lines[0] and " warn " in lines[0], err

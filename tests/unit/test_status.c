@@ -324,3 +324,27 @@ TEST(status_dated_in_the_future)
 	status_evaluate(&in, &ev);
 	CHECK(ev.health == HEALTH_CRITICAL && ev.future);
 }
+
+/* Issue 9: a backup without a sidecar is shown, not only logged. */
+TEST(status_lists_missing_sidecars)
+{
+	struct status_input in;
+	struct run_state st;
+	char *json, *prom;
+
+	setup(&in, &st); /* entries[0] has no sidecar */
+	json = render(STATUS_JSON, &in);
+	prom = render(STATUS_METRICS, &in);
+	CHECK(json &&
+	      strstr(json, "\"missing_sidecars\": [\"mariadb_2026-11-28_020000.sql.gz.gpg\"]"));
+	CHECK(prom && strstr(prom, "\ndumpfs_archive_missing_sidecars 1\n"));
+	free(json);
+	free(prom);
+	entries[0].has_sidecar = true;
+	json = render(STATUS_JSON, &in);
+	prom = render(STATUS_METRICS, &in);
+	CHECK(json && strstr(json, "\"missing_sidecars\": []"));
+	CHECK(prom && strstr(prom, "\ndumpfs_archive_missing_sidecars 0\n"));
+	free(json);
+	free(prom);
+}
