@@ -305,13 +305,15 @@ int tree_status_render(struct dumpfs *fs, enum status_file f, struct strbuf *out
 	struct archive_list l = ARCHIVE_LIST_INIT;
 	struct run_state st;
 	struct status_input in;
-	struct errbuf err;
+	struct errbuf err, dir_err;
 	int ret;
 
 	strbuf_reset(out);
-	ret = scan(fs, &l);
-	if (ret)
-		return ret;
+	/* An unreadable archive dir is what status/ must show (CRITICAL,
+	 * dumpfs_up 0), not a read error of the status files. */
+	errbuf_clear(&dir_err);
+	if (archive_scan(&l, fs->cfg->archive.dir, fs->cfg->archive.prefix, &dir_err))
+		logger_log(fs->lg, LOGL_WARN, "archive_unreadable", "error=\"%s\"", dir_err.msg);
 	errbuf_clear(&err);
 	if (state_read(&st, fs->cfg->archive.dir, &err))
 		logger_log(fs->lg, LOGL_WARN, "state_unreadable", "error=\"%s\"", err.msg);
@@ -326,6 +328,7 @@ int tree_status_render(struct dumpfs *fs, enum status_file f, struct strbuf *out
 		.snapshot_readers = readers_now(fs),
 		.max_snapshot_readers = fs->cfg->fs.max_snapshot_readers,
 		.version = NULL,
+		.archive_error = dir_err.msg[0] ? dir_err.msg : NULL,
 	};
 	ret = status_render(f, &in, out);
 	archive_list_release(&l);

@@ -20,6 +20,7 @@ import pytest
 from harness.config import write_config
 from harness.dumpfs import assert_no_sanitizer, child_env, dumpfs_bin, run_dumpfs
 from harness.gpg import GpgKey
+from harness.mount import Mount
 from harness.server import Server
 from sinks import HttpSink
 from test_archive import backups, name_for, plant, temporaries, wait_for_temporary
@@ -226,3 +227,53 @@ def test_backup_without_sidecar_is_reported_at_start(env):
     assert res.returncode == 0, err
     lines = [l for l in err.splitlines() if "backup_without_sidecar" in l]
     assert len(lines) == 1 and lone in lines[0] and " warn " in lines[0], err
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def test_mount_status_when_the_archive_dir_breaks(env):
+    """status/ of a mount whose archive dir cannot be read any more (here
+    replaced by a file: ENOTDIR even for root) says so: CRITICAL,
+    dumpfs_up 0, archive_error; the reads themselves succeed.  The mount
+    also reports, at start, a backup without a sidecar."""
+    d = env.archive_dir("broken")
+    cfg = env.config(d)
+    assert run_dumpfs(["backup"], cfg).returncode == 0
+    real = backups(d)[0]
+    lone = name_for(time.time() - DAY)
+    shutil.copyfile(os.path.join(d, real), os.path.join(d, lone))
+    m = Mount(cfg, os.path.join(env.dir, "mnt-broken"))
+    try:
+        lines = [l for l in m.log().splitlines() if "backup_without_sidecar" in l]
+        assert len(lines) == 1 and lone in lines[0], m.log()
+        st = m.status()
+        assert st["state"] == "ok" and st["missing_sidecars"] == [lone], st
+        assert "dumpfs_archive_missing_sidecars 1\n" in read(m.path("status/metrics.prom"))
+
+        moved = d + ".away"
+        os.rename(d, moved)
+        with open(d, "w") as f:
+            f.write("not a directory\n")
+        health = read(m.path("status/health"))
+        assert health.startswith("CRITICAL cannot read archive directory '%s'" % d), health
+        assert "Not a directory" in health
+        st = m.status()
+        assert st["state"] == "critical" and "Not a directory" in st["archive_error"], st
+        metrics = read(m.path("status/metrics.prom"))
+        assert "\ndumpfs_up 0\n" in metrics and "\ndumpfs_healthy 0\n" in metrics, metrics
+        assert read(m.path("status/age_seconds")) == "\n"
+        assert os.stat(m.path("status/health")).st_size == len(health)
+
+        # Back: healthy again, nothing cached.
+        os.unlink(d)
+        os.rename(moved, d)
+        assert read(m.path("status/health")).startswith("OK ")
+        assert "\ndumpfs_up 1\n" in read(m.path("status/metrics.prom"))
+    finally:
+        if os.path.isfile(d):
+            os.unlink(d)
+            os.rename(d + ".away", d)
+        assert m.stop() == 0
