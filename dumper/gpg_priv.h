@@ -16,6 +16,7 @@
 /* Immutable after gpg_key_load(), so stages may share it across threads. */
 struct gpg_key {
 	char homedir[PATH_MAX];
+	int home_lock; /* tmphome.h: holds homedir; -1 when none */
 	char fpr[FPR_MAX];
 	char uid[256];
 	time_t expires;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "gpg_priv.h"
+#include "tmphome.h"
 
 const char *gpg_errstr(gpgme_error_t e, char *buf, size_t n)
 {
@@ -103,20 +104,15 @@ static int homedir_make(struct gpg_key *key, struct errbuf *err)
 	const char *tmp = getenv("TMPDIR");
 	char path[PATH_MAX + 16];
 	ssize_t n;
-	int fd;
+	int fd, rc;
 
 	if (!tmp || !tmp[0])
 		tmp = "/tmp";
-	if ((size_t)snprintf(key->homedir, sizeof(key->homedir), "%s/dumpfs-gpg-XXXXXX", tmp) >=
-	    sizeof(key->homedir))
-		return error_set(err, -ENAMETOOLONG, "TMPDIR '%s' is too long", tmp);
-	if (!mkdtemp(key->homedir)) {
-		int e = errno;
-
-		key->homedir[0] = '\0';
-		return error_set(err, -e, "cannot create a gpg home directory in '%s': %s", tmp,
-				 strerror(e));
-	}
+	/* Named after our pid and locked, so a sweep after a SIGKILL can
+	 * tell it is stale (tmphome.h). */
+	rc = tmphome_make(key->homedir, sizeof(key->homedir), tmp, "gpg", &key->home_lock, err);
+	if (rc)
+		return rc;
 	snprintf(path, sizeof(path), "%s/gpg.conf", key->homedir);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -442,6 +438,7 @@ int gpg_key_load(struct gpg_key **out, const char *public_key_file, const char *
 	key = calloc(1, sizeof(*key));
 	if (!key)
 		return error_set(err, -ENOMEM, "out of memory");
+	key->home_lock = -1;
 	rc = key_setup(key, public_key_file, recipient, fingerprint, err);
 	if (rc) {
 		gpg_key_free(key);
@@ -465,5 +462,7 @@ void gpg_key_free(struct gpg_key *key)
 	if (!key)
 		return;
 	homedir_remove(key->homedir);
+	if (key->home_lock >= 0)
+		close(key->home_lock); /* after the removal: see tmphome.h */
 	free(key);
 }

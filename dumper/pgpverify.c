@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tmphome.h"
+
 enum {
 	ST_TAG,	 /* expecting a packet's first byte */
 	ST_LEN,	 /* collecting length octets */
@@ -373,18 +375,15 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-/* "<TMPDIR or /tmp>/dumpfs-v-XXXXXX", short for gpg's socket paths. */
-static int make_home(char *buf, size_t len, struct errbuf *err)
+/* "<TMPDIR or /tmp>/dumpfs-v-<pid>-XXXXXX", short for gpg's socket paths;
+ * *lock_fd holds it (tmphome.h). */
+static int make_home(char *buf, size_t len, int *lock_fd, struct errbuf *err)
 {
 	const char *tmp = getenv("TMPDIR");
 
 	if (!tmp || !*tmp || strlen(tmp) > 60)
 		tmp = "/tmp";
-	if ((size_t)snprintf(buf, len, "%s/dumpfs-v-XXXXXX", tmp) >= len || !mkdtemp(buf))
-		return error_set(err, -errno ? -errno : -ENAMETOOLONG,
-				 "cannot create a temporary GnuPG home in '%s': %s", tmp,
-				 strerror(errno));
-	return 0;
+	return tmphome_make(buf, len, tmp, "v", lock_fd, err);
 }
 
 /* Uppercase hex without spaces into out (64). */
@@ -467,14 +466,14 @@ int pgp_keyids_load(struct pgp_keyids *k, const char *public_key_file, const cha
 	char home[128], pin[64];
 	gpgme_ctx_t ctx = NULL;
 	gpgme_error_t ge;
-	int rc;
+	int rc, lock_fd;
 
 	memset(k, 0, sizeof(*k));
 	clean_fpr(fingerprint, pin, sizeof(pin));
 	if (!pin[0] && (!recipient || !*recipient))
 		return error_set(err, -EINVAL, "no recipient or fingerprint to select the key");
 	gpgme_check_version(NULL);
-	rc = make_home(home, sizeof(home), err);
+	rc = make_home(home, sizeof(home), &lock_fd, err);
 	if (rc)
 		return rc;
 	ge = gpgme_new(&ctx);
@@ -488,6 +487,7 @@ int pgp_keyids_load(struct pgp_keyids *k, const char *public_key_file, const cha
 	if (nftw(home, rm_entry, 8, FTW_DEPTH | FTW_PHYS) < 0 && !rc)
 		rc = error_set(err, -errno, "cannot remove temporary GnuPG home '%s': %s", home,
 			       strerror(errno));
+	close(lock_fd); /* after the removal: see tmphome.h */
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 
 #include "../dumper/backup.h"
 #include "../dumper/state.h"
+#include "../dumper/tmphome.h"
 #include "alerts.h"
 #include "cmd.h"
 #include "cmdutil.h"
@@ -83,6 +84,7 @@ int cmd_backup(int argc, char **argv, struct logger *lg)
 		return EXIT_USAGE;
 	}
 	notifier_run_begin(nt, &nrun); /* the state before this run */
+	tmphome_sweep(lg);	       /* GnuPG homes of killed runs, before we make ours */
 	rc = jobopts_load_key(&key, &cfg, &err);
 	if (rc) {
 		record_early_failure(&cfg, &err, lg);

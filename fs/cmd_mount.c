@@ -26,6 +26,7 @@
 #include "../dumper/archive.h"
 #include "../dumper/lock.h"
 #include "../dumper/notify.h"
+#include "../dumper/tmphome.h"
 #include "cmd.h"
 #include "cmdutil.h"
 #include "fuse_ops.h"
@@ -226,9 +227,9 @@ static int check_group(const struct config *cfg, struct errbuf *err)
 }
 
 /* What a crash left behind: backup temporaries (when no backup runs
- * now) and spool files nobody holds; backups without a sidecar are
- * reported. */
-static void clean_temps(const struct config *cfg, struct logger *lg)
+ * now) and spool files nobody holds; at start also the GnuPG homes of
+ * killed processes, and backups without a sidecar are reported. */
+static void clean_temps(const struct config *cfg, struct logger *lg, bool starting)
 {
 	struct archive_list l = ARCHIVE_LIST_INIT;
 	struct runlock lk = RUNLOCK_INIT;
@@ -241,8 +242,11 @@ static void clean_temps(const struct config *cfg, struct logger *lg)
 	if (archive_clean_temps(cfg->archive.dir, cfg->archive.prefix, locked, time(NULL), lg,
 				&removed, &err))
 		logger_log(lg, LOGL_WARN, "cleanup_failed", "error=\"%s\"", err.msg);
+	if (starting)
+		tmphome_sweep(lg);
 	/* With the lock no backup is between its file and its sidecar. */
-	if (locked && archive_scan(&l, cfg->archive.dir, cfg->archive.prefix, &err) == 0)
+	if (starting && locked &&
+	    archive_scan(&l, cfg->archive.dir, cfg->archive.prefix, &err) == 0)
 		archive_report_missing_sidecars(&l, cfg->archive.dir, lg);
 	archive_list_release(&l);
 	runlock_release(&lk);
@@ -578,7 +582,7 @@ int cmd_mount(int argc, char **argv, struct logger *lg)
 	if (check_archive_dir(&cfg, &err) || check_group(&cfg, &err) ||
 	    jobopts_load_key(&key, &cfg, &err))
 		goto out_error;
-	clean_temps(&cfg, lg);
+	clean_temps(&cfg, lg, true);
 	if (check_mountpoint(a.mountpoint, &mnt, lg, &err) || dumpfs_init(&fs, &cfg, key, lg, &err))
 		goto out_error;
 	f = fuse_new(&args, &dumpfs_fuse_ops, sizeof(dumpfs_fuse_ops), &fs);
@@ -589,7 +593,7 @@ int cmd_mount(int argc, char **argv, struct logger *lg)
 	if (fuse_daemonize(a.foreground))
 		goto out_mount;
 	ret = serve(f, &fs, mnt);
-	clean_temps(&cfg, lg);
+	clean_temps(&cfg, lg, false);
 	logger_log(lg, LOGL_INFO, "unmounted", "mountpoint=\"%s\"", mnt);
 out_mount:
 	fuse_unmount(f);

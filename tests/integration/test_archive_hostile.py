@@ -277,3 +277,85 @@ def test_mount_status_when_the_archive_dir_breaks(env):
             os.unlink(d)
             os.rename(d + ".away", d)
         assert m.stop() == 0
+
+
+def dead_pid():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def test_stale_gpg_homes_are_swept_live_ones_kept(env):
+    """A SIGKILLed dumpfs leaves its GnuPG homes in TMPDIR; the next run
+    removes those of dead processes only: never one whose pid is alive,
+    nor one whose lock is held (a live owner in another pid namespace)."""
+    import fcntl
+    tmp = tempfile.mkdtemp(prefix="tmpdir-", dir=env.dir)
+    live = subprocess.Popen(["sleep", "300"])
+    try:
+        dead = dead_pid()
+        names = {
+            "stale_gpg": "dumpfs-gpg-%d-Ab12Cd" % dead,
+            "stale_v": "dumpfs-v-%d-Zz99aa" % dead,
+            "live_gpg": "dumpfs-gpg-%d-Ef34Gh" % live.pid,
+            "live_v": "dumpfs-v-%d-Ij56Kl" % live.pid,
+            "held": "dumpfs-gpg-%d-Mn78Op" % dead,
+            "old_format": "dumpfs-gpg-Qr90St",       # no pid: not ours to judge
+            "not_a_dir": "dumpfs-v-%d-Uv12Wx" % dead,
+        }
+        for key, n in names.items():
+            p = os.path.join(tmp, n)
+            if key == "not_a_dir":
+                with open(p, "w") as f:
+                    f.write("x")
+            else:
+                os.mkdir(p, 0o700)
+                with open(os.path.join(p, "pubring.kbx"), "w") as f:
+                    f.write("x")
+        held = os.open(os.path.join(tmp, names["held"]), os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(held, fcntl.LOCK_SH)
+        try:
+            d = env.archive_dir("sweep")
+            cfg = env.config(d)
+            penv = child_env(cfg)
+            penv["TMPDIR"] = tmp
+            res = subprocess.run([dumpfs_bin(), "backup"], env=penv, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        finally:
+            os.close(held)
+        err = res.stderr.decode()
+        assert_no_sanitizer(err)
+        assert res.returncode == 0, err
+        left = sorted(os.listdir(tmp))
+        assert names["stale_gpg"] not in left and names["stale_v"] not in left, left
+        for key in ("live_gpg", "live_v", "held", "old_format", "not_a_dir"):
+            assert names[key] in left, (key, left)
+        assert len([l for l in err.splitlines() if "stale_gpg_home" in l]) == 2, err
+        # The run removed its own home too: nothing else is left.
+        assert len(left) == 5, left
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_home_of_a_killed_backup_is_swept_by_the_next(env):
+    tmp = tempfile.mkdtemp(prefix="tmpdir-", dir=env.dir)
+    d = env.archive_dir("killed")
+    penv = child_env(env.config(d, databases="big"))
+    penv["TMPDIR"] = tmp
+    proc = subprocess.Popen([dumpfs_bin(), "backup"], env=penv, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_for_temporary(d, proc)
+    proc.kill()
+    proc.communicate()
+    mine = [n for n in os.listdir(tmp) if n.startswith("dumpfs-gpg-%d-" % proc.pid)]
+    assert len(mine) == 1, os.listdir(tmp)
+    penv = child_env(env.config(d))
+    penv["TMPDIR"] = tmp
+    res = subprocess.run([dumpfs_bin(), "backup"], env=penv, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    err = res.stderr.decode()
+    assert_no_sanitizer(err)
+    assert res.returncode == 0, err
+    assert os.listdir(tmp) == [], os.listdir(tmp)
+    assert "stale_gpg_home" in err and mine[0] in err, err
