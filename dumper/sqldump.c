@@ -344,7 +344,7 @@ static void write_header(struct sqldump *d, const struct snapshot_info *snap,
 	}
 	strbuf_addstr(sb,
 		      "-- Restore: gpg --decrypt FILE | gunzip | mariadb --comments "
-		      "--max-allowed-packet=1G\n"
+		      "--max-allowed-packet=1G --binary-mode --sandbox\n"
 		      "\n"
 		      "SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT,"
 		      " @OLD_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS,"

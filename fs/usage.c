@@ -62,7 +62,9 @@ static const struct command_help helps[] = {
 		    "Checks the sidecar when present, decrypts with the private key from\n"
 		    "GnuPG's keyring (GNUPGHOME), gunzips and streams the SQL into the\n"
 		    "server of [restore] (defaults to [mariadb]), or to stdout.  Never\n"
-		    "writes plaintext to disk.  Exit: 0 success, 1 failure, 2 usage/config.\n"},
+		    "writes plaintext to disk.  A client command in the file (\\!, system,\n"
+		    "source, ...) fails the restore, naming its line.\n"
+		    "Exit: 0 success, 1 failure, 2 usage/config.\n"},
 };
 
 int usage_print(FILE *f, const char *command)
