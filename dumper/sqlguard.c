@@ -41,6 +41,7 @@ struct sqlguard {
 	struct strbuf pend; /* bytes not judged yet (< LOOK after a feed) */
 	unsigned long long line;
 	bool line_start;
+	bool at_start; /* before the first byte (a UTF-8 BOM there is skipped) */
 	char delim[DELIM_MAX + 1];
 	size_t dlen;
 	char in_string; /* the open quote, or 0 */
@@ -63,6 +64,7 @@ struct sqlguard {
 	size_t caplen;
 	bool capturing, capover;
 	struct mode mode, saved;
+	bool special[256]; /* bytes that plain_run() stops at */
 };
 
 /* The client's commands (`help` in the client lists them). */
@@ -73,6 +75,18 @@ static const char *const commands[] = {
 	"system", "tee",     "use",   "warnings", NULL,
 };
 
+/* Outside strings and comments, the bytes that can change the state:
+ * quotes, backslash, comment starts and ends, newline, NUL, the
+ * delimiter's first byte. */
+static void set_special(struct sqlguard *g)
+{
+	memset(g->special, 0, sizeof(g->special));
+	for (const char *s = "'\"`\\\n#-/*"; *s; s++)
+		g->special[(unsigned char)*s] = true;
+	g->special[0] = true;
+	g->special[(unsigned char)g->delim[0]] = true;
+}
+
 struct sqlguard *sqlguard_new(void)
 {
 	struct sqlguard *g = calloc(1, sizeof(*g));
@@ -81,9 +95,10 @@ struct sqlguard *sqlguard_new(void)
 		return NULL;
 	strbuf_init(&g->pend);
 	g->line = 1;
-	g->line_start = true;
+	g->line_start = g->at_start = true;
 	strcpy(g->delim, ";");
 	g->dlen = 1;
+	set_special(g);
 	g->stmt_empty = g->stmt_ws = true;
 	return g;
 }
@@ -298,6 +313,7 @@ static int delimiter_line(struct sqlguard *g, struct errbuf *err)
 	memcpy(g->delim, g->dline, n);
 	g->delim[n] = '\0';
 	g->dlen = n;
+	set_special(g);
 	/* The client ran it as a command: its statement stays empty. */
 	g->capturing = g->capover = false;
 	g->caplen = 0;
@@ -431,8 +447,7 @@ static int step(struct sqlguard *g, const char *b, size_t len, size_t i, size_t 
 		ret = word_byte(g, c, err);
 	if (c == g->in_string)
 		g->in_string = 0;
-	else if (!g->ml_comment && !g->in_string && !g->ss_comment &&
-		 (c == '\'' || c == '"' || c == '`'))
+	else if (!g->ml_comment && !g->in_string && (c == '\'' || c == '"' || c == '`'))
 		g->in_string = c;
 	g->stmt_empty = false;
 	capture(g, c);
@@ -441,6 +456,47 @@ done:
 		g->nonws_line = true;
 	g->line_start = false;
 	return ret;
+}
+
+/* Fast path: the bytes from i that change nothing but the capture: in a
+ * string, all but its quote, a backslash, a newline or NUL; in the body
+ * of a statement outside strings and comments, all but special[].  How
+ * many.  Most of a dump is row data. */
+static size_t fast_run(struct sqlguard *g, const char *b, size_t i, size_t limit)
+{
+	const char q = g->in_string;
+	size_t j = i, room;
+
+	if (g->ml_comment || g->line_comment || g->delim_line || g->use_line)
+		return 0;
+	if (q) {
+		while (j < limit && b[j] != q && b[j] != '\\' && b[j] != '\n' && b[j] != '\0')
+			j++;
+	} else {
+		if (g->stmt_ws || g->in_word || g->after_delim)
+			return 0;
+		while (j < limit && !g->special[(unsigned char)b[j]])
+			j++;
+	}
+	if (j == i)
+		return 0;
+	if (g->capturing && !g->capover) {
+		room = CAP_MAX - g->caplen;
+		if (j - i > room) {
+			g->capover = true;
+		} else {
+			memcpy(g->cap + g->caplen, b + i, j - i);
+			g->caplen += j - i;
+		}
+	}
+	/* What step() does for these bytes.  The statement is not empty (a
+	 * quote or a first word came before), so this line is not at line
+	 * level: nonws_line no longer matters. */
+	if (g->line_start)
+		g->line_level = false;
+	g->nonws_line = true;
+	g->line_start = false;
+	return j - i;
 }
 
 /* Judges pend up to where lookahead is known (all of it when final). */
@@ -457,10 +513,18 @@ static int run(struct sqlguard *g, bool final, struct errbuf *err)
 		limit = (size_t)(nl - b) + 1;
 	if (!final && len > LOOK && len - LOOK > limit)
 		limit = len - LOOK;
+	/* The client skips a UTF-8 byte order mark on its first line. */
+	if (g->at_start && limit) {
+		g->at_start = false;
+		if ((unsigned char)at(b, len, 0) == 0xef && (unsigned char)at(b, len, 1) == 0xbb &&
+		    (unsigned char)at(b, len, 2) == 0xbf)
+			i = 3;
+	}
 	while (i < limit && !ret) {
-		size_t used;
+		size_t used = fast_run(g, b, i, limit);
 
-		ret = step(g, b, len, i, &used, err);
+		if (!used)
+			ret = step(g, b, len, i, &used, err);
 		i += used;
 	}
 	if (i > len)

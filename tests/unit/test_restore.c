@@ -443,6 +443,8 @@ TEST(restore_guard_refuses_commands)
 	check_refused("SELECT 1; DELIMITER ;;\n", 2, "DELIMITER");
 	check_refused("DELIMITER \\!\n", 2, "DELIMITER");
 	check_refused("USE touch\n", 2, "USE");
+	/* Quotes open strings inside executable comments too. */
+	check_refused("/*!40101 'x\na'b\n\\! touch /tmp/x\n;\n", 4, "'\\!'");
 	/* The sql_mode a dump sets changes where strings end. */
 	check_refused("SET sql_mode = 'NO_BACKSLASH_ESCAPES';\nSELECT 'a\\' \\! touch /tmp/x\n;\n",
 		      3, "'\\!'");
@@ -456,6 +458,18 @@ TEST(restore_guard_refuses_commands)
 
 		CHECK(guarded(nul, sizeof(nul) - 1, 0, &out, &err) == -EPERM);
 		CHECK(strstr(err.msg, "line 2 holds a NUL byte") != NULL);
+		strbuf_release(&out);
+	}
+	{
+		/* The client skips a byte order mark before its first line. */
+		static const char bom[] = "\xef\xbb\xbfsystem touch /tmp/x\n"
+					  "\n" SQLDUMP_COMPLETION_LINE "\n";
+		struct restore_stats st;
+		struct strbuf out;
+		struct errbuf err = {""};
+
+		CHECK(filter(bom, strlen(bom), NULL, false, 1, &out, &st, &err) == -EPERM);
+		CHECK(strstr(err.msg, "line 1 holds the client command 'system'") != NULL);
 		strbuf_release(&out);
 	}
 }
