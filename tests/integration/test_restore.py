@@ -9,6 +9,8 @@ GnuPG key pair.
   line) fails clearly and non-zero, and the server is not touched when
   the damage can be seen first;
 - a statement the server rejects is reported with its line;
+- a planted file (right key, matching sidecar) with a client command
+  (`\\!`, `system`, `source`) runs nothing and fails naming the line;
 - no password appears in any output.
 Self-contained: its own servers and configs (harness Server and GpgKey).
 """

@@ -1,6 +1,7 @@
 /* The restore's stages without a server: the SQL filter (completion
  * line, --database sections, line numbers, long lines, DELIMITER blocks,
- * any write split), gunzip of several members, the client option file. */
+ * any write split, client commands refused), gunzip of several members,
+ * the client option file. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
