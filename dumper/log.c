@@ -1,9 +1,12 @@
 #include "log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #define TAIL_BYTES 8192
+#define LINE_MAX_  4096
 
 struct logger {
 	pthread_mutex_t lock;
@@ -159,10 +163,159 @@ static void tail_append(struct logger *lg, const char *line, size_t len)
 	}
 }
 
+/* s with what could end a value or a line escaped: backslash, double
+ * quote, control characters (SPEC 6: one event is one line). */
+static void escape_value(char *out, size_t cap, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n + 5 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\\' || c == '"') {
+			out[n++] = '\\';
+			out[n++] = (char)c;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			out[n++] = '\\';
+			out[n++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
+		} else {
+			out[n++] = (char)c;
+		}
+	}
+	out[n] = '\0';
+}
+
+enum arg_size { SZ_INT, SZ_LONG, SZ_LLONG, SZ_SIZE, SZ_MAX, SZ_PTRDIFF, SZ_LDOUBLE };
+
+/* Like vsnprintf(out, cap, fmt, ap), but every %s value goes through
+ * escape_value(): the one place where values enter a log line.  The
+ * caller's format is checked by the compiler (format attribute); here
+ * each conversion is formatted alone with its own spec. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static size_t format_fields(char *out, size_t cap, const char *fmt, va_list ap)
+{
+	size_t n = 0;
+
+	while (*fmt && n + 1 < cap) {
+		char spec[40], escd[LINE_MAX_], tmp[LINE_MAX_];
+		int stars[2] = {0, 0}, nstar = 0, m = -1;
+		enum arg_size sz = SZ_INT;
+		size_t k = 0;
+		char conv;
+
+		if (*fmt != '%' || fmt[1] == '%') {
+			out[n++] = *fmt;
+			fmt += *fmt == '%' ? 2 : 1;
+			continue;
+		}
+		spec[k++] = *fmt++;
+		while (*fmt && strchr("-+ #0", *fmt) && k < 8)
+			spec[k++] = *fmt++;
+		for (int part = 0; part < 2; part++) {
+			if (part == 1) {
+				if (*fmt != '.')
+					break;
+				spec[k++] = *fmt++;
+			}
+			if (*fmt == '*') {
+				stars[nstar++] = va_arg(ap, int);
+				spec[k++] = *fmt++;
+			}
+			while (isdigit((unsigned char)*fmt) && k < 24)
+				spec[k++] = *fmt++;
+		}
+		while (*fmt && strchr("hlzjtL", *fmt) && k < 30) {
+			sz = *fmt == 'l'   ? (sz == SZ_LONG ? SZ_LLONG : SZ_LONG)
+			     : *fmt == 'z' ? SZ_SIZE
+			     : *fmt == 'j' ? SZ_MAX
+			     : *fmt == 't' ? SZ_PTRDIFF
+			     : *fmt == 'L' ? SZ_LDOUBLE
+					   : SZ_INT; /* h, hh: promoted to int */
+			spec[k++] = *fmt++;
+		}
+		if (!*fmt)
+			break;
+		conv = *fmt++;
+		spec[k++] = conv;
+		spec[k] = '\0';
+#define ONE(v)                                                                                     \
+	(nstar == 0   ? snprintf(tmp, sizeof(tmp), spec, v)                                        \
+	 : nstar == 1 ? snprintf(tmp, sizeof(tmp), spec, stars[0], v)                              \
+		      : snprintf(tmp, sizeof(tmp), spec, stars[0], stars[1], v))
+		switch (conv) {
+		case 's': {
+			const char *v = va_arg(ap, const char *);
+
+			escape_value(escd, sizeof(escd), v ? v : "(null)");
+			m = ONE(escd);
+			break;
+		}
+		case 'd':
+		case 'i':
+			m = sz == SZ_LONG      ? ONE(va_arg(ap, long))
+			    : sz == SZ_LLONG   ? ONE(va_arg(ap, long long))
+			    : sz == SZ_SIZE    ? ONE(va_arg(ap, ssize_t))
+			    : sz == SZ_MAX     ? ONE(va_arg(ap, intmax_t))
+			    : sz == SZ_PTRDIFF ? ONE(va_arg(ap, ptrdiff_t))
+					       : ONE(va_arg(ap, int));
+			break;
+		case 'u':
+		case 'o':
+		case 'x':
+		case 'X':
+			m = sz == SZ_LONG      ? ONE(va_arg(ap, unsigned long))
+			    : sz == SZ_LLONG   ? ONE(va_arg(ap, unsigned long long))
+			    : sz == SZ_SIZE    ? ONE(va_arg(ap, size_t))
+			    : sz == SZ_MAX     ? ONE(va_arg(ap, uintmax_t))
+			    : sz == SZ_PTRDIFF ? ONE(va_arg(ap, ptrdiff_t))
+					       : ONE(va_arg(ap, unsigned int));
+			break;
+		case 'c': {
+			char c[2] = {(char)va_arg(ap, int), '\0'};
+
+			escape_value(escd, sizeof(escd), c);
+			m = snprintf(tmp, sizeof(tmp), "%s", escd);
+			break;
+		}
+		case 'e':
+		case 'E':
+		case 'f':
+		case 'F':
+		case 'g':
+		case 'G':
+		case 'a':
+		case 'A':
+			m = sz == SZ_LDOUBLE ? ONE(va_arg(ap, long double))
+					     : ONE(va_arg(ap, double));
+			break;
+		case 'p':
+			m = ONE(va_arg(ap, void *));
+			break;
+		default: /* not used by callers (the compiler checked) */
+			return n;
+		}
+#undef ONE
+		if (m > 0) {
+			size_t len = (size_t)m < sizeof(tmp) ? (size_t)m : sizeof(tmp) - 1;
+
+			if (len > cap - 1 - n)
+				len = cap - 1 - n;
+			memcpy(out + n, tmp, len);
+			n += len;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+#pragma GCC diagnostic pop
+
 void logger_log(struct logger *lg, enum log_level level, const char *event, const char *fmt, ...)
 {
 	static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
-	char line[4096];
+	char line[LINE_MAX_];
 	struct timespec now;
 	struct tm tm;
 	size_t n;
@@ -180,10 +333,8 @@ void logger_log(struct logger *lg, enum log_level level, const char *event, cons
 	if (fmt && *fmt && n < sizeof(line) - 2) {
 		line[n++] = ' ';
 		va_start(ap, fmt);
-		m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		n += format_fields(line + n, sizeof(line) - n, fmt, ap);
 		va_end(ap);
-		if (m > 0)
-			n += (size_t)m < sizeof(line) - n ? (size_t)m : sizeof(line) - n - 1;
 	}
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;

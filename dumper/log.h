@@ -34,8 +34,11 @@ void logger_set_quiet(struct logger *lg, bool quiet);
 /* Parses "error" | "warn" | "info" | "debug". Returns 0 or -EINVAL. */
 int log_level_parse(const char *s, enum log_level *out);
 
-/* Logs one line.  `fmt` formats the key=value fields; values with spaces
- * should be quoted with log_quote-style "..." by the caller. */
+/* Logs one line.  `fmt` formats the key=value fields (printf-style);
+ * every %s or %c value is escaped here (backslash, double quote, control
+ * characters as \\ \" \n \r \t \xNN), so no value can end its field
+ * or forge a line: pass values only as arguments, never inside `fmt`.
+ * Values with spaces should be quoted "..." by the caller's fmt. */
 void logger_log(struct logger *lg, enum log_level level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -24,7 +24,14 @@ enum {
 
 #define TAG_PKESK 1
 #define TAG_SEIPD 18
+#define TAG_AEAD  20
 #define SEIPD_MIN 33 /* version + 8-byte block IV + 2 + 22-byte MDC */
+#define AEAD_TAG  16 /* authentication tag after each chunk and at the end */
+
+static bool is_data(int tag)
+{
+	return tag == TAG_SEIPD || tag == TAG_AEAD;
+}
 
 static int fail(struct pgp_parser *p, uint64_t off, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -65,8 +72,6 @@ static const char *tag_problem(int tag)
 		return "not encrypted (compressed or literal data)";
 	case 9:
 		return "encrypted without integrity protection (obsolete)";
-	case 20:
-		return "AEAD encrypted data, not the expected integrity protected data packet";
 	default:
 		return "unexpected packet";
 	}
@@ -77,9 +82,9 @@ static int check_tag(struct pgp_parser *p)
 {
 	if (p->tag == TAG_PKESK)
 		return 0;
-	if (p->tag == TAG_SEIPD && p->info.nkeyids)
+	if (is_data(p->tag) && p->info.nkeyids)
 		return 0;
-	if (p->tag == TAG_SEIPD)
+	if (is_data(p->tag))
 		return fail(p, p->pkt_off,
 			    "encrypted data packet without a public-key encrypted session key");
 	return fail(p, p->pkt_off, "packet tag %d: %s", p->tag, tag_problem(p->tag));
@@ -139,7 +144,7 @@ static int length_done(struct pgp_parser *p)
 	else {
 		p->left = (uint64_t)1 << (h[0] & 0x1f);
 		p->partial = true;
-		if (p->tag != TAG_SEIPD)
+		if (!is_data(p->tag))
 			return fail(p, p->off - p->hdr_have,
 				    "partial body length in a packet of tag %d", p->tag);
 	}
@@ -155,7 +160,7 @@ static int length_done(struct pgp_parser *p)
 	}
 	p->state = ST_BODY;
 	/* A zero-length last chunk after partial ones is fine. */
-	if (!p->left && !p->partial && p->tag == TAG_SEIPD && !p->info.data_length)
+	if (!p->left && !p->partial && is_data(p->tag) && !p->info.data_length)
 		return fail(p, p->pkt_off, "empty encrypted data packet");
 	return 0;
 }
@@ -228,6 +233,54 @@ static int pkesk_done(struct pgp_parser *p)
 	return 0;
 }
 
+/* The nonce length of an AEAD algorithm (LibrePGP 9.6), 0 if unknown. */
+static unsigned aead_iv_len(unsigned algo)
+{
+	return algo == 1 ? 16 : algo == 2 ? 15 : 0; /* EAX, OCB */
+}
+
+/* The first 4 body bytes of a tag 20 packet: version 1, a symmetric
+ * cipher with 16-byte blocks, EAX or OCB, chunk size octet <= 56. */
+static int aead_header(struct pgp_parser *p, uint64_t off)
+{
+	const unsigned char *h = p->data_hdr;
+
+	if (h[0] != 1)
+		return fail(p, off, "AEAD encrypted data packet version %u (expected 1)", h[0]);
+	if (h[1] < 7 || h[1] > 13) /* AES-128..256, Twofish, Camellia-128..256 */
+		return fail(p, off + 1, "AEAD encrypted data packet with cipher algorithm %u",
+			    h[1]);
+	if (!aead_iv_len(h[2]))
+		return fail(p, off + 2, "AEAD encrypted data packet with AEAD algorithm %u", h[2]);
+	if (h[3] > 56)
+		return fail(p, off + 3, "AEAD encrypted data packet with chunk size octet %u",
+			    h[3]);
+	return 0;
+}
+
+/* The whole tag 20 body: header, IV, then chunks of chunk size bytes
+ * (the last one shorter, never empty) each followed by its tag, then the
+ * final tag. */
+static int aead_done(struct pgp_parser *p)
+{
+	uint64_t head = 4 + aead_iv_len(p->data_hdr[2]),
+		 chunk = (uint64_t)1 << (p->data_hdr[3] + 6);
+	uint64_t len = p->info.data_length, rest, last;
+
+	if (p->data_hdr_have < 4 || len < head + 2 * AEAD_TAG + 1)
+		return fail(p, p->pkt_off, "AEAD encrypted data packet too short (%llu bytes)",
+			    (unsigned long long)len);
+	rest = len - head - AEAD_TAG; /* the chunks with their tags */
+	last = rest % (chunk + AEAD_TAG);
+	if (last && last <= AEAD_TAG)
+		return fail(p, p->pkt_off,
+			    "AEAD encrypted data packet of %llu bytes does not split into "
+			    "chunks of %llu bytes with their tags",
+			    (unsigned long long)len, (unsigned long long)chunk);
+	p->state = ST_DONE;
+	return 0;
+}
+
 /* End of a body chunk. */
 static int chunk_done(struct pgp_parser *p)
 {
@@ -239,6 +292,8 @@ static int chunk_done(struct pgp_parser *p)
 		p->state = ST_LEN;
 		return 0;
 	}
+	if (p->tag == TAG_AEAD)
+		return aead_done(p);
 	if (p->info.data_length < SEIPD_MIN)
 		return fail(p, p->pkt_off, "encrypted data packet too short (%llu bytes)",
 			    (unsigned long long)p->info.data_length);
@@ -251,12 +306,18 @@ static int on_body(struct pgp_parser *p, const unsigned char *s, size_t n)
 	if (p->tag == TAG_PKESK) {
 		memcpy(p->body + p->body_have, s, n);
 		p->body_have += n;
-	} else if (!p->version_seen && n) {
-		p->version_seen = true;
-		if (s[0] != 1 && s[0] != 2)
+		return 0;
+	}
+	if (!p->data_hdr_have && n) {
+		if (p->tag == TAG_SEIPD && s[0] != 1 && s[0] != 2)
 			return fail(p, p->off, "encrypted data packet version %u (expected 1)",
 				    s[0]);
 		p->info.data_offset = p->pkt_off;
+	}
+	for (size_t i = 0; i < n && p->data_hdr_have < sizeof(p->data_hdr); i++) {
+		p->data_hdr[p->data_hdr_have++] = s[i];
+		if (p->tag == TAG_AEAD && p->data_hdr_have == sizeof(p->data_hdr))
+			return aead_header(p, p->off + i + 1 - sizeof(p->data_hdr));
 	}
 	return 0;
 }

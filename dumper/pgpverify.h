@@ -2,8 +2,13 @@
  * encrypted message (RFC 4880) addressed to a known key:
  *
  *   one or more Public-Key Encrypted Session Key packets (tag 1, version 3)
- *   then exactly one Sym. Encrypted Integrity Protected Data packet
- *   (tag 18, version 1) whose length(s) run exactly to the end of file.
+ *   then exactly one encrypted data packet whose length(s) run exactly to
+ *   the end of file: a Sym. Encrypted Integrity Protected Data packet (tag
+ *   18, version 1 or 2), or the AEAD (OCB) Encrypted Data packet (tag 20,
+ *   version 1) that GnuPG >= 2.3 writes for keys whose preferences
+ *   advertise AEAD (LibrePGP 5.16): its algorithms, chunk size and the
+ *   framing of its chunks (each ciphertext chunk and the end carry a
+ *   16-byte tag) must add up.
  *
  * Old and new packet headers are accepted; partial body lengths only for
  * the data packet.  ASCII armor, other packets (literal data, compressed,
@@ -29,7 +34,7 @@ struct pgp_info {
 	uint64_t keyids[PGP_MAX_RECIPIENTS]; /* PKESK recipients, file order;
 						0 = hidden (--throw-keyids) */
 	unsigned nkeyids;
-	uint64_t data_offset; /* where the SEIPD packet's header starts */
+	uint64_t data_offset; /* where the data packet's header starts */
 	uint64_t data_length; /* its body length (all partial chunks) */
 	uint64_t file_size;
 };
@@ -48,7 +53,8 @@ struct pgp_parser {
 	uint64_t left;		  /* body bytes left in the current chunk */
 	unsigned char body[2048]; /* the PKESK body being collected */
 	size_t body_have, body_len;
-	bool version_seen; /* first SEIPD body byte checked */
+	unsigned char data_hdr[4]; /* the data packet's first body bytes */
+	unsigned data_hdr_have;
 	struct pgp_info info;
 	char why[256]; /* first error, "" while fine */
 };

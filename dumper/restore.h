@@ -15,6 +15,10 @@
  *   and in the pipe to the client.
  * - The SQL must end with SQLDUMP_COMPLETION_LINE, else the restore fails
  *   ("the dump is truncated").
+ * - The file is untrusted even with the right key and sidecar: a client
+ *   command in it (`\!`, `system`, `source`, ...) fails the restore,
+ *   naming its line, before the line is passed on (sqlguard.h); the
+ *   client also runs with --binary-mode and --sandbox.
  * - Into a server: the stock `mariadb --comments --max-allowed-packet=1G`
  *   client reads the SQL on its stdin.  Its connection settings (with the
  *   password) go in a [client] option file in an anonymous memfd (never

@@ -181,9 +181,17 @@ static void *stderr_reader(void *arg)
 static int spawn(struct sqlclient *c, int in_r, int err_w, int optfd, struct errbuf *err)
 {
 	char optarg[64];
-	char *argv[] = {
-		c->name,	   optarg, (char *)"--comments", (char *)"--max-allowed-packet=1G",
-		(char *)"--batch", NULL};
+	/* --binary-mode: no client command but DELIMITER and \C; --sandbox:
+	 * none that touches files or runs programs.  Behind the SQL filter's
+	 * own refusal (sqlguard.c). */
+	char *argv[] = {c->name,
+			optarg,
+			(char *)"--comments",
+			(char *)"--max-allowed-packet=1G",
+			(char *)"--batch",
+			(char *)"--binary-mode",
+			(char *)"--sandbox",
+			NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, def;

@@ -7,6 +7,7 @@
 
 #include "restore.h"
 #include "sqldump.h"
+#include "sqlguard.h"
 #include "strbuf.h"
 
 #define GZ_OUT (256 * 1024)
@@ -160,6 +161,7 @@ struct sqlfilter {
 	bool completed; /* the last non-blank line was the completion line */
 	bool failed;
 	struct strbuf pending, out, names;
+	struct sqlguard *guard; /* sees every byte before it is passed on */
 };
 
 static int sf_flush(struct sqlfilter *f, struct errbuf *err)
@@ -361,6 +363,7 @@ static int sf_write(struct writer *w, const void *buf, size_t len, struct errbuf
 
 	if (f->failed)
 		return error_set(err, -EIO, "restore: an earlier write failed");
+	ret = sqlguard_feed(f->guard, buf, len, err);
 	while (len && !ret) {
 		size_t n;
 
@@ -393,9 +396,15 @@ static int sf_write(struct writer *w, const void *buf, size_t len, struct errbuf
 static int sf_close(struct writer *w, struct errbuf *err)
 {
 	struct sqlfilter *f = (struct sqlfilter *)w;
+	int ret;
 
 	if (f->failed)
 		return error_set(err, -EIO, "restore: an earlier write failed");
+	ret = sqlguard_end(f->guard, err);
+	if (ret) {
+		f->failed = true;
+		return ret;
+	}
 	if (!f->completed || f->len || f->streaming)
 		return error_set(err, -EPROTO,
 				 "the dump is truncated: its SQL (%llu lines) does not end with "
@@ -416,6 +425,7 @@ static void sf_free(struct writer *w)
 	strbuf_release(&f->pending);
 	strbuf_release(&f->out);
 	strbuf_release(&f->names);
+	sqlguard_free(f->guard);
 	free(f->want);
 	free(f);
 }
@@ -428,7 +438,9 @@ int sqlfilter_new(struct writer **out, struct writer *next, const char *database
 	struct sqlfilter *f = calloc(1, sizeof(*f));
 
 	*out = NULL;
-	if (!f || (database && !(f->want = strdup(database)))) {
+	if (!f || (database && !(f->want = strdup(database))) || !(f->guard = sqlguard_new())) {
+		if (f)
+			free(f->want);
 		free(f);
 		return error_set(err, -ENOMEM, "restore: out of memory");
 	}

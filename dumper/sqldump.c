@@ -344,7 +344,7 @@ static void write_header(struct sqldump *d, const struct snapshot_info *snap,
 	}
 	strbuf_addstr(sb,
 		      "-- Restore: gpg --decrypt FILE | gunzip | mariadb --comments "
-		      "--max-allowed-packet=1G\n"
+		      "--max-allowed-packet=1G --binary-mode --sandbox\n"
 		      "\n"
 		      "SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT,"
 		      " @OLD_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS,"
@@ -527,10 +527,16 @@ int sqldump_run(struct sqldump *d, struct writer *out, struct sqldump_stats *sta
 		d->conn = NULL;
 	}
 	d->out = NULL;
-	logger_log(d->opts->log, ret ? LOGL_DEBUG : LOGL_INFO, ret ? "dump.failed" : "dump.done",
-		   "databases=%u tables=%u rows=%llu sql_bytes=%llu%s%s%s", d->stats->databases,
-		   d->stats->tables, (unsigned long long)d->stats->rows,
-		   (unsigned long long)d->stats->sql_bytes, ret ? " error=\"" : "",
-		   ret ? err->msg : "", ret ? "\"" : "");
+	if (ret)
+		logger_log(d->opts->log, LOGL_DEBUG, "dump.failed",
+			   "databases=%u tables=%u rows=%llu sql_bytes=%llu error=\"%s\"",
+			   d->stats->databases, d->stats->tables,
+			   (unsigned long long)d->stats->rows,
+			   (unsigned long long)d->stats->sql_bytes, err->msg);
+	else
+		logger_log(d->opts->log, LOGL_INFO, "dump.done",
+			   "databases=%u tables=%u rows=%llu sql_bytes=%llu", d->stats->databases,
+			   d->stats->tables, (unsigned long long)d->stats->rows,
+			   (unsigned long long)d->stats->sql_bytes);
 	return ret;
 }

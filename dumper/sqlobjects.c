@@ -217,7 +217,8 @@ static void emit_program(struct sqldump *d, const char *drop_kind, const char *n
 			 const char *sql_mode, const char *time_zone, const char *collation,
 			 const char *create)
 {
-	const char *delim = sql_pick_delimiter(create);
+	char dbuf[SQL_DELIMITER_MAX + 1];
+	const char *delim = sql_pick_delimiter(create, dbuf);
 	struct strbuf *sb = &d->sb;
 
 	set_collation(d, collation ? collation : "utf8mb4_general_ci");

@@ -1,5 +1,6 @@
 #include "sqlquote.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -128,7 +129,7 @@ void sql_add_select_expr(struct strbuf *sb, const char *t, const char *column)
 	}
 }
 
-const char *sql_pick_delimiter(const char *body)
+const char *sql_pick_delimiter(const char *body, char buf[SQL_DELIMITER_MAX + 1])
 {
 	static const char *const candidates[] = {
 		";;", "$$", "//", "@@", ";;;;", "$$dumpfs$$", "/*dumpfs*/;;", NULL,
@@ -137,5 +138,11 @@ const char *sql_pick_delimiter(const char *body)
 	for (size_t i = 0; candidates[i]; i++)
 		if (!strstr(body, candidates[i]))
 			return candidates[i];
-	return "/*dumpfs-delimiter*/;;;;";
+	/* The client keeps 15 bytes of a delimiter: "$$<n>$$" fits for any
+	 * n a body could exclude. */
+	for (unsigned long long n = 0;; n++) {
+		snprintf(buf, SQL_DELIMITER_MAX + 1, "$$%llu$$", n);
+		if (!strstr(body, buf))
+			return buf;
+	}
 }

@@ -37,8 +37,11 @@ enum sql_value_kind sql_value_kind(const char *data_type);
  * member from an empty value); the column itself otherwise. */
 void sql_add_select_expr(struct strbuf *sb, const char *data_type, const char *column);
 
-/* A DELIMITER for the mariadb client that does not occur in `body`;
- * returns a static string. */
-const char *sql_pick_delimiter(const char *body);
+/* The longest delimiter the mariadb client keeps (it cuts longer ones). */
+#define SQL_DELIMITER_MAX 15
+
+/* A DELIMITER for the mariadb client that does not occur in `body`: a
+ * static string, or `buf` filled in. */
+const char *sql_pick_delimiter(const char *body, char buf[SQL_DELIMITER_MAX + 1]);
 
 #endif

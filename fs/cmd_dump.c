@@ -51,6 +51,15 @@ static int parse_args(int argc, char **argv, struct dump_args *a)
 		fprintf(stderr, "dumpfs: dump: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
+	/* Plaintext only ever goes where the user pipes it, never to disk. */
+	if (a->plain && a->output) {
+		fprintf(stderr,
+			"dumpfs: dump: --plain writes to stdout only: with -o it would put the "
+			"unencrypted SQL in '%s' (drop -o and pipe stdout, or drop --plain "
+			"for an encrypted file)\n",
+			a->output);
+		return -1;
+	}
 	return 0;
 }
 

@@ -46,7 +46,7 @@ static const struct command_help helps[] = {
 		 "OpenPGP encrypted to [gpg] recipient.  With -o FILE the dump goes to a\n"
 		 "hidden temporary next to FILE, renamed to FILE only when complete.\n"
 		 "--plain writes the SQL text itself (no gzip, no encryption): only to\n"
-		 "stdout or a file you chose.  Refuses to write binary data to a terminal.\n"
+		 "stdout, never with -o.  Refuses to write binary data to a terminal.\n"
 		 "Exit: 0 success, 1 the dump failed (no FILE is left), 2 usage/config.\n"},
 	{"backup", "usage: dumpfs backup [-c CONFIG]\n"
 		   "Writes one archive backup <prefix>_YYYY-MM-DD_HHMMSS.sql.gz.gpg and its\n"
@@ -68,7 +68,9 @@ static const struct command_help helps[] = {
 		    "Checks the sidecar when present, decrypts with the private key from\n"
 		    "GnuPG's keyring (GNUPGHOME), gunzips and streams the SQL into the\n"
 		    "server of [restore] (defaults to [mariadb]), or to stdout.  Never\n"
-		    "writes plaintext to disk.  Exit: 0 success, 1 failure, 2 usage/config.\n"},
+		    "writes plaintext to disk.  A client command in the file (\\!, system,\n"
+		    "source, ...) fails the restore, naming its line.\n"
+		    "Exit: 0 success, 1 failure, 2 usage/config.\n"},
 };
 
 int usage_print(FILE *f, const char *command)

@@ -213,6 +213,20 @@ def test_plain_equals_encrypted(encrypted_dump, key, source_config):
                         else None, b[i][:300] if i < len(b) else None))
 
 
+def test_plain_to_a_file_is_refused(source_config, workdir):
+    """Plaintext goes to stdout only (SPEC 6): --plain with -o would put the
+    unencrypted data on disk, so it is a usage error and nothing is written."""
+    d = os.path.join(workdir, "plain-o")
+    os.makedirs(d)
+    out = os.path.join(d, "dump.sql")
+    for args in (["--plain", "-o", out], ["-o", out, "--plain"],
+                 ["--output=" + out, "--plain"]):
+        res = dumpfs.run(["dump", "-c", source_config] + args, timeout=300)
+        assert res.returncode == 2, res
+        assert "--plain writes to stdout only" in res.stderr, res.stderr
+        assert os.listdir(d) == [], "files left: %s" % os.listdir(d)
+
+
 # ---------------------------------------------------------------------------
 # (d) failures that need no live dump
 

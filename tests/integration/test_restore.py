@@ -9,11 +9,14 @@ GnuPG key pair.
   line) fails clearly and non-zero, and the server is not touched when
   the damage can be seen first;
 - a statement the server rejects is reported with its line;
+- a planted file (right key, matching sidecar) with a client command
+  (`\\!`, `system`, `source`) runs nothing and fails naming the line;
 - no password appears in any output.
 Self-contained: its own servers and configs (harness Server and GpgKey).
 """
 
 import gzip
+import hashlib
 import os
 import shutil
 import subprocess
@@ -356,3 +359,54 @@ def test_usage_errors(env):
     res = run_dumpfs(["restore", os.path.join(env.dir, "missing.gpg")], env.config(None),
                      gnupghome=env.key.home)
     assert res.returncode == 1 and b"cannot open" in res.stderr
+
+
+def planted(env, name, command):
+    """A file as an attacker with the public key would plant it: well-formed
+    SQL that ends with the completion line, encrypted to the right key, with
+    a matching sidecar, and a client command on line 6."""
+    sql = (b"-- header\n"
+           b"CREATE DATABASE `planted`;\n"
+           b"USE `planted`;\n"
+           b"CREATE TABLE t (id INT PRIMARY KEY);\n"
+           b"INSERT INTO t VALUES (1);\n"
+           + command + b"\n"
+           b"INSERT INTO t VALUES (2);\n"
+           b"\n-- dumpfs: dump completed\n")
+    path = env.encrypt(sql, name)
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    with open(path + ".sha256", "w") as f:
+        f.write("%s  %s\n" % (digest, name))
+    return path
+
+
+@pytest.mark.parametrize("form,shown", [
+    ("\\! touch {}", "'\\!'"),
+    ("system touch {}", "'system'"),
+    ("SELECT 1; system touch {}", "'system'"),
+    ("\\. {}", "'\\.'"),
+])
+def test_planted_client_command_runs_nothing(env, form, shown):
+    """SPEC 6: a restore never runs a client command from the file; it fails
+    naming the line, before the server sees anything."""
+    marker = os.path.join(env.dir, "planted-%d" % env.n)
+    script = marker + ".sql"
+    with open(script, "w") as f:  # what `source` would run
+        f.write("system touch %s\n" % marker)
+    target = script if form.startswith("\\.") else marker
+    path = planted(env, "planted-%d.sql.gz.gpg" % env.n,
+                   form.format(target).encode())
+    t = env.target()
+    res = env.restore(path, t)
+    err = res.stderr.decode()
+    assert not os.path.exists(marker), "the planted command ran: " + err
+    assert res.returncode == 1, err
+    assert "the SQL at line 6 holds the client command %s" % shown in err, err
+    assert t.user_databases() == []
+    # --to-stdout hands the SQL to whoever reads it: refused the same way.
+    res = run_dumpfs(["restore", path, "--to-stdout"], env.config(None),
+                     gnupghome=env.key.home)
+    assert res.returncode == 1
+    assert b"the SQL at line 6 holds the client command" in res.stderr
+    assert not os.path.exists(marker)

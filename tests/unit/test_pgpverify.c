@@ -242,3 +242,164 @@ TEST(pgpverify_byte_by_byte_feed)
 	CHECK(rc == 0 && pgp_parser_finish(&p, &b, &err) == 0);
 	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
 }
+
+/* ---- tag 20: AEAD (OCB) encrypted data, as GnuPG >= 2.3 writes it ---- */
+
+/* The session key packet(s) of a real message: bytes before its data
+ * packet. */
+static size_t real_pkesk(unsigned char *out, size_t cap)
+{
+	struct pgp_info info;
+	struct errbuf err;
+	FILE *f;
+	size_t n = 0;
+
+	if (verify("alice.gpg", &info, &err) || info.data_offset > cap)
+		return 0;
+	f = fopen(pgp_path("alice.gpg"), "rb");
+	if (f) {
+		n = fread(out, 1, (size_t)info.data_offset, f);
+		fclose(f);
+	}
+	return n == info.data_offset ? n : 0;
+}
+
+/* A tag 20 body: version, cipher, AEAD algorithm, chunk size octet c,
+ * the IV, `chunks` ciphertext chunks of 2^(c+6) bytes (the last one
+ * `last` bytes) each with a 16-byte tag, and the final tag. */
+static size_t aead_body(unsigned char *b, unsigned ver, unsigned cipher, unsigned algo, unsigned c,
+			unsigned chunks, size_t last)
+{
+	size_t n = 0, iv = algo == 1 ? 16 : 15;
+
+	b[n++] = (unsigned char)ver;
+	b[n++] = (unsigned char)cipher;
+	b[n++] = (unsigned char)algo;
+	b[n++] = (unsigned char)c;
+	for (size_t i = 0; i < iv; i++)
+		b[n++] = (unsigned char)(0xa0 + i);
+	for (unsigned k = 0; k < chunks; k++) {
+		size_t len = k + 1 < chunks ? (size_t)1 << (c + 6) : last;
+
+		for (size_t i = 0; i < len + 16; i++)
+			b[n++] = (unsigned char)(i * 7 + k);
+	}
+	for (size_t i = 0; i < 16; i++)
+		b[n++] = 0xee;
+	return n;
+}
+
+/* pkesk + a new-format tag 20 header + body; `partial` splits the body
+ * into a 512-byte partial chunk and the rest. */
+static size_t aead_message(unsigned char *m, const unsigned char *pkesk, size_t pk,
+			   const unsigned char *body, size_t blen, bool partial)
+{
+	size_t n = pk, rest = blen;
+
+	memcpy(m, pkesk, pk);
+	m[n++] = 0xc0 | 20;
+	if (partial) {
+		m[n++] = 0xe0 | 9; /* 2^9 = 512 bytes */
+		memcpy(m + n, body, 512);
+		n += 512;
+		body += 512;
+		rest -= 512;
+	}
+	if (rest < 192) {
+		m[n++] = (unsigned char)rest;
+	} else {
+		m[n++] = (unsigned char)(((rest - 192) >> 8) + 192);
+		m[n++] = (unsigned char)((rest - 192) & 0xff);
+	}
+	memcpy(m + n, body, rest);
+	return n + rest;
+}
+
+static int parse(const unsigned char *m, size_t n, size_t step, struct pgp_info *info,
+		 struct errbuf *err)
+{
+	struct pgp_parser p;
+	int rc = 0;
+
+	pgp_parser_init(&p);
+	for (size_t off = 0; off < n && !rc; off += step)
+		rc = pgp_parser_feed(&p, m + off, step < n - off ? step : n - off, err);
+	return rc ? rc : pgp_parser_finish(&p, info, err);
+}
+
+TEST(pgpverify_aead_packets)
+{
+	static unsigned char pk[2048], body[8192], m[12288];
+	struct pgp_keyids alice;
+	struct pgp_info info;
+	struct errbuf err;
+	size_t npk, nb, n;
+	int rc = 0;
+
+	CHECK(pgp_setup());
+	npk = real_pkesk(pk, sizeof(pk));
+	CHECK(npk > 0);
+	CHECK(pgp_keyids_load(&alice, pgp_path("alice.asc"), "alice@test", NULL, &err) == 0);
+	/* Well-formed: OCB and EAX, one short chunk, several chunks of 64
+	 * bytes (c = 0), partial body lengths, any feed split. */
+	{
+		static const struct {
+			unsigned algo, c, chunks;
+			size_t last;
+			bool partial;
+		} ok[] = {
+			{2, 16, 1, 100, false}, {1, 16, 1, 1, false}, {2, 0, 5, 64, false},
+			{2, 0, 20, 3, true},	{1, 2, 3, 256, true},
+		};
+
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			nb = aead_body(body, 1, 9, ok[i].algo, ok[i].c, ok[i].chunks, ok[i].last);
+			n = aead_message(m, pk, npk, body, nb, ok[i].partial);
+			for (size_t step = 1; step <= n && !rc; step = step * 3 + 1) {
+				rc = parse(m, n, step, &info, &err);
+				if (rc)
+					fprintf(stderr, "  case %zu step %zu: %s\n", i, step,
+						err.msg);
+			}
+			CHECK(rc == 0);
+			if (rc)
+				break;
+			CHECK(info.data_offset == npk && info.data_length == nb);
+			CHECK(info.file_size == n && info.nkeyids == 1);
+			CHECK(pgp_check_recipient(&info, &alice, &err) == 0);
+		}
+	}
+	/* Malformed ones are still refused, with the reason. */
+	nb = aead_body(body, 2, 9, 2, 16, 1, 100);
+	n = aead_message(m, pk, npk, body, nb, false);
+	CHECK(parse(m, n, 1, &info, &err) == -EINVAL && strstr(err.msg, "version 2 (expected 1)"));
+	nb = aead_body(body, 1, 9, 3, 16, 1, 100);
+	n = aead_message(m, pk, npk, body, nb, false);
+	CHECK(parse(m, n, n, &info, &err) == -EINVAL && strstr(err.msg, "AEAD algorithm 3"));
+	nb = aead_body(body, 1, 2, 2, 16, 1, 100); /* 3DES: 8-byte blocks */
+	n = aead_message(m, pk, npk, body, nb, false);
+	CHECK(parse(m, n, n, &info, &err) == -EINVAL && strstr(err.msg, "cipher algorithm 2"));
+	nb = aead_body(body, 1, 9, 2, 57, 1, 100);
+	n = aead_message(m, pk, npk, body, nb, false);
+	CHECK(parse(m, n, n, &info, &err) == -EINVAL && strstr(err.msg, "chunk size octet 57"));
+	/* Chunks that do not add up: 64-byte chunks, the last one empty
+	 * (only its tag), or 10 bytes of one (less than a tag). */
+	nb = aead_body(body, 1, 9, 2, 0, 3, 0);
+	n = aead_message(m, pk, npk, body, nb, false);
+	CHECK(parse(m, n, n, &info, &err) == -EINVAL && strstr(err.msg, "does not split"));
+	nb = aead_body(body, 1, 9, 2, 0, 3, 64);
+	n = aead_message(m, pk, npk, body, nb - 70, false);
+	CHECK(parse(m, n, n, &info, &err) == -EINVAL && strstr(err.msg, "does not split"));
+	nb = aead_body(body, 1, 9, 2, 16, 1, 100);
+	n = aead_message(m, pk, npk, body, 4 + 15 + 16, false);
+	CHECK(parse(m, n, n, &info, &err) == -EINVAL && strstr(err.msg, "too short"));
+	/* Truncated, trailing bytes, no session key packet. */
+	nb = aead_body(body, 1, 9, 2, 16, 1, 600);
+	n = aead_message(m, pk, npk, body, nb, true);
+	CHECK(parse(m, n - 1, 7, &info, &err) == -EINVAL && strstr(err.msg, "truncated"));
+	m[n] = 0;
+	CHECK(parse(m, n + 1, n + 1, &info, &err) == -EINVAL && strstr(err.msg, "trailing"));
+	n = aead_message(m, pk, 0, body, nb, false);
+	CHECK(parse(m, n, n, &info, &err) == -EINVAL &&
+	      strstr(err.msg, "without a public-key encrypted session key"));
+}

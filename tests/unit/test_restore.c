@@ -1,6 +1,7 @@
 /* The restore's stages without a server: the SQL filter (completion
  * line, --database sections, line numbers, long lines, DELIMITER blocks,
- * any write split), gunzip of several members, the client option file. */
+ * any write split, client commands refused), gunzip of several members,
+ * the client option file. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,4 +354,152 @@ TEST(restore_client_option_file)
 	CHECK(strstr(strbuf_str(&sb), "password") == NULL);
 	CHECK(strstr(strbuf_str(&sb), "ssl-ca=\"/etc/ca.pem\"\nssl-verify-server-cert\n") != NULL);
 	strbuf_release(&sb);
+}
+
+/* ---- client commands (sqlguard.c) ---- */
+
+/* body between a header line and the completion line, through the filter
+ * in writes of `step` bytes; 0 or the error. */
+static int guarded(const char *body, size_t len, size_t step, struct strbuf *out,
+		   struct errbuf *err)
+{
+	struct strbuf in = STRBUF_INIT;
+	struct restore_stats st;
+	int ret;
+
+	strbuf_addstr(&in, "SET NAMES utf8mb4;\n");
+	strbuf_add(&in, body, len);
+	strbuf_addstr(&in, "\n" SQLDUMP_COMPLETION_LINE "\n");
+	CHECK(!strbuf_error(&in));
+	ret = filter(in.buf, in.len, NULL, true, step, out, &st, err);
+	strbuf_release(&in);
+	return ret;
+}
+
+/* Refused in any write split, naming line `line` (the body starts at
+ * line 2) and `what`; the refused line never passed whole. */
+static void check_refused(const char *body, unsigned line, const char *what)
+{
+	static const size_t steps[] = {0, 1, 3, 17};
+	char at[64];
+
+	snprintf(at, sizeof(at), "the SQL at line %u holds ", line);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct strbuf out;
+		struct errbuf err = {""};
+		int ret = guarded(body, strlen(body), steps[i], &out, &err);
+
+		CHECK(ret == -EPERM);
+		if (ret != -EPERM || !strstr(err.msg, at) || !strstr(err.msg, what))
+			fprintf(stderr, "  body: %s\n  step %zu: %d %s\n", body, steps[i], ret,
+				err.msg);
+		CHECK(strstr(err.msg, at) != NULL);
+		CHECK(strstr(err.msg, what) != NULL);
+		CHECK(strstr(strbuf_str(&out), "touch") == NULL);
+		strbuf_release(&out);
+	}
+}
+
+static void check_passes(const char *body)
+{
+	static const size_t steps[] = {0, 1, 5};
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct strbuf out;
+		struct errbuf err = {""};
+		int ret = guarded(body, strlen(body), steps[i], &out, &err);
+
+		if (ret)
+			fprintf(stderr, "  body: %s\n  step %zu: %s\n", body, steps[i], err.msg);
+		CHECK(ret == 0);
+		CHECK(strstr(strbuf_str(&out), body) != NULL);
+		strbuf_release(&out);
+	}
+}
+
+TEST(restore_guard_refuses_commands)
+{
+	check_refused("\\! touch /tmp/x\n", 2, "'\\!'");
+	check_refused("SELECT 1 \\! touch /tmp/x\n;\n", 2, "'\\!'");
+	check_refused("SELECT 1;\nSELECT 'a' \\!touch /tmp/x\n;\n", 3, "'\\!'");
+	check_refused("system touch /tmp/x\n", 2, "'system'");
+	check_refused("  SYSTEM\ttouch /tmp/x\n", 2, "'system'");
+	check_refused("SELECT 1; system touch /tmp/x;\n", 2, "'system'");
+	check_refused("SELECT 1;\n\n-- c\nsystem touch /tmp/x\n", 5, "'system'");
+	check_refused("SELECT 1;\n/* c */ system touch /tmp/x\n;\n", 3, "'system'");
+	check_refused("SELECT 1;\nsource /tmp/touch.sql\n", 3, "'source'");
+	check_refused("\\. /tmp/touch.sql\n", 2, "'\\.'");
+	check_refused("tee /tmp/touch\n", 2, "'tee'");
+	check_refused("\\T /tmp/touch\n", 2, "'\\T'");
+	check_refused("pager touch /tmp/x\n", 2, "'pager'");
+	check_refused("\\P touch /tmp/x\n", 2, "'\\P'");
+	check_refused("edit\n", 2, "'edit'");
+	check_refused("connect db evil.example touch\n", 2, "'connect'");
+	check_refused("quit\n", 2, "'quit'");
+	check_refused("exit;\n", 2, "'exit'");
+	check_refused("\\C gbk\n", 2, "'\\C'");
+	check_refused("SELECT 1\\gsystem touch /tmp/x\n", 2, "'\\g'");
+	check_refused("/*!40101 \\! touch /tmp/x */;\n", 2, "'\\!'");
+	check_refused("DELIMITER ;;\nSELECT 1;; \\! touch /tmp/x\n;;\nDELIMITER ;\n", 3, "'\\!'");
+	check_refused("DELIMITER ;;\nSELECT 1;;system touch /tmp/x;;\nDELIMITER ;\n", 3,
+		      "'system'");
+	check_refused("SELECT 1; DELIMITER ;;\n", 2, "DELIMITER");
+	check_refused("DELIMITER \\!\n", 2, "DELIMITER");
+	check_refused("USE touch\n", 2, "USE");
+	/* Quotes open strings inside executable comments too. */
+	check_refused("/*!40101 'x\na'b\n\\! touch /tmp/x\n;\n", 4, "'\\!'");
+	/* The sql_mode a dump sets changes where strings end. */
+	check_refused("SET sql_mode = 'NO_BACKSLASH_ESCAPES';\nSELECT 'a\\' \\! touch /tmp/x\n;\n",
+		      3, "'\\!'");
+	check_refused("SET sql_mode = 'ANSI_QUOTES';\nSELECT \"a\\\" \\! touch /tmp/x\n;\n", 3,
+		      "'\\!'");
+	{
+		static const char nul[] = "SELECT 'a\0b';\n\\! touch\n";
+
+		struct strbuf out;
+		struct errbuf err = {""};
+
+		CHECK(guarded(nul, sizeof(nul) - 1, 0, &out, &err) == -EPERM);
+		CHECK(strstr(err.msg, "line 2 holds a NUL byte") != NULL);
+		strbuf_release(&out);
+	}
+	{
+		/* The client skips a byte order mark before its first line. */
+		static const char bom[] = "\xef\xbb\xbfsystem touch /tmp/x\n"
+					  "\n" SQLDUMP_COMPLETION_LINE "\n";
+		struct restore_stats st;
+		struct strbuf out;
+		struct errbuf err = {""};
+
+		CHECK(filter(bom, strlen(bom), NULL, false, 1, &out, &st, &err) == -EPERM);
+		CHECK(strstr(err.msg, "line 1 holds the client command 'system'") != NULL);
+		strbuf_release(&out);
+	}
+}
+
+TEST(restore_guard_passes_data)
+{
+	check_passes(
+		"INSERT INTO `t` VALUES ('\\\\! touch','it\\'s \\\\. a','x\\\\',\"\\\"\\\\!\"),"
+		"(\\N,'\\n\\r\\0\\Z');\n");
+	check_passes("SELECT `a\\b`, '\nsystem touch /tmp/x\n\\! touch', \"\nquit\n\";\n");
+	check_passes("/* \\! touch /tmp/x\nsystem touch */ SELECT 1;\n-- \\! touch\n# \\! touch\n"
+		     "SELECT 1; -- \\! touch\nSELECT 1; # system touch\n");
+	check_passes("USE `a`;\nUSE `b`; USE `c`;\nSELECT status, quit FROM t;\nSELECT\nsystem;\n");
+	check_passes("DELIMITER ;;\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 'C:\\\\dir\\\\';\n"
+		     "  SET @x = 'a;;b';\nsystem: LOOP LEAVE system; END LOOP;\nEND ;;\n"
+		     "DELIMITER ;\n");
+	check_passes("DELIMITER /*dumpfs*/;;\nCREATE PROCEDURE p() SELECT ';;' /*dumpfs*/;;\n"
+		     "DELIMITER ;\nSELECT 1;\n");
+	/* As sqlobjects.c writes a routine created under NO_BACKSLASH_ESCAPES
+	 * or ANSI_QUOTES: a backslash there ends no escape. */
+	check_passes("SET @saved_sql_mode = @@sql_mode;\n"
+		     "SET sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_TRANS_TABLES';\n"
+		     "DELIMITER ;;\nCREATE PROCEDURE p() SELECT 'C:\\' ;;\nDELIMITER ;\n"
+		     "SET sql_mode = @saved_sql_mode;\nINSERT INTO t VALUES ('it\\'s');\n");
+	check_passes("SET @saved_sql_mode = @@sql_mode;\n"
+		     "SET sql_mode = 'PIPES_AS_CONCAT,ANSI_QUOTES';\n"
+		     "DELIMITER ;;\nCREATE PROCEDURE p() SELECT \"a\\\" ;;\nDELIMITER ;\n"
+		     "SET sql_mode = @saved_sql_mode;\nINSERT INTO t VALUES (\"it\\\"s\");\n");
+	check_passes("/*!40101 SET @x = 1 */;\n/*M!100100 SET @y = 2 */;\n");
 }

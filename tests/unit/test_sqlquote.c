@@ -93,11 +93,19 @@ TEST(sqlquote_value_kinds)
 
 TEST(sqlquote_delimiter_not_in_body)
 {
-	CHECK_STREQ(sql_pick_delimiter("BEGIN SELECT 1; END"), ";;");
-	CHECK_STREQ(sql_pick_delimiter("BEGIN SELECT ';;'; END"), "$$");
-	CHECK_STREQ(sql_pick_delimiter("';;' '$$'"), "//");
+	char buf[SQL_DELIMITER_MAX + 1];
+	static const char all[] = "';;' '$$' '//' '@@' ';;;;' '$$dumpfs$$' '/*dumpfs*/;;' '$$0$$'";
+	const char *d;
+
+	CHECK_STREQ(sql_pick_delimiter("BEGIN SELECT 1; END", buf), ";;");
+	CHECK_STREQ(sql_pick_delimiter("BEGIN SELECT ';;'; END", buf), "$$");
+	CHECK_STREQ(sql_pick_delimiter("';;' '$$'", buf), "//");
 	CHECK(!strstr("';;' '$$' '//' '@@' ';;;;'",
-		      sql_pick_delimiter("';;' '$$' '//' '@@' ';;;;'")));
+		      sql_pick_delimiter("';;' '$$' '//' '@@' ';;;;'", buf)));
+	/* Every candidate taken: still one the client keeps whole. */
+	d = sql_pick_delimiter(all, buf);
+	CHECK(!strstr(all, d) && strlen(d) <= 15);
+	CHECK_STREQ(d, "$$1$$");
 }
 
 TEST(sqlquote_select_expressions)
