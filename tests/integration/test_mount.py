@@ -401,13 +401,28 @@ def helper_procs(m):
     return n
 
 
+def fds_readable(pid):
+    """None when the fds of pid can be read, else why not: the daemon is
+    not dumpable, so reading its /proc/PID/fd links takes CAP_SYS_PTRACE,
+    which root lacks in a container (podman and docker drop it)."""
+    try:
+        os.readlink("/proc/%d/fd/0" % pid)
+        return None
+    except PermissionError as e:
+        return "cannot read the fds of the non-dumpable daemon (%s): no " \
+            "CAP_SYS_PTRACE here, as in a container" % e
+
+
 def open_fds(pid):
-    """The open fds of pid, as sorted targets ("socket", "pipe", paths)."""
+    """The open fds of pid, as sorted targets ("socket", "pipe", paths);
+    [] when they cannot be read (see fds_readable)."""
     out = []
+    if fds_readable(pid):
+        return out
     for fd in os.listdir("/proc/%d/fd" % pid):
         try:
             target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
+        except FileNotFoundError:
             continue  # closed meanwhile
         out.append(re.sub(r"^(socket|pipe|anon_inode):.*", r"\1", target))
     return sorted(out)
@@ -461,6 +476,7 @@ def test_early_close_releases_everything_the_dump_held(env, big_mount):
     processes and temporaries return to what they were."""
     m = big_mount
     user = env.big_user.name
+    no_fds = fds_readable(m.pid)
     with env.big.session() as sess:
         # Warm up: the FUSE loop keeps the worker threads it once needed.
         for _ in range(3):
@@ -488,7 +504,7 @@ def test_early_close_releases_everything_the_dump_held(env, big_mount):
             assert busy["dump_threads"] >= 2, busy  # worker, gzip, gpg...
             assert busy["backup_connections"] > base["backup_connections"], busy
             assert busy["helper_procs"] > base["helper_procs"], busy
-            assert len(busy["fds"]) > len(base["fds"]), busy
+            assert no_fds or len(busy["fds"]) > len(base["fds"]), busy
             deadline = time.monotonic() + 15
             while True:
                 now = resources(m, sess, user)
@@ -505,6 +521,10 @@ def test_early_close_releases_everything_the_dump_held(env, big_mount):
     assert 'reason="reader closed"' in m.log()
     assert "snapshot_failed" not in m.log()
     assert m.status()["last_error"] is None
+    if no_fds:
+        # Everything else was checked; say plainly what was not.
+        pytest.skip("fd counts not checked (threads, connections, helpers "
+                    "and temporaries were): " + no_fds)
 
 
 def test_reader_pausing_90s_gets_a_complete_dump(env, big_mount):
