@@ -18,6 +18,13 @@ sinks.py.
   read_timeout, 600 s): SIGTERM ends it, unmounted, within 10 s; a reader
   that closes the stuck snapshot and `fusermount3 -u` also end it within
   10 s.
+
+Spool mode, each dump stuck on its own connection (the proxy's
+per-connection limit), every other connection relayed:
+- an opener killed while open() spools is reaped within 10 s, and its
+  dump, server query and spool file go with it;
+- 12 openers spooling at once (more than libfuse's default 10 workers):
+  status/ still reads within 5 s, a 13th opener gets EBUSY at once.
 """
 
 import errno
@@ -312,3 +319,100 @@ def test_fusermount_u_after_a_reader_left_a_stuck_snapshot(env):
     m.check_sanitizers()
     proxy.close()  # the server's side of the held connections
 
+
+# ---- spool openers and the FUSE worker pool ---------------------------------
+
+def spool_mount(env, name, readers):
+    """Spool mode, `readers` reader slots; each dump gets stuck on its own
+    once the server sent it 256 KiB (the proxy's per-connection limit),
+    every other connection (a KILL) still goes through."""
+    d = env.subdir("archive-" + name)
+    proxy = env.proxy()
+    proxy.per_conn_limit = 256 * KiB
+    cfg = env.config(d, proxy)
+    with open(cfg, "a") as f:
+        f.write("\n[fs]\nsnapshot_mode = spool\nmax_snapshot_readers = %d\n"
+                % readers)
+    m = env.mount(cfg, name)
+    m.archive = d
+    return m, proxy
+
+
+def spools(d):
+    return [n for n in os.listdir(d) if n.startswith(".snapshot")]
+
+
+def opener(m):
+    """`cat` of the snapshot: blocks in open() while the spool runs."""
+    return subprocess.Popen(["cat", m.path(SNAP)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+def test_killed_spool_opener_aborts_the_spool(env):
+    m, proxy = spool_mount(env, "spoolkill", 2)
+    before = set(env.dump_connections())
+    cat = opener(m)
+    wait_for(lambda: proxy.silent_conns() == 1, 120, "the spool never started")
+    ours = set(env.dump_connections()) - before
+    assert len(spools(m.archive)) == 1 and ours
+    time.sleep(1)
+    assert cat.poll() is None  # still in open()
+    cat.kill()
+    try:
+        cat.wait(timeout=10)  # the kernel waits for open() to answer
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the killed opener is still waiting for open() "
+                             "after 10 s\n" + m.log()[-3000:])
+    # The dump, its server query and its spool go with it.
+    wait_for(lambda: not spools(m.archive) and
+             not ours & set(env.dump_connections()), 15,
+             "spool %s or server connections %s left"
+             % (spools(m.archive), ours & set(env.dump_connections())))
+    log = m.log()
+    assert 'reason="opener interrupted"' in log, log[-3000:]
+    assert "snapshot_failed" not in log
+    # The reader slot is free again: status/ shows no reader.
+    with open(m.path("status/metrics.prom")) as f:
+        assert "dumpfs_snapshot_readers 0" in f.read()
+    assert m.stop() == 0
+
+
+def test_every_reader_slot_busy_status_still_reads(env):
+    # More readers than libfuse's default pool (10 workers).
+    readers = 12
+    m, proxy = spool_mount(env, "spoolbusy", readers)
+    cats = [opener(m) for _ in range(readers)]
+    try:
+        wait_for(lambda: proxy.silent_conns() == readers, 180,
+                 "not every spool started")
+        time.sleep(1)
+        assert all(c.poll() is None for c in cats)  # each one in open()
+        for name in ("health", "status.json", "metrics.prom"):
+            t0 = time.monotonic()
+            try:
+                res = subprocess.run(["cat", m.path("status/" + name)],
+                                     stdout=subprocess.PIPE, timeout=10)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("status/%s: no answer in 10 s with %d "
+                                     "spooling openers" % (name, readers))
+            assert res.returncode == 0 and res.stdout.endswith(b"\n")
+            assert time.monotonic() - t0 < 5
+        assert ("dumpfs_snapshot_readers %d" % readers).encode() in \
+            subprocess.run(["cat", m.path("status/metrics.prom")],
+                           stdout=subprocess.PIPE, timeout=10).stdout
+        # One more opener: no slot, told so at once.
+        res = subprocess.run(["cat", m.path(SNAP)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, timeout=10)
+        assert res.returncode != 0 and b"busy" in res.stderr.lower()
+        assert os.listdir(m.path("archive")) is not None
+    finally:
+        for c in cats:
+            c.kill()
+        deadline = time.monotonic() + 30
+        for c in cats:
+            try:
+                c.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass  # stuck in open(): ended with the daemon (teardown)
+    wait_for(lambda: not spools(m.archive), 30, "spools left")
+    assert m.stop() == 0
