@@ -176,11 +176,14 @@ static void destroy(struct snapshot *s)
 	free(s);
 }
 
-static int open_stream(struct snapshot *s, struct errbuf *err)
+static int open_stream(struct snapshot *s, bool (*interrupted)(void), struct errbuf *err)
 {
 	int ret = snapbuf_new(&s->buf, SNAPBUF_DEFAULT_SIZE, SNAPBUF_ORDER_WAIT_MS, err);
 
-	return ret ? ret : start_worker(s, stream_worker, err);
+	if (ret)
+		return ret;
+	snapbuf_set_gave_up(s->buf, interrupted);
+	return start_worker(s, stream_worker, err);
 }
 
 /* How often a spooling open() looks whether its caller gave up. */
@@ -271,7 +274,7 @@ int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, bool (*
 	if (fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL)
 		ret = open_spool(s, interrupted, err);
 	else
-		ret = open_stream(s, err);
+		ret = open_stream(s, interrupted, err);
 	if (ret) {
 		destroy(s);
 		return ret;

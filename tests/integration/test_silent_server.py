@@ -17,7 +17,7 @@ sinks.py.
 - a mount whose snapshot dump is stuck on the silent server (default
   read_timeout, 600 s): SIGTERM ends it, unmounted, within 10 s; a reader
   that closes the stuck snapshot and `fusermount3 -u` also end it within
-  10 s.
+  10 s; a reader killed while its read() waits is reaped within 10 s.
 
 Spool mode, each dump stuck on its own connection (the proxy's
 per-connection limit), every other connection relayed:
@@ -319,6 +319,27 @@ def test_fusermount_u_after_a_reader_left_a_stuck_snapshot(env):
     m.check_sanitizers()
     proxy.close()  # the server's side of the held connections
 
+
+
+def test_killed_stream_reader_stuck_on_a_silent_server(env):
+    m, proxy = stuck_mount(env, "streamkill")
+    cat = subprocess.Popen(["cat", m.path(SNAP)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
+    wait_silent(proxy)
+    time.sleep(2)  # cat has what got through and waits in read()
+    assert cat.poll() is None
+    cat.kill()
+    try:
+        cat.wait(timeout=10)  # the kernel waits for read() to answer
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the killed reader is still waiting for read() "
+                             "after 10 s\n" + m.log()[-3000:])
+    # Its release aborts the dump, as any early close.
+    wait_for(lambda: 'reason="reader closed"' in m.log(), 15,
+             "the dump was not aborted\n" + m.log()[-3000:])
+    assert "snapshot_failed" not in m.log()
+    assert m.stop() == 0
+    proxy.close()
 
 # ---- spool openers and the FUSE worker pool ---------------------------------
 
