@@ -157,7 +157,8 @@ static int huffman_member(struct gz_worker *wk, const unsigned char *p, size_t n
 
 /* Compresses one block into complete gzip members, one after the other:
  * text with libdeflate at the stage's level, hex spans of incompressible
- * bytes (hexspan.h) with Huffman only, each span in a member of its own.
+ * bytes (hexspan.h) with Huffman only, in members of their own (spans
+ * closer than GZ_HEX_JOIN share one).
  * libdeflate compresses whole buffers into a finished stream and has no
  * Huffman-only mode; zlib's Huffman-only is about 3x faster than any
  * libdeflate level on such hex, for 0.5% more output (see the README).
