@@ -453,6 +453,46 @@ TEST(gz_every_level_reads_back_with_zlib_and_gunzip)
 	free(text);
 }
 
+/* About the most members a block can have: random hex spans of the
+ * shortest length counted (512 digits) between text just too long to be
+ * joined to them; the round trip is exact at the fastest and the slowest
+ * level, and every member stays within its block. */
+TEST(gz_most_members_per_block_fit)
+{
+	unsigned char *noise = make_data(1 << 20, 1);
+	struct strbuf in = STRBUF_INIT, plain = STRBUF_INIT;
+	struct collector c;
+	size_t k = 0;
+
+	CHECK(noise != NULL);
+	if (!noise)
+		return;
+	while (in.len < (1 << 20) + 1000) {
+		for (int i = 0; i < 256; i++)
+			strbuf_addf(&in, "%02X", noise[k++ % (1 << 20)]);
+		/* not hex digits, and no repeats worth a match */
+		for (int i = 0; i < 300; i++)
+			strbuf_addch(&in, (char)('G' + noise[k++ % (1 << 20)] % 20));
+	}
+	CHECK(strbuf_error(&in) == 0);
+	for (int level = 1; level <= 9; level += 8) {
+		struct gz_opts o = {.level = level, .threads = 2};
+		long members;
+
+		CHECK(squeeze(&o, in.buf, in.len, &c) == 0);
+		strbuf_reset(&plain);
+		members = gunzip_members((unsigned char *)c.out.buf, c.out.len, 1 << 20, &plain);
+		if (members < 2500)
+			printf("#   level %d: %ld members\n", level, members);
+		CHECK(members >= 2500);
+		CHECK(plain.len == in.len && !memcmp(plain.buf, in.buf, in.len));
+		strbuf_release(&c.out);
+	}
+	strbuf_release(&in);
+	strbuf_release(&plain);
+	free(noise);
+}
+
 TEST(gz_thread_counts_block_sizes_levels)
 {
 	static const unsigned threads[] = {1, 2, 3, 8};
