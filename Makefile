@@ -15,7 +15,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 endif
 
-LIB_PKGS := libmariadb gpgme libcurl zlib
+LIB_PKGS := libmariadb gpgme libcurl zlib libdeflate
 FS_PKGS := fuse3 inih
 PKG_CFLAGS = $(shell pkg-config --cflags $(1) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(1) 2>/dev/null)
