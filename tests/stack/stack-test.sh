@@ -71,7 +71,12 @@ abort() {
 
 # --- packages --------------------------------------------------------------
 need=()
-for p in podman podman-compose runc debootstrap fuse3 mariadb-server mariadb-client \
+# netavark + aardvark-dns: dumpfs reaches "mariadb" by name on the
+# internal dbnet.  podman 4.3 does not depend on them, and with its CNI
+# backend internal networks get no DNS at all; containers.conf below picks
+# netavark.
+for p in podman podman-compose netavark aardvark-dns runc \
+	debootstrap fuse3 mariadb-server mariadb-client \
 	gnupg iptables python3 iproute2 rsync prometheus; do
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || need+=("$p")
 done
@@ -113,6 +118,8 @@ default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+[network]
+network_backend = "netavark"
 EOF
 export CONTAINERS_CONF=$W/containers.conf
 
