@@ -105,9 +105,10 @@ dumpfs: $(BUILD)/dumpfs
 BUILD_INFO = $(strip $(CC) $(DUMPER_CFLAGS) $(FS_CFLAGS) $(ALL_LDFLAGS) $(LDLIBS) \
 	$(DUMPER_OBJ) $(FS_OBJ) $(UNIT_OBJ))
 same = $(and $(findstring $(1),$(2)),$(findstring $(2),$(1)))
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
 $(BUILD)/build-info: FORCE
-	@$(if $(call same,$(BUILD_INFO),$(strip $(file <$@))),:,$(shell mkdir -p $(@D))$(file \
-		>$@,$(BUILD_INFO))echo "$(BUILD): new compiler, flags or sources: rebuilding all")
+	@$(if $(DRY_RUN)$(call same,$(BUILD_INFO),$(strip $(file <$@))),:,$(shell mkdir -p \
+		$(@D))$(file >$@,$(BUILD_INFO))echo "$(BUILD): new compiler, flags or sources: rebuilding all")
 FORCE:
 
 # Rebuilt from scratch: `ar r` on an existing archive would keep the
