@@ -47,7 +47,7 @@ else ifneq ($(SAN),)
 $(error SAN=$(SAN): use SAN=asan or SAN=thread)
 endif
 
-LIB_PKGS := libmariadb gpgme libcurl zlib
+LIB_PKGS := libmariadb gpgme libcurl zlib libdeflate
 FS_PKGS := fuse3 inih
 PKG_CFLAGS = $(shell pkg-config --cflags $(1) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(1) 2>/dev/null)

@@ -24,16 +24,22 @@ static int set_option(MYSQL *m, enum mysql_option opt, const void *arg, const ch
 
 static int set_options(MYSQL *m, const struct dbconn_opts *o, struct errbuf *err)
 {
-	unsigned connect_timeout = o->connect_timeout ? o->connect_timeout : 10;
+	unsigned connect_timeout = o->connect_timeout ? o->connect_timeout : DBCONN_CONNECT_TIMEOUT;
+	unsigned io_timeout = o->read_timeout ? o->read_timeout : DBCONN_READ_TIMEOUT;
 	bool verify = true;
 	int ret;
 
+	/* Without timeouts a server that stops answering (no packet, no
+	 * reset) blocks a read forever.  libmariadb applies them per wait
+	 * on the socket: connect_timeout during the login, then these. */
 	ret = set_option(m, MYSQL_SET_CHARSET_NAME, "utf8mb4", "charset", err);
 	if (!ret)
 		ret = set_option(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout, "connect timeout",
 				 err);
-	if (!ret && o->read_timeout)
-		ret = set_option(m, MYSQL_OPT_READ_TIMEOUT, &o->read_timeout, "read timeout", err);
+	if (!ret)
+		ret = set_option(m, MYSQL_OPT_READ_TIMEOUT, &io_timeout, "read timeout", err);
+	if (!ret)
+		ret = set_option(m, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout, "write timeout", err);
 	if (!ret && o->ssl_ca && *o->ssl_ca) {
 		ret = set_option(m, MYSQL_OPT_SSL_CA, o->ssl_ca, "ssl_ca", err);
 		if (!ret)

@@ -1,9 +1,11 @@
 /* The gzip stage: compresses on several cores.
  *
- * Input is cut into blocks of `block_size` bytes; each block becomes an
- * independent gzip member (RFC 1952), compressed by a pool of worker
- * threads and written to the next stage in input order.  `gunzip` reads
- * the concatenation as one stream.  Memory is bounded: at most
+ * Input is cut into blocks of `block_size` bytes; each block becomes
+ * independent gzip members (RFC 1952): one, or one per hex span of
+ * incompressible bytes and one per text between them.  A pool of worker
+ * threads compresses them (libdeflate; zlib for the hex spans) and they
+ * are written to the next stage in input order.  `gunzip` reads the
+ * concatenation as one stream.  Memory is bounded: at most
  * 2 * threads + 2 blocks (input and output) are held at any time.
  * The stage's write() and close() are called from one thread; the next
  * stage is only ever called from that same thread.

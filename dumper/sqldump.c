@@ -4,11 +4,14 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sqlquote.h"
 
@@ -81,6 +84,7 @@ int sqldump_new(struct sqldump **out, const struct sqldump_opts *opts, struct er
 		return error_set(err, -ENOMEM, "cannot create a mutex");
 	}
 	d->opts = opts;
+	d->sock = -1;
 	atomic_init(&d->cancelled, false);
 	strbuf_init(&d->sb);
 	strbuf_init(&d->views);
@@ -98,36 +102,49 @@ void sqldump_free(struct sqldump *d)
 	free(d);
 }
 
-/* Kills the dump's connection from a second connection.  KILL CONNECTION,
- * not KILL QUERY: a server thread blocked writing rows to a reader that
- * stopped reading (a snapshot closed early) only notices a killed query
- * after net_write_timeout, while a killed connection has its socket shut
- * down at once.  The lock is held throughout so the id cannot be reused by
- * a new connection meanwhile: run() clears it under the same lock before
- * disconnecting. */
+/* Cuts the dump's connection without a word to the server, so it never
+ * waits on a server that may not answer: shutdown() wakes a read blocked
+ * in libmariadb at once (it fails as a lost connection), and the
+ * connection, closed with unread rows, ends with a reset that makes a
+ * server thread blocked writing to us (a reader that closed early) fail
+ * its write and end the query.  `sock` is our own duplicate of the
+ * socket, so its number cannot have been reused by anything else while
+ * libmariadb closes its own; run() closes it under the lock. */
 void sqldump_cancel(struct sqldump *d)
 {
+	atomic_store(&d->cancelled, true);
+	pthread_mutex_lock(&d->lock);
+	if (d->sock >= 0)
+		(void)shutdown(d->sock, SHUT_RDWR); /* ENOTCONN: already cut */
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* After a cancelled or cut dump: a query the server was running without
+ * writing to us (waiting on a lock...) has not seen the reset yet, so it
+ * is killed from a second connection.  Best effort and bounded: a server
+ * that does not answer costs KILL_TIMEOUT seconds per step, not more. */
+#define KILL_TIMEOUT 2
+
+static void kill_leftover(struct sqldump *d, unsigned long id)
+{
+	struct dbconn_opts o = d->opts->conn;
 	struct errbuf err;
 	char sql[64];
 	MYSQL *m;
 
-	atomic_store(&d->cancelled, true);
-	pthread_mutex_lock(&d->lock);
-	if (d->conn_id) {
-		if (dbconn_open(&m, &d->opts->conn, &err)) {
-			logger_log(d->opts->log, LOGL_WARN, "dump.kill_failed", "error=\"%s\"",
-				   err.msg);
-		} else {
-			snprintf(sql, sizeof(sql), "KILL CONNECTION %lu", d->conn_id);
-			/* No such thread: the dump already cut its connection. */
-			if (mysql_real_query(m, sql, strlen(sql)) &&
-			    mysql_errno(m) != ER_NO_SUCH_THREAD)
-				logger_log(d->opts->log, LOGL_WARN, "dump.kill_failed",
-					   "error=\"%s\"", mysql_error(m));
-			mysql_close(m);
-		}
+	o.connect_timeout = KILL_TIMEOUT;
+	o.read_timeout = KILL_TIMEOUT;
+	errbuf_clear(&err);
+	if (dbconn_open(&m, &o, &err)) {
+		logger_log(d->opts->log, LOGL_DEBUG, "dump.kill_failed", "error=\"%s\"", err.msg);
+		return;
 	}
-	pthread_mutex_unlock(&d->lock);
+	snprintf(sql, sizeof(sql), "KILL CONNECTION %lu", id);
+	/* No such thread: the server already ended it. */
+	if (mysql_real_query(m, sql, strlen(sql)) && mysql_errno(m) != ER_NO_SUCH_THREAD)
+		logger_log(d->opts->log, LOGL_DEBUG, "dump.kill_failed", "error=\"%s\"",
+			   mysql_error(m));
+	mysql_close(m);
 }
 
 void dset_object(struct sqldump *d, const char *db, const char *name)
@@ -146,9 +163,19 @@ int dq_error(struct sqldump *d, const char *what, struct errbuf *err)
 	int lost = code == CR_SERVER_LOST || code == CR_SERVER_GONE_ERROR ||
 		   code == CR_CONNECTION_ERROR;
 
+	unsigned timeout =
+		d->opts->conn.read_timeout ? d->opts->conn.read_timeout : DBCONN_READ_TIMEOUT;
+
 	if (atomic_load(&d->cancelled))
 		return error_set(err, -ECANCELED, "sql: dump cancelled");
-	return error_set(err, lost ? -ECONNRESET : -EIO, "sql: %s%s%s failed: %s (error %u)", what,
+	if (lost)
+		return error_set(err, -ECONNRESET,
+				 "sql: %s%s%s failed: %s (error %u): the server went away, the "
+				 "connection was cut, or no answer came within [mariadb] "
+				 "read_timeout (%u s)",
+				 what, d->object[0] ? " of " : "", d->object, mysql_error(d->conn),
+				 code, timeout);
+	return error_set(err, -EIO, "sql: %s%s%s failed: %s (error %u)", what,
 			 d->object[0] ? " of " : "", d->object, mysql_error(d->conn), code);
 }
 
@@ -210,12 +237,22 @@ static int connect_session(struct sqldump *d, struct errbuf *err)
 	char sql[512];
 	int ret;
 
+	int sock;
+
 	ret = dbconn_open(&d->conn, &d->opts->conn, err);
 	if (ret)
 		return ret;
+	sock = fcntl(mysql_get_socket(d->conn), F_DUPFD_CLOEXEC, 0);
+	if (sock < 0)
+		return error_set(err, -errno, "sql: cannot duplicate the connection's socket: %s",
+				 strerror(errno));
 	pthread_mutex_lock(&d->lock);
 	d->conn_id = mysql_thread_id(d->conn);
+	d->sock = sock;
 	pthread_mutex_unlock(&d->lock);
+	/* A cancel before the socket was known had nothing to cut. */
+	if (atomic_load(&d->cancelled))
+		return error_set(err, -ECANCELED, "sql: dump cancelled");
 	/* A reader may pause for minutes: the server must wait for us, not
 	 * give up on a slow client (net_write_timeout) or an idle one. */
 	snprintf(sql, sizeof(sql),
@@ -510,6 +547,7 @@ int sqldump_run(struct sqldump *d, struct writer *out, struct sqldump_stats *sta
 		struct errbuf *err)
 {
 	struct sqldump_stats local;
+	unsigned long id;
 	int ret;
 
 	d->out = out;
@@ -520,12 +558,20 @@ int sqldump_run(struct sqldump *d, struct writer *out, struct sqldump_stats *sta
 	d->object[0] = '\0';
 	ret = dump_all(d, err);
 	pthread_mutex_lock(&d->lock);
+	id = d->conn_id;
 	d->conn_id = 0;
 	pthread_mutex_unlock(&d->lock);
 	if (d->conn) {
 		mysql_close(d->conn);
 		d->conn = NULL;
 	}
+	pthread_mutex_lock(&d->lock);
+	if (d->sock >= 0)
+		close(d->sock); /* the last reference: the connection ends here */
+	d->sock = -1;
+	pthread_mutex_unlock(&d->lock);
+	if (id && (ret == -ECANCELED || ret == -ECONNRESET))
+		kill_leftover(d, id);
 	d->out = NULL;
 	if (ret)
 		logger_log(d->opts->log, LOGL_DEBUG, "dump.failed",

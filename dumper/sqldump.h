@@ -41,11 +41,14 @@ struct sqldump;
 /* Copies nothing: opts and everything it points to must outlive *out. */
 int sqldump_new(struct sqldump **out, const struct sqldump_opts *opts, struct errbuf *err);
 /* Connects, dumps everything into `out`, disconnects.  Does not close
- * `out`.  Errors name the stage and the object ('db'.'table'). */
+ * `out`.  Errors name the stage and the object ('db'.'table').  A server
+ * that stops answering fails it after opts->conn.read_timeout (-ECONNRESET). */
 int sqldump_run(struct sqldump *d, struct writer *out, struct sqldump_stats *stats,
 		struct errbuf *err);
-/* From any thread: makes sqldump_run() fail with -ECANCELED soon and
- * kills its running server query. */
+/* From any thread, without blocking: makes sqldump_run() fail with
+ * -ECANCELED soon by cutting its connection (never a word to the server,
+ * which may not answer); sqldump_run() then kills its server query from a
+ * second connection, best effort, a few seconds at most. */
 void sqldump_cancel(struct sqldump *d);
 void sqldump_free(struct sqldump *d);
 

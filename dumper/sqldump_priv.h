@@ -15,8 +15,9 @@
 
 struct sqldump {
 	const struct sqldump_opts *opts;
-	pthread_mutex_t lock;  /* guards conn_id against sqldump_cancel() */
+	pthread_mutex_t lock;  /* guards conn_id and sock against sqldump_cancel() */
 	unsigned long conn_id; /* server thread id of the dump's connection */
+	int sock;	       /* a dup of the connection's socket, or -1 */
 	atomic_bool cancelled;
 
 	/* Valid during sqldump_run() only. */

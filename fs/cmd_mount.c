@@ -30,6 +30,7 @@
 #include "cmd.h"
 #include "cmdutil.h"
 #include "fuse_ops.h"
+#include "fuseloop.h"
 #include "jobopts.h"
 #include "mountctx.h"
 #include "scheduler.h"
@@ -536,7 +537,7 @@ static int serve(struct fuse *f, struct dumpfs *fs, const char *mnt)
 		   mnt, fs->cfg->archive.dir,
 		   fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL ? "spool" : "stream",
 		   (long)getpid());
-	rc = fuse_loop_mt(f, 0);
+	rc = fuseloop_run(f, FUSELOOP_THREADS(fs->cfg->fs.max_snapshot_readers));
 	/* > 0: the signal that ended it; 0: unmounted (fusermount3 -u). */
 	if (rc < 0)
 		logger_log(fs->lg, LOGL_ERROR, "fuse_loop_failed", "error=\"%s\"", strerror(-rc));

@@ -66,6 +66,8 @@ const struct key_def config_keys[] = {
 	SECRET("mariadb", "password", mariadb.conn.password),
 	KEY("mariadb", "databases", K_LIST, 0, mariadb.databases, NULL, 0, 0, NULL),
 	STR("mariadb", "ssl_ca", mariadb.ssl_ca, NULL),
+	/* A silent server fails the run after this long (SPEC section 6). */
+	UINT("mariadb", "read_timeout", mariadb.read_timeout, "600", 10, 31536000),
 
 	BOOL("dump", "routines", dump.routines, "true"),
 	BOOL("dump", "triggers", dump.triggers, "true"),

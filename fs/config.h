@@ -39,6 +39,7 @@ struct config {
 		struct db_target conn;
 		char **databases; /* NULL-terminated; NULL when empty: all user dbs */
 		char *ssl_ca;
+		unsigned read_timeout; /* seconds, default 600 */
 	} mariadb;
 
 	struct {

@@ -156,6 +156,13 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	return fs_errno(ret == -ENOBUFS ? 0 : ret);
 }
 
+/* The process whose open() this thread serves was killed or gave up
+ * (the kernel sent FUSE_INTERRUPT). */
+static bool caller_gave_up(void)
+{
+	return fuse_interrupted() != 0;
+}
+
 static int open_snapshot(struct handle *h, struct fuse_file_info *fi)
 {
 	struct dumpfs *fs = ctx();
@@ -163,10 +170,10 @@ static int open_snapshot(struct handle *h, struct fuse_file_info *fi)
 	int ret;
 
 	errbuf_clear(&err);
-	ret = snapshot_open(&h->snap, fs, caller_process(), &err);
+	ret = snapshot_open(&h->snap, fs, caller_process(), caller_gave_up, &err);
 	if (ret == -EBUSY)
 		logger_log(fs->lg, LOGL_WARN, "snapshot_busy", "error=\"%s\"", err.msg);
-	else if (ret && ret != -ESHUTDOWN && err.msg[0])
+	else if (ret && ret != -ESHUTDOWN && ret != -EINTR && err.msg[0])
 		logger_log(fs->lg, LOGL_ERROR, "snapshot_open_failed", "error=\"%s\"", err.msg);
 	if (ret)
 		return ret;

@@ -35,6 +35,7 @@ int jobopts_from_config(struct pipeline_opts *o, const struct config *cfg, struc
 	o->sql.conn.user = db->user;
 	o->sql.conn.password = db->password;
 	o->sql.conn.ssl_ca = cfg->mariadb.ssl_ca;
+	o->sql.conn.read_timeout = cfg->mariadb.read_timeout;
 	o->sql.databases = (const char *const *)cfg->mariadb.databases;
 	o->sql.routines = cfg->dump.routines;
 	o->sql.triggers = cfg->dump.triggers;

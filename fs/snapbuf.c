@@ -19,9 +19,14 @@ struct snapbuf {
 	bool serving;		  /* a read owns the stream now */
 	bool done;		  /* snapbuf_finish() was called */
 	bool aborted;
-	int status; /* valid when done: 0 complete, < 0 failed */
+	bool broken; /* an interrupted read dropped bytes: every read fails */
+	int status;  /* valid when done: 0 complete, < 0 failed */
 	unsigned order_wait_ms;
+	bool (*gave_up)(void); /* NULL, or polled while a read waits for data */
 };
+
+/* How often a read waiting for data asks whether its caller gave up. */
+#define GAVE_UP_POLL_MS 100
 
 static int sb_write(struct writer *w, const void *buf, size_t len, struct errbuf *err)
 {
@@ -91,6 +96,11 @@ int snapbuf_new(struct snapbuf **out, size_t capacity, unsigned order_wait_ms, s
 		e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		if (!e)
 			e = pthread_cond_init(&sb->turn, &ca);
+		if (!e) {
+			e = pthread_cond_init(&sb->can_read, &ca);
+			if (e)
+				pthread_cond_destroy(&sb->turn);
+		}
 		pthread_condattr_destroy(&ca);
 	}
 	if (e) {
@@ -102,7 +112,6 @@ int snapbuf_new(struct snapbuf **out, size_t capacity, unsigned order_wait_ms, s
 	/* With default attributes these cannot fail on Linux. */
 	pthread_mutex_init(&sb->lock, NULL);
 	pthread_cond_init(&sb->can_write, NULL);
-	pthread_cond_init(&sb->can_read, NULL);
 	sb->w.ops = &snapbuf_ops;
 	sb->cap = capacity;
 	sb->order_wait_ms = order_wait_ms;
@@ -113,6 +122,13 @@ int snapbuf_new(struct snapbuf **out, size_t capacity, unsigned order_wait_ms, s
 struct writer *snapbuf_writer(struct snapbuf *sb)
 {
 	return &sb->w;
+}
+
+void snapbuf_set_gave_up(struct snapbuf *sb, bool (*gave_up)(void))
+{
+	pthread_mutex_lock(&sb->lock);
+	sb->gave_up = gave_up;
+	pthread_mutex_unlock(&sb->lock);
 }
 
 void snapbuf_finish(struct snapbuf *sb, int status)
@@ -165,6 +181,8 @@ static int wait_turn(struct snapbuf *sb, uint64_t off)
 	for (;;) {
 		if (sb->aborted)
 			return -ECANCELED;
+		if (sb->broken)
+			return -EIO;
 		if (sb->serving) {
 			/* Progress: the earlier read is being served. */
 			idle_wait = false;
@@ -206,6 +224,7 @@ static size_t take(struct snapbuf *sb, unsigned char *dst, size_t size)
 /* Fills dst completely unless the stream ends first. */
 static ssize_t fill(struct snapbuf *sb, unsigned char *dst, size_t size)
 {
+	struct timespec deadline;
 	size_t got = 0;
 
 	while (got < size) {
@@ -217,7 +236,21 @@ static ssize_t fill(struct snapbuf *sb, unsigned char *dst, size_t size)
 		}
 		if (sb->done)
 			return sb->status < 0 ? -EIO : (ssize_t)got;
-		pthread_cond_wait(&sb->can_read, &sb->lock);
+		if (!sb->gave_up) {
+			pthread_cond_wait(&sb->can_read, &sb->lock);
+			continue;
+		}
+		/* A reader killed while it waits (a server gone silent) must
+		 * not stay stuck in read() until the dump fails. */
+		deadline_after(&deadline, GAVE_UP_POLL_MS);
+		if (pthread_cond_timedwait(&sb->can_read, &sb->lock, &deadline) == ETIMEDOUT &&
+		    sb->gave_up()) {
+			/* Bytes already taken cannot be given back: a short read
+			 * would lose them silently, so the stream fails instead. */
+			if (got)
+				sb->broken = true;
+			return -EINTR;
+		}
 	}
 	return (ssize_t)got;
 }

@@ -26,6 +26,7 @@
 #ifndef FS_SNAPBUF_H
 #define FS_SNAPBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -48,6 +49,11 @@ struct writer *snapbuf_writer(struct snapbuf *sb);
 void snapbuf_finish(struct snapbuf *sb, int status);
 /* Stops both sides for good.  Any thread, any time, idempotent. */
 void snapbuf_abort(struct snapbuf *sb);
+/* `gave_up` (NULL: none) is asked, from the reading thread, every 100 ms
+ * while a read waits for data: true makes that read fail with -EINTR (the
+ * reader was killed).  If it had taken bytes already, every later read
+ * fails with -EIO: a stream with a hole never reads as complete. */
+void snapbuf_set_gave_up(struct snapbuf *sb, bool (*gave_up)(void));
 
 /* Copies up to `size` bytes of the stream at `off` into dst.  Returns
  * the number of bytes (size, or less only at the end), 0 at EOF, -EIO

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../dumper/state.h"
 #include "snapbuf.h"
@@ -28,11 +29,14 @@ struct snapshot {
 	/* Set by snapshot_close() or the shutdown before they stop the dump,
 	 * so its failure is known to be theirs. */
 	atomic_bool stopped;
+	bool interrupted; /* spool: the opener gave up (killed) */
 	/* The outcome, written by whoever ran the dump. */
 	int rc;
 	struct dump_result res;
 	struct errbuf err;
 };
+
+static void stop(struct snapshot *s);
 
 static bool is_stopped(struct snapshot *s)
 {
@@ -78,7 +82,9 @@ static int run_dump(struct snapshot *s, struct writer *sink)
 		logger_log(s->fs->lg, LOGL_INFO, "snapshot_aborted",
 			   "id=%u bytes=%llu reason=\"%s\"", s->id,
 			   (unsigned long long)s->res.out_bytes,
-			   unmounting(s->fs) ? "unmount" : "reader closed");
+			   unmounting(s->fs) ? "unmount"
+			   : s->interrupted  ? "opener interrupted"
+					     : "reader closed");
 	else
 		record_failure(s);
 	return s->rc;
@@ -99,9 +105,18 @@ static void *stream_worker(void *arg)
 	return NULL;
 }
 
-static int start_worker(struct snapshot *s, struct errbuf *err)
+static void *spool_worker(void *arg)
 {
-	int e = thread_start_nosig(&s->worker, stream_worker, s);
+	struct snapshot *s = arg;
+
+	pthread_setname_np(pthread_self(), SNAPSHOT_THREAD_NAME);
+	run_dump(s, s->spool.sink);
+	return NULL;
+}
+
+static int start_worker(struct snapshot *s, void *(*fn)(void *), struct errbuf *err)
+{
+	int e = thread_start_nosig(&s->worker, fn, s);
 
 	if (e)
 		return error_set(err, e, "cannot start a snapshot thread: %s", strerror(-e));
@@ -161,30 +176,65 @@ static void destroy(struct snapshot *s)
 	free(s);
 }
 
-static int open_stream(struct snapshot *s, struct errbuf *err)
+static int open_stream(struct snapshot *s, bool (*interrupted)(void), struct errbuf *err)
 {
 	int ret = snapbuf_new(&s->buf, SNAPBUF_DEFAULT_SIZE, SNAPBUF_ORDER_WAIT_MS, err);
 
-	return ret ? ret : start_worker(s, err);
+	if (ret)
+		return ret;
+	snapbuf_set_gave_up(s->buf, interrupted);
+	return start_worker(s, stream_worker, err);
 }
 
-/* Runs the whole dump in the caller's thread (FUSE's open()).  A
- * shutdown reaches it through fs->live. */
-static int open_spool(struct snapshot *s, struct errbuf *err)
+/* How often a spooling open() looks whether its caller gave up. */
+#define INTERRUPT_POLL_NS (100 * 1000 * 1000L)
+
+/* Waits for the spool's worker; stops the dump when the opener gave up
+ * (killed: the kernel sent an interrupt for its open()), so a dead
+ * process does not keep a dump, a server query and a spool file going. */
+static void wait_spool(struct snapshot *s, bool (*interrupted)(void))
+{
+	struct timespec ts;
+
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += INTERRUPT_POLL_NS;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_clockjoin_np(s->worker, NULL, CLOCK_MONOTONIC, &ts) != ETIMEDOUT)
+			break;
+		if (!s->interrupted && interrupted && interrupted()) {
+			s->interrupted = true;
+			stop(s);
+		}
+	}
+	s->worker_started = false;
+}
+
+/* Runs the whole dump before open() returns, in a worker the caller
+ * waits for.  A shutdown reaches it through fs->live. */
+static int open_spool(struct snapshot *s, bool (*interrupted)(void), struct errbuf *err)
 {
 	int ret;
 
 	s->spooled = true;
 	ret = spool_create(&s->spool, s->fs->cfg->archive.dir, err);
+	if (!ret)
+		ret = start_worker(s, spool_worker, err);
 	if (ret)
 		return ret;
-	ret = run_dump(s, s->spool.sink);
+	wait_spool(s, interrupted);
+	ret = s->rc;
 	if (ret) {
 		/* The reader sees EIO, as a stream reader would: the dump's
 		 * own code (ECONNREFUSED for a refused login, ...) would read
 		 * as a problem of the mount.  run_dump() logged the message
 		 * and recorded it in status/last_error: err stays empty. */
 		errbuf_clear(err);
+		if (s->interrupted)
+			return -EINTR;
 		return ret == -ECANCELED ? -ESHUTDOWN : -EIO;
 	}
 	ret = spool_complete(&s->spool, err);
@@ -196,7 +246,8 @@ static int open_spool(struct snapshot *s, struct errbuf *err)
 	return ret;
 }
 
-int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, struct errbuf *err)
+int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, bool (*interrupted)(void),
+		  struct errbuf *err)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
 	int ret;
@@ -221,9 +272,9 @@ int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, struct 
 	logger_log(fs->lg, LOGL_INFO, "snapshot_open", "id=%u mode=%s", s->id,
 		   fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL ? "spool" : "stream");
 	if (fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL)
-		ret = open_spool(s, err);
+		ret = open_spool(s, interrupted, err);
 	else
-		ret = open_stream(s, err);
+		ret = open_stream(s, interrupted, err);
 	if (ret) {
 		destroy(s);
 		return ret;

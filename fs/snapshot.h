@@ -3,7 +3,8 @@
  * Stream mode: snapshot_open() starts a dump_job in a worker thread that
  * writes into a bounded buffer (snapbuf.h); snapshot_read() drains it in
  * offset order.  Spool mode: snapshot_open() runs the whole dump into a
- * spool file (spool.h) before returning; reads come from that file.
+ * spool file (spool.h) in a worker and waits for it (stopping it if the
+ * opener gives up); reads come from that file.
  *
  * The dump's outcome:
  * - complete: reads end with EOF;
@@ -32,12 +33,18 @@ struct snapshot;
 
 /* -EBUSY: too many readers; -ESHUTDOWN: unmounting; else the dump could
  * not start, err says why (spool mode: -EIO with err empty when the dump
- * itself failed, which is already logged and recorded).  `owner` is the opening
- * process (see snapshot_spool_size).  On success *out is the caller's
- * (snapshot_close). */
-int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, struct errbuf *err);
-/* Bytes (a full `size` unless the dump ended), 0 at EOF, -EIO.  Safe to
- * call from several threads at once (see snapbuf.h). */
+ * itself failed, which is already logged and recorded; -EINTR when
+ * `interrupted`, polled while the spool runs, said the opener gave up:
+ * the dump was stopped; in stream mode it is asked while a read waits).
+ * `owner` is the opening process (see
+ * snapshot_spool_size).  `interrupted` may be NULL.  On success *out is
+ * the caller's (snapshot_close). */
+int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, bool (*interrupted)(void),
+		  struct errbuf *err);
+/* Bytes (a full `size` unless the dump ended), 0 at EOF, -EIO; -EINTR
+ * when snapshot_open()'s `interrupted`, asked while a read waits for the
+ * dump, says the reader gave up.  Safe to call from several threads at
+ * once (see snapbuf.h). */
 ssize_t snapshot_read(struct snapshot *s, void *buf, size_t size, off_t off);
 /* The exact size in spool mode, 0 in stream mode (unknown). */
 uint64_t snapshot_size(const struct snapshot *s);

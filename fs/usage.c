@@ -54,7 +54,8 @@ static const struct command_help helps[] = {
 		   "applies retention (keep_days counted back from the newest backup's\n"
 		   "date; skipped, with a warning and a notice, when the dates look like a\n"
 		   "clock jump).  Updates the state shown in status/ and notifies as\n"
-		   "configured.\n"
+		   "configured.  A server that stops answering fails the run after\n"
+		   "[mariadb] read_timeout.\n"
 		   "Exit: 0 success, 1 failure (also when another backup is running),\n"
 		   "2 usage/config.\n"},
 	{"check", "usage: dumpfs check [-c CONFIG]\n"

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 pkgs_build="gcc make pkg-config libfuse3-dev libmariadb-dev libgpgme-dev
-	libcurl4-openssl-dev libinih-dev zlib1g-dev"
+	libcurl4-openssl-dev libinih-dev zlib1g-dev libdeflate-dev"
 pkgs_test="fuse3 mariadb-server mariadb-client gnupg rsync python3
 	python3-pytest prometheus curl procps psmisc coreutils openssl
 	ca-certificates faketime clang clang-format"

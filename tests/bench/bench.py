@@ -34,8 +34,12 @@ from runner import (GpgKey, become_subreaper, fmt_samples, loadavg, median,  # n
 
 MB = 1e6
 MIB = 1024 * 1024
-TARGET_SPEEDUP = 1.8
-TARGET_SIZE_RATIO = 1.03
+# Issue 10's targets, against the old stack (mariadb-dump | gzip | gpg,
+# "reference") and the floor (mariadb-dump > /dev/null).
+TARGET_SPEEDUP = 3.5     # reference wall / dumpfs wall, at least
+TARGET_FLOOR_RATIO = 1.5  # dumpfs wall / floor wall, at most
+TARGET_SIZE_RATIO = 1.0  # dumpfs output / reference output, at most
+TARGET_CPU_RATIO = 0.40  # dumpfs total CPU / reference total CPU, at most
 TARGET_RSS_MIB = 64
 RSS_GROWTH_TOLERANCE = 1.15  # 1G peak may exceed 256M peak by 15% (noise)
 
@@ -66,6 +70,7 @@ class Ctx:
         os.makedirs(self.archive_dir, exist_ok=True)
         self.config = self._write_config()
         self.cnf = self._write_cnf()
+        self.mount = None  # mountbench.Mount while mounted
 
     def _write_config(self):
         path = os.path.join(self.run_dir, "dumpfs.ini")
@@ -105,68 +110,91 @@ class Ctx:
 # -- the contenders -----------------------------------------------------------
 
 def contenders(ctx):
-    """(key, label, argv, output file or None, env), in round order."""
+    """(key, label, argv, output file or None, env), in round order: the
+    rows of issue 10's table, then --plain and the snapshot through the
+    mount (when mounted)."""
     fpr = ctx.key.fingerprint
     gpg = "gpg --batch --no-tty --quiet"
-    return [
+    rows = [
+        ("mdump_null", "mariadb-dump > /dev/null (floor)",
+         shell(ctx.mariadb_dump()), None, None),
         ("dumpfs", "dumpfs dump -o FILE",
          [ctx.dumpfs, "dump", "-c", ctx.config, "-o", ctx.out("dumpfs.gpg")],
          None, None),
-        ("reference", "mariadb-dump | gzip -6 | gpg",
-         shell("%s | gzip -6 | %s --encrypt -r %s" % (
-             ctx.mariadb_dump(), gpg, fpr)),
-         ctx.out("reference.gpg"), ctx.key.env()),
-        ("pigz", "mariadb-dump | pigz -6 | gpg -z0",
+        ("pigz", "mariadb-dump | pigz -6 | gpg -e -z0",
          shell("%s | pigz -6 | %s --compress-algo none --encrypt -r %s" % (
              ctx.mariadb_dump(), gpg, fpr)),
          ctx.out("pigz.gpg"), ctx.key.env()),
-        ("mdump_null", "mariadb-dump > /dev/null",
-         shell(ctx.mariadb_dump()), None, None),
+        ("reference", "mariadb-dump | gzip -6 | gpg -e",
+         shell("%s | gzip -6 | %s --encrypt -r %s" % (
+             ctx.mariadb_dump(), gpg, fpr)),
+         ctx.out("reference.gpg"), ctx.key.env()),
         ("plain_null", "dumpfs dump --plain > /dev/null",
          [ctx.dumpfs, "dump", "-c", ctx.config, "--plain"], None, None),
     ]
+    if ctx.mount is not None:
+        argv, name = mountbench.snapshot_pipeline(ctx.mount)
+        rows.append(("snapshot", "cp MOUNT/snapshot/now.sql.gz.gpg",
+                     argv + [ctx.out(name)], None, None))
+    return rows
+
+
+# Whose output is a dumpfs dump (verified with verify_dumpfs), and which
+# SQL size each row's MB/s is of.
+DUMPFS_OUTPUT = ("dumpfs", "snapshot")
+DUMPFS_SQL = ("dumpfs", "plain_null", "snapshot")
 
 
 def run_rounds(ctx):
     samples = {c[0]: [] for c in contenders(ctx)}
+    snap_verified = []
     checks = []  # (what, ok, detail)
     sql = {}
+    daemon = ctx.mount.proc.pid if ctx.mount is not None else None
     for rnd in range(1, ctx.rounds + 1):
         log("round %d/%d (load %s)" % (rnd, ctx.rounds, " ".join(loadavg())))
         for key, label, argv, out, env in contenders(ctx):
+            dest = ctx.out("dumpfs.gpg") if key == "dumpfs" else (
+                argv[-1] if key == "snapshot" else None)
+            if dest and os.path.exists(dest):
+                os.unlink(dest)
             s = run_timed(key, argv, out_path=out, env=env,
-                          errdir=ctx.run_dir, server_pid=ctx.srv.proc.pid)
-            if key == "dumpfs":
-                s.out_bytes = (os.path.getsize(ctx.out("dumpfs.gpg"))
-                               if os.path.exists(ctx.out("dumpfs.gpg"))
-                               else None)
+                          errdir=ctx.run_dir, server_pid=ctx.srv.proc.pid,
+                          daemon_pid=daemon if key == "snapshot" else None)
+            if dest:
+                s.out_bytes = (os.path.getsize(dest)
+                               if os.path.exists(dest) else None)
             samples[key].append(s)
             m = re.search(r"sql_bytes=(\d+)", s.stderr)
             if m and key in ("dumpfs", "plain_null"):
                 sql.setdefault("dumpfs_log", int(m.group(1)))
             extra = ""
-            if s.ok and key == "dumpfs":
-                ok, n, why = verify_dumpfs(ctx.out("dumpfs.gpg"),
-                                           ctx.key.home)
-                checks.append(("dumpfs output round %d" % rnd, ok, why))
-                sql["dumpfs"] = n
+            if key in DUMPFS_OUTPUT:
+                ok, n, why = (verify_dumpfs(dest, ctx.key.home) if s.ok
+                              else (False, 0, "rc=%d" % s.rc))
+                checks.append(("%s output round %d" % (key, rnd), ok, why))
+                if ok:
+                    sql[key] = n
+                if key == "snapshot":
+                    snap_verified.append(ok)
                 extra = " verify %s" % verdict(ok)
             elif s.ok and key in ("reference", "pigz") and key not in sql:
                 ok, n, why = verify_mariadb_dump(out, ctx.key.home)
                 checks.append(("%s output" % key, ok, why))
                 sql[key] = n
                 extra = " verify %s" % verdict(ok)
-            log("  %-34s %6.1f s  cpu %5.1f+%.1f s, server %4.1f s  rss "
-                "%5.1f MiB  other %s%s%s" % (
-                    label, s.wall, s.cpu, s.orphan_cpu, s.server_cpu or 0,
-                    s.maxrss_kib / 1024, fmt_foreign(s),
+            log("  %-34s %6.1f s  cpu %5.1f+%.1f s, server %4.1f s, total "
+                "%5.1f s  rss %5.1f MiB  other %s%s%s" % (
+                    label[:34], s.wall, s.cpu, s.orphan_cpu +
+                    (s.daemon_cpu or 0), s.server_cpu or 0, s.total_cpu,
+                    s.peak_rss_kib / 1024, fmt_foreign(s),
                     "" if s.ok else "  FAILED rc=%d" % s.rc, extra))
             if not s.ok:
                 log("    stderr: %s" % s.stderr.strip()[-800:])
-            for path in (out, ctx.out("dumpfs.gpg")):
+            for path in (out, dest):
                 if rnd < ctx.rounds and path and os.path.exists(path):
                     os.unlink(path)
-    return samples, checks, sql
+    return samples, checks, sql, snap_verified
 
 
 # -- reporting ----------------------------------------------------------------
@@ -224,45 +252,50 @@ def summarize(ctx, info, samples, checks, sql, mount, load_start):
         log("BOOSTED: the bench ran in its own autogroup at nice %d" %
             args_boost[0])
     log("")
-    log("%-32s %-17s %6s %8s %6s %6s %7s %7s" % (
+    log("%-34s %-17s %6s %8s %6s %6s %6s %7s %7s" % (
         "pipeline", "wall samples (s)", "median", "SQL MB/s", "CPU s",
-        "srv s", "out MB", "RSS MiB"))
+        "srv s", "total", "out MB", "RSS MiB"))
     for key, label, _, _, _ in contenders(ctx):
         ss = samples[key]
         good = [s for s in ss if s.ok]
         m = median([s.wall for s in good])
         sq = (sql.get("dumpfs") or sql.get("dumpfs_log")
-              if key in ("dumpfs", "plain_null") else sql.get("reference"))
+              if key in DUMPFS_SQL else sql.get("reference"))
         outs = [s.out_bytes for s in good if s.out_bytes]
-        rss = max([s.maxrss_kib for s in good], default=0) / 1024
+        rss = max([s.peak_rss_kib for s in good], default=0) / 1024
+        tot = median([s.total_cpu for s in good])
         res["contenders"][key] = {
             "label": label, "wall": [s.wall for s in ss],
             "ok": [s.ok for s in ss], "cpu": [s.cpu for s in ss],
             "orphan_cpu": [s.orphan_cpu for s in ss],
             "server_cpu": [s.server_cpu for s in ss],
+            "daemon_cpu": [s.daemon_cpu for s in ss],
+            "total_cpu": [s.total_cpu for s in ss],
+            "total_cpu_median": tot,
             "orphan_maxrss_kib": [s.orphan_maxrss_kib for s in ss],
-            "maxrss_kib": [s.maxrss_kib for s in ss], "median": m,
+            "maxrss_kib": [s.maxrss_kib for s in ss],
+            "peak_rss_kib": [s.peak_rss_kib for s in ss], "median": m,
             "out_bytes": outs[-1] if outs else None, "load1":
             [s.load1 for s in ss],
             "foreign_cpu": [s.foreign_cpu for s in ss]}
-        log("%-32s %-17s %6s %8s %6s %6s %7s %7s" % (
-            label[:32], fmt_samples([s.wall for s in ss]),
+        log("%-34s %-17s %6s %8s %6s %6s %6s %7s %7s" % (
+            label[:34], fmt_samples([s.wall for s in ss]),
             "%.1f" % m if m else "FAIL",
             "%.1f" % (sq / MB / m) if (m and sq) else "?",
-            "%.1f" % median([s.cpu + s.orphan_cpu for s in good])
-            if good else "-",
+            "%.1f" % median([s.cpu + s.orphan_cpu + (s.daemon_cpu or 0)
+                             for s in good]) if good else "-",
             "%.1f" % median([s.server_cpu or 0 for s in good])
             if good else "-",
+            "%.1f" % tot if good else "-",
             "%.1f" % (outs[-1] / MB) if outs else "-",
-            ("%.1f" % rss if good else "-")
-            if key in ("dumpfs", "plain_null") else ""))
+            "%.1f" % rss if good else "-"))
     log("CPU s = the command and its children incl. the gpg that gpgme "
-        "double-forks; srv s = mariadbd.")
+        "double-forks (and the FUSE daemon for the snapshot); srv s = "
+        "mariadbd; total = both.")
+    log("RSS = the largest single process of the pipeline (for dumpfs: "
+        "dumpfs itself or its gpg; the snapshot: the daemon's peak).")
     log("Under load, wall time follows each pipeline's CPU share; total "
-        "CPU per dump is the load-independent figure:")
-    log("  " + ", ".join("%s %.1f s" % (k, median(
-        [s.cpu + s.orphan_cpu + (s.server_cpu or 0) for s in samples[k]
-         if s.ok]) or 0) for k in ("dumpfs", "reference", "pigz")))
+        "CPU per dump is the load-independent figure.")
     targets(ctx, res, samples)
     if mount:
         mountbench.report(mount, log)
@@ -271,7 +304,10 @@ def summarize(ctx, info, samples, checks, sql, mount, load_start):
 
 def targets(ctx, res, samples):
     t = res["targets"]
-    d, r, p = (med_wall(samples, k) for k in ("dumpfs", "reference", "pigz"))
+    d, r, p, f = (med_wall(samples, k) for k in (
+        "dumpfs", "reference", "pigz", "mdump_null"))
+    cpu = {k: res["contenders"][k]["total_cpu_median"]
+           for k in ("dumpfs", "reference")}
     outs = {k: res["contenders"][k]["out_bytes"] for k in res["contenders"]}
     rss = [s.maxrss_kib for s in samples["dumpfs"] if s.ok]
     grss = [s.orphan_maxrss_kib for s in samples["dumpfs"] if s.ok]
@@ -280,7 +316,7 @@ def targets(ctx, res, samples):
     n_ok = len(mine)  # dumpfs outputs checked
     n_runs = len(samples["dumpfs"])
     log("")
-    log("targets (compression level 6):")
+    log("targets (issue 10; compression level 6):")
     if d and r:
         t["speedup_vs_reference"] = [r / d, r / d >= TARGET_SPEEDUP]
         log("  reference/dumpfs time  %5.2fx  (>= %.1fx)        %s" % (
@@ -288,6 +324,23 @@ def targets(ctx, res, samples):
     else:
         log("  reference/dumpfs time    n/a  (a run failed)    FAIL")
         t["speedup_vs_reference"] = [None, False]
+    if d and f:
+        t["floor_ratio"] = [d / f, d / f <= TARGET_FLOOR_RATIO]
+        log("  dumpfs/floor time      %5.2fx  (<= %.1fx)        %s" % (
+            d / f, TARGET_FLOOR_RATIO, verdict(d / f <= TARGET_FLOOR_RATIO)))
+    else:
+        log("  dumpfs/floor time        n/a  (a run failed)    FAIL")
+        t["floor_ratio"] = [None, False]
+    if cpu["dumpfs"] and cpu["reference"]:
+        q = cpu["dumpfs"] / cpu["reference"]
+        t["cpu_vs_reference"] = [q, q <= TARGET_CPU_RATIO]
+        log("  dumpfs/reference total CPU %5.2f (<= %.2f)       %s   "
+            "(%.1f vs %.1f CPU s, server included)" % (
+                q, TARGET_CPU_RATIO, verdict(q <= TARGET_CPU_RATIO),
+                cpu["dumpfs"], cpu["reference"]))
+    else:
+        log("  dumpfs/reference total CPU n/a                  FAIL")
+        t["cpu_vs_reference"] = [None, False]
     if d and p:
         t["speedup_vs_pigz"] = [p / d, p / d > 1.0]
         log("  pigz/dumpfs time       %5.2fx  (> 1.0x)          %s" % (
@@ -322,6 +375,8 @@ def targets(ctx, res, samples):
     for what, ok, why in res["checks"]:
         if not ok:
             log("    %s: %s" % (what, why))
+    log("  snapshot through the mount within 10% of dump -o: see the mount "
+        "part below")
     log("  RSS not growing with size: run BENCH_COMPARE=1 (256M vs 1G)")
 
 
@@ -362,10 +417,18 @@ def bench_size(args, key, pids, size):
         s = run_timed("warmup", shell(ctx.mariadb_dump()), errdir=ctx.run_dir)
         log("warm-up (fills the buffer pool): mariadb-dump %.1f s%s" % (
             s.wall, "" if s.ok else " FAILED: " + s.stderr[-500:]))
-        samples, checks, sql = run_rounds(ctx)
         mount = None
         if args.mount:
-            mount = mountbench.run(ctx, log)
+            mount, ctx.mount = mountbench.start(ctx, log)
+        try:
+            samples, checks, sql, snap_ok = run_rounds(ctx)
+            if ctx.mount is not None:
+                mountbench.take_snapshot_samples(
+                    mount, samples["snapshot"], samples["dumpfs"], snap_ok)
+            mountbench.finish(mount, ctx, ctx.mount, log)
+        finally:
+            if ctx.mount is not None:
+                ctx.mount.stop()
         res = summarize(ctx, info, samples, checks, sql, mount, load_start)
     finally:
         srv.stop()

@@ -1,7 +1,10 @@
 #!/bin/bash
-# `make bench`: times `dumpfs dump` against `mariadb-dump | gzip | gpg` and
-# `mariadb-dump | pigz | gpg` on a private MariaDB (InnoDB encryption on)
-# with a generated dataset, then the FUSE mount (snapshot and archive reads).
+# `make bench`: times, in interleaved rounds, `mariadb-dump > /dev/null`
+# (the floor), `dumpfs dump -o`, `mariadb-dump | pigz | gpg`,
+# `mariadb-dump | gzip | gpg`, `dumpfs dump --plain` and `cp` of the
+# snapshot through the FUSE mount (wall, client and server CPU, output size,
+# peak RSS) on a private MariaDB (InnoDB encryption on) with a generated
+# dataset, then the mount's time to first byte and archive reads.
 #
 #   BENCH_SIZE=1G  BENCH_DIR=/var/tmp/dumpfs-bench  BENCH_ROUNDS=3
 #   BENCH_COMPARE=1 (256M and 1G, compares peak RSS)  BENCH_MOUNT=0 (skip)

@@ -8,7 +8,8 @@
  * the output size on stderr.  Build (from the repository root):
  *
  *   cc -O2 -std=gnu11 -D_GNU_SOURCE -pthread -o /tmp/gzbench \
- *      tests/bench/gzbench.c dumper/gzstage.c dumper/sink.c dumper/errbuf.c -lz
+ *      tests/bench/gzbench.c dumper/gzstage.c dumper/hexspan.c \
+ *      dumper/thread.c dumper/sink.c dumper/errbuf.c -ldeflate -lz
  */
 #include <errno.h>
 #include <stdint.h>

@@ -3,6 +3,11 @@ of snapshot/now.sql.gz.gpg, snapshot throughput through the mount against
 `dumpfs dump -o FILE`, and archive read throughput through the mount
 against reading the same file directly.
 
+start() mounts before the timed rounds: bench.py times `cp` of the
+snapshot as one more pipeline of its interleaved rounds (snapshot_pipeline)
+and hands the samples to finish(), which then measures the time to first
+byte and the archive reads and unmounts.
+
 Reads of the archive are cold: the page cache is dropped before each
 (needs root; otherwise the report says the numbers are warm).  When the
 mount does not come up, the result says "mount not available" and why;
@@ -15,8 +20,7 @@ import signal
 import subprocess
 import time
 
-from runner import (drop_caches, fmt_samples, median, proc_cpu, run_timed,
-                    verify_dumpfs)
+from runner import drop_caches, fmt_samples, median, proc_cpu, run_timed
 from throttle import DiskThrottle
 
 MB = 1e6
@@ -140,28 +144,23 @@ def measure_ttfb(res, snap, rounds, log):
     res["ttfb"] = ts
 
 
-def measure_snapshot(res, ctx, snap, log):
-    """Alternates `cp MOUNT/snapshot/...` and `dumpfs dump -o FILE`."""
-    res["snap_mount"], res["snap_file"], res["snap_verify"] = [], [], []
-    out_m, out_f = ctx.out("mount.gpg"), ctx.out("file.gpg")
-    for rnd in range(1, ctx.rounds + 1):
-        s = run_timed("cp", ["cp", snap, out_m], errdir=ctx.run_dir)
-        ok, n, why = (verify_dumpfs(out_m, ctx.key.home) if s.ok
-                      else (False, 0, s.stderr.strip()[-300:]))
-        res["snap_mount"].append(s.wall if s.ok and ok else None)
-        res["snap_verify"].append([ok, why])
-        log("  round %d: cp from mount %.1f s (%s)%s" % (
-            rnd, s.wall, "verify PASS" if ok else "FAILED",
-            "" if ok else ": " + why))
-        f = run_timed("dump", [ctx.dumpfs, "dump", "-c", ctx.config, "-o",
-                               out_f], errdir=ctx.run_dir)
-        res["snap_file"].append(f.wall if f.ok else None)
-        log("  round %d: dumpfs dump -o  %.1f s%s" % (
-            rnd, f.wall, "" if f.ok else " FAILED: " + f.stderr[-300:]))
-        for p in (out_m, out_f):
-            if os.path.exists(p):
-                res.setdefault("snap_bytes", os.path.getsize(p))
-                os.unlink(p)
+def snapshot_pipeline(mount):
+    """The (argv, output name) that copies the snapshot out of the mount."""
+    return ["cp", os.path.join(mount.mnt, SNAP)], "mount.gpg"
+
+
+def take_snapshot_samples(res, snap, dump, snap_verified):
+    """Records the interleaved rounds' samples: `cp` of the snapshot and
+    `dumpfs dump -o` (runner.Sample lists, same rounds)."""
+    res["snap_mount"] = [s.wall if s.ok and v else None
+                         for s, v in zip(snap, snap_verified)]
+    res["snap_file"] = [s.wall if s.ok else None for s in dump]
+    res["snap_mount_cpu"] = [s.total_cpu for s in snap if s.ok]
+    res["snap_file_cpu"] = [s.total_cpu for s in dump if s.ok]
+    res["snap_verify"] = list(snap_verified)
+    outs = [s.out_bytes for s in snap if s.ok and s.out_bytes]
+    if outs:
+        res["snap_bytes"] = outs[-1]
 
 
 def measure_archive(res, ctx, mount, log):
@@ -232,22 +231,33 @@ def make_backup(res, ctx, log):
         b.wall, "" if b.ok else " FAILED: " + b.stderr.strip()[-300:]))
 
 
-def run(ctx, log):
+def start(ctx, log):
+    """Makes the archive file for the read test, then mounts: (result
+    dict, Mount or None when the mount is not available)."""
     log("mount part (snapshot/ and archive/ through FUSE):")
     res = {"available": False}
     make_backup(res, ctx, log)
     mount = Mount(ctx)
+    why = mount.start()
+    if why:
+        res["reason"] = why
+        log("  mount not available: %s" % why)
+        mount.stop()
+        res["mount_log_tail"] = mount.log_tail(2000)
+        return res, None
+    res["available"] = True
+    return res, mount
+
+
+def finish(res, ctx, mount, log):
+    """Time to first byte and archive reads, then unmounts."""
+    if mount is None:
+        return res
+    log("mount part, after the rounds:")
+    snap = os.path.join(mount.mnt, SNAP)
     try:
-        why = mount.start()
-        if why:
-            res["reason"] = why
-            log("  mount not available: %s" % why)
-            return res
-        res["available"] = True
-        snap = os.path.join(mount.mnt, SNAP)
         try:
             measure_ttfb(res, snap, ctx.rounds, log)
-            measure_snapshot(res, ctx, snap, log)
         except OSError as e:
             res["snapshot_error"] = str(e)
             log("  snapshot read failed: %s" % e)
@@ -286,6 +296,11 @@ def report(res, log):
                 TARGET_SNAPSHOT_SLOWDOWN, _v(q <= TARGET_SNAPSHOT_SLOWDOWN),
                 mb))
         res["snapshot_ratio"] = [q, q <= TARGET_SNAPSHOT_SLOWDOWN]
+        cm, cf = res.get("snap_mount_cpu"), res.get("snap_file_cpu")
+        if cm and cf:
+            log("  total CPU (client, daemon, gpg, server): snapshot %.1f s "
+                "vs dump -o %.1f s: %.2fx (the steadier figure under load)"
+                % (median(cm), median(cf), median(cm) / median(cf)))
     else:
         log("  snapshot throughput: FAIL (%s)" % (
             res.get("snapshot_error") or "a read or dump failed"))

@@ -38,6 +38,11 @@ class Sample:
         self.orphan_cpu = 0.0
         self.orphan_maxrss_kib = 0
         self.server_cpu = None
+        # A long-lived process serving the command (the FUSE daemon for a
+        # read of snapshot/): its CPU during the run and its peak RSS
+        # (VmHWM, reset before the run when we may), or None.
+        self.daemon_cpu = None
+        self.daemon_hwm_kib = None
         self.maxrss_kib = maxrss_kib
         self.rc = rc
         self.stderr = stderr
@@ -51,6 +56,21 @@ class Sample:
     @property
     def ok(self):
         return self.rc == 0
+
+    @property
+    def total_cpu(self):
+        """Client and server: the command, its orphans, the daemon it
+        read from and mariadbd."""
+        return (self.cpu + self.orphan_cpu + (self.daemon_cpu or 0) +
+                (self.server_cpu or 0))
+
+    @property
+    def peak_rss_kib(self):
+        """The largest process of the client side (GNU time's figure is
+        the largest of the command and the children it waited for; the
+        gpg that gpgme double-forks and the daemon are measured apart)."""
+        return max(self.maxrss_kib, self.orphan_maxrss_kib,
+                   self.daemon_hwm_kib or 0)
 
 
 def loadavg():
@@ -163,8 +183,30 @@ def proc_cpu(pid):
         return None
 
 
+def reset_hwm(pid):
+    """Resets the peak RSS (VmHWM) of pid; False when not allowed."""
+    try:
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5\n")
+        return True
+    except OSError:
+        return False
+
+
+def vm_hwm_kib(pid):
+    """Peak RSS of a running process in KiB, or None."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def run_timed(name, argv, out_path=None, env=None, errdir=None,
-              server_pid=None, keep=()):
+              server_pid=None, keep=(), daemon_pid=None):
     """Runs argv with stdout to out_path (or /dev/null), stderr to a file;
     returns a Sample.  The output file's old copy is removed and dirty pages
     are synced first so earlier runs' writeback does not land in this one."""
@@ -186,6 +228,9 @@ def run_timed(name, argv, out_path=None, env=None, errdir=None,
         argv = [GNU_TIME, "-f", RUSAGE_TAG + " %U %S %M"] + list(argv)
     l1 = load1()
     srv0 = proc_cpu(server_pid) if server_pid else None
+    dmn0 = proc_cpu(daemon_pid) if daemon_pid else None
+    if daemon_pid:
+        reset_hwm(daemon_pid)
     busy0 = busy_cpu()
     t0 = time.monotonic()
     pid = os.posix_spawnp(argv[0], argv, env if env is not None
@@ -201,6 +246,7 @@ def run_timed(name, argv, out_path=None, env=None, errdir=None,
     if gnu_time:
         stderr, cpu, maxrss = _strip_rusage(stderr, cpu, maxrss)
     srv1 = proc_cpu(server_pid) if server_pid else None
+    dmn1 = proc_cpu(daemon_pid) if daemon_pid else None
     size = None
     if out_path and os.path.exists(out_path):
         size = os.path.getsize(out_path)
@@ -208,9 +254,11 @@ def run_timed(name, argv, out_path=None, env=None, errdir=None,
     s.orphan_cpu, s.orphan_maxrss_kib = reap_orphans(set(keep) | KEEP)
     if srv0 is not None and srv1 is not None:
         s.server_cpu = srv1 - srv0
+    if dmn0 is not None and dmn1 is not None:
+        s.daemon_cpu = dmn1 - dmn0
+        s.daemon_hwm_kib = vm_hwm_kib(daemon_pid)
     if busy0 is not None and busy1 is not None:
-        s.foreign_cpu = max(0.0, (busy1 - busy0) - cpu - s.orphan_cpu -
-                            (s.server_cpu or 0))
+        s.foreign_cpu = max(0.0, (busy1 - busy0) - s.total_cpu)
     return s
 
 

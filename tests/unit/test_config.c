@@ -117,6 +117,7 @@ TEST(config_defaults)
 	CHECK(c.cfg.mariadb.conn.password == NULL);
 	CHECK(c.cfg.mariadb.databases == NULL);
 	CHECK(c.cfg.mariadb.ssl_ca == NULL);
+	CHECK(c.cfg.mariadb.read_timeout == 600);
 	CHECK(c.cfg.dump.routines && c.cfg.dump.triggers && c.cfg.dump.events);
 	CHECK(c.cfg.dump.compression_level == 6);
 	CHECK(c.cfg.dump.net_write_timeout == 3600);
@@ -284,6 +285,8 @@ TEST(config_invalid_values)
 	BAD("mariadb", "port", "65536", "expected a port number 1..65535");
 	BAD("mariadb", "port", "x", "expected a port number 1..65535");
 	BAD("restore", "port", "-1", "expected a port number 1..65535");
+	BAD("mariadb", "read_timeout", "9", "expected an integer 10..31536000");
+	BAD("mariadb", "read_timeout", "0", "expected an integer 10..31536000");
 	BAD("dump", "compression_level", "10", "expected an integer 1..9");
 	BAD("dump", "compression_level", "0", "expected an integer 1..9");
 	BAD("dump", "compression_level", "+5", "expected an integer 1..9");
@@ -507,6 +510,7 @@ TEST(config_env_overrides)
 			     "DUMPFS_MARIADB_SOCKET=",
 			     "DUMPFS_MARIADB_PORT=3310",
 			     "DUMPFS_NOTIFY_ON=never",
+			     "DUMPFS_MARIADB_READ_TIMEOUT=30",
 			     "DUMPFS_ARCHIVE_MAX_AGE_HOURS=7", /* repeated: the first wins */
 			     "dumpfs_mariadb_port=1",
 			     NULL};
@@ -523,6 +527,7 @@ TEST(config_env_overrides)
 	CHECK(c.cfg.mariadb.conn.socket == NULL);
 	CHECK(c.cfg.mariadb.conn.port == 3310); /* the file's invalid value is never read */
 	CHECK(c.cfg.notify.on == NOTIFY_NEVER);
+	CHECK(c.cfg.mariadb.read_timeout == 30);
 	ctx_done(&c);
 }
 
@@ -541,7 +546,8 @@ TEST(config_env_errors)
 		 "1..8760)");
 	want_err(&c, MIN_INI, typo, -1,
 		 "environment DUMPFS_MARIADB_PASWORD: unknown key 'pasword' in [mariadb] (known "
-		 "keys: host, port, socket, user, password, password_file, databases, ssl_ca)");
+		 "keys: host, port, socket, user, password, password_file, databases, ssl_ca, "
+		 "read_timeout)");
 	/* DUMPFS_* outside our sections belongs to someone else: ignored. */
 	CHECK(load(&c, MIN_INI, nosec) == 0);
 	config_release(&c.cfg);

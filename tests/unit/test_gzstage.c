@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,14 +67,15 @@ static void collector_init(struct collector *c)
 }
 
 /* Inflates a concatenation of gzip members; returns the number of
- * members, or -1 when the data is not a clean sequence of members.  The
- * uncompressed size of every member but the last must be `block`. */
+ * members, or -1 when the data is not a clean sequence of members.  A
+ * block of `block` input bytes is one member or several (hex spans get
+ * their own): no member may cross a multiple of `block`. */
 static long gunzip_members(const unsigned char *gz, size_t len, size_t block, struct strbuf *plain)
 {
 	unsigned char buf[65536];
 	z_stream zs;
 	long members = 0;
-	size_t pos = 0, member_in = 0, last_in = 0;
+	size_t pos = 0, start, out = 0;
 	int rc;
 
 	memset(&zs, 0, sizeof(zs));
@@ -81,11 +84,9 @@ static long gunzip_members(const unsigned char *gz, size_t len, size_t block, st
 	while (pos < len) {
 		if (len - pos < 18 || gz[pos] != 0x1f || gz[pos + 1] != 0x8b)
 			goto bad;
-		if (members && last_in != block)
-			goto bad; /* only the last member may be short */
 		zs.next_in = (unsigned char *)gz + pos;
 		zs.avail_in = (uInt)(len - pos);
-		member_in = 0;
+		start = out;
 		do {
 			zs.next_out = buf;
 			zs.avail_out = sizeof(buf);
@@ -93,12 +94,16 @@ static long gunzip_members(const unsigned char *gz, size_t len, size_t block, st
 			if (rc != Z_OK && rc != Z_STREAM_END)
 				goto bad;
 			strbuf_add(plain, buf, sizeof(buf) - zs.avail_out);
-			member_in += sizeof(buf) - zs.avail_out;
+			out += sizeof(buf) - zs.avail_out;
 			if (rc == Z_OK && zs.avail_in == 0)
 				goto bad; /* truncated member */
 		} while (rc != Z_STREAM_END);
+		/* Within one block; only an empty input makes an empty one. */
+		if (out > start && start / block != (out - 1) / block)
+			goto bad;
+		if (out == start && (members || len - zs.avail_in != len))
+			goto bad;
 		pos = len - zs.avail_in;
-		last_in = member_in;
 		members++;
 		if (inflateReset(&zs) != Z_OK)
 			goto bad;
@@ -284,42 +289,101 @@ TEST(gz_incompressible)
 }
 
 /* SQL with BLOBs in hex: random bytes (Huffman-coded), zero padding and
- * text (full deflate), cut across blocks.  Round trip exact, and smaller
- * than one plain deflate of the same input: the Huffman path was taken
- * and the compressible parts did not suffer. */
+ * text (full deflate), about 1.4 MB. */
+static void hex_blob_sql(struct strbuf *sql)
+{
+	unsigned char *noise = make_data(200000, 1);
+
+	if (!noise) {
+		CHECK(noise != NULL);
+		return;
+	}
+	for (int row = 0; row < 8; row++) {
+		strbuf_addf(sql, "INSERT INTO `docs` VALUES (%d,'report %d',0x", row, row);
+		for (size_t i = (size_t)row * 20000; i < (size_t)row * 20000 + 60000; i++)
+			strbuf_addf(sql, "%02X", noise[i % 200000]);
+		strbuf_addstr(sql, ",0x");
+		for (int i = 0; i < 20000; i++)
+			strbuf_addstr(sql, "00");
+		strbuf_addstr(sql, ",'");
+		for (int i = 0; i < 300; i++)
+			strbuf_addf(sql, "line %d of a text column; ", i);
+		strbuf_addstr(sql, "');\n");
+	}
+	CHECK(strbuf_error(sql) == 0);
+	free(noise);
+}
+
+/* Through the stage in one write; 0 or the stage's error. */
+static int squeeze(const struct gz_opts *o, const void *data, size_t len, struct collector *c)
+{
+	struct writer *gz = NULL;
+	struct errbuf err = {""};
+	int rc;
+
+	collector_init(c);
+	rc = gzstage_new(&gz, &c->w, o, &err);
+	if (!rc && len)
+		rc = writer_write(gz, data, len, &err);
+	if (!rc)
+		rc = writer_close(gz, &err);
+	if (rc)
+		printf("#   gzstage: %s\n", err.msg);
+	writer_free(gz);
+	return rc ? rc : strbuf_error(&c->out);
+}
+
+/* Stock gunzip, fed `gz` through a pipe, gives back exactly `data`. */
+static bool gunzip_pipe_gives(const void *gz, size_t gz_len, const void *data, size_t len)
+{
+	char dir[] = "/tmp/gztest-XXXXXX", path[64], cmd[128];
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	bool ok = false;
+	FILE *f, *p;
+
+	if (!mkdtemp(dir))
+		return false;
+	snprintf(path, sizeof(path), "%s/plain", dir);
+	f = fopen(path, "wb");
+	if (f && (len == 0 || fwrite(data, 1, len, f) == len) && fclose(f) == 0) {
+		snprintf(cmd, sizeof(cmd), "gunzip -c | cmp -s - %s", path);
+		/* A gunzip that gives up early must fail the check, not kill
+		 * the runner with SIGPIPE. */
+		sigaction(SIGPIPE, &ign, &old);
+		p = popen(cmd, "w");
+		if (p) {
+			size_t put = fwrite(gz, 1, gz_len, p);
+			int st = pclose(p);
+
+			ok = put == gz_len && st == 0;
+		}
+		sigaction(SIGPIPE, &old, NULL);
+	} else if (f) {
+		fclose(f);
+	}
+	unlink(path);
+	rmdir(dir);
+	return ok;
+}
+
+/* Hex spans get members of their own (the Huffman-only path was taken);
+ * the round trip is exact and smaller than one plain zlib deflate. */
 TEST(gz_hex_blobs_round_trip_and_compress_better)
 {
 	struct collector c;
-	struct writer *gz = NULL;
-	struct errbuf err = {""};
 	struct strbuf sql = STRBUF_INIT, plain = STRBUF_INIT;
 	struct gz_opts o = {.level = 6, .threads = 2, .block_size = 256 * 1024};
-	unsigned char *noise = make_data(200000, 1), *out = NULL;
+	unsigned char *out = NULL;
 	uLongf plain_len;
-	long members;
+	long members, blocks;
 
-	CHECK(noise != NULL);
-	if (!noise)
-		return;
-	for (int row = 0; row < 8; row++) {
-		strbuf_addf(&sql, "INSERT INTO `docs` VALUES (%d,'report %d',0x", row, row);
-		for (size_t i = (size_t)row * 20000; i < (size_t)row * 20000 + 60000; i++)
-			strbuf_addf(&sql, "%02X", noise[i % 200000]);
-		strbuf_addstr(&sql, ",0x");
-		for (int i = 0; i < 20000; i++)
-			strbuf_addstr(&sql, "00");
-		strbuf_addstr(&sql, ",'");
-		for (int i = 0; i < 300; i++)
-			strbuf_addf(&sql, "line %d of a text column; ", i);
-		strbuf_addstr(&sql, "');\n");
-	}
-	CHECK(strbuf_error(&sql) == 0);
-	collector_init(&c);
-	CHECK(gzstage_new(&gz, &c.w, &o, &err) == 0);
-	CHECK(writer_write(gz, sql.buf, sql.len, &err) == 0);
-	CHECK(writer_close(gz, &err) == 0);
+	hex_blob_sql(&sql);
+	CHECK(squeeze(&o, sql.buf, sql.len, &c) == 0);
 	members = gunzip_members((unsigned char *)c.out.buf, c.out.len, o.block_size, &plain);
-	CHECK(members == (long)((sql.len + o.block_size - 1) / o.block_size));
+	blocks = (long)((sql.len + o.block_size - 1) / o.block_size);
+	if (members <= blocks)
+		printf("#   %ld members for %ld blocks\n", members, blocks);
+	CHECK(members > blocks);
 	CHECK(plain.len == sql.len && !memcmp(plain.buf, sql.buf, sql.len));
 
 	plain_len = compressBound((uLong)sql.len);
@@ -331,10 +395,101 @@ TEST(gz_hex_blobs_round_trip_and_compress_better)
 		       (unsigned long)plain_len);
 	CHECK(c.out.len < plain_len * 95 / 100);
 	free(out);
-	writer_free(gz);
 	strbuf_release(&sql);
 	strbuf_release(&plain);
 	strbuf_release(&c.out);
+}
+
+/* Every level, on empty input, one byte, both sides of the default 1 MiB
+ * block and hex BLOBs: zlib and stock gunzip read the members back
+ * exactly, and the level reaches the compressor (9 smaller than 1). */
+TEST(gz_every_level_reads_back_with_zlib_and_gunzip)
+{
+	static const size_t lens[] = {0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1};
+	const size_t nlens = sizeof(lens) / sizeof(lens[0]);
+	unsigned char *text = make_data((1 << 20) + 1, 0);
+	struct strbuf hex = STRBUF_INIT, plain = STRBUF_INIT;
+	size_t text_size[10] = {0}, hex_size[10] = {0};
+	struct collector c;
+
+	hex_blob_sql(&hex);
+	CHECK(text != NULL);
+	if (!text)
+		return;
+	for (int level = 1; level <= 9; level++) {
+		struct gz_opts o = {.level = level, .threads = 2};
+
+		for (size_t i = 0; i <= nlens; i++) {
+			const void *in = i < nlens ? (const void *)text : hex.buf;
+			size_t len = i < nlens ? lens[i] : hex.len;
+			long members, blocks = len ? (long)((len + (1 << 20) - 1) >> 20) : 1;
+
+			CHECK(squeeze(&o, in, len, &c) == 0);
+			strbuf_reset(&plain);
+			members = gunzip_members((unsigned char *)c.out.buf, c.out.len, 1 << 20,
+						 &plain);
+			if (i < nlens ? members != blocks : members <= blocks)
+				printf("#   level %d, %zu bytes: %ld members for %ld blocks\n",
+				       level, len, members, blocks);
+			CHECK(i < nlens ? members == blocks : members > blocks);
+			CHECK(plain.len == len && (!len || !memcmp(plain.buf, in, len)));
+			if (!gunzip_pipe_gives(c.out.buf, c.out.len, in, len))
+				printf("#   level %d, %zu bytes: gunzip disagrees\n", level, len);
+			CHECK(gunzip_pipe_gives(c.out.buf, c.out.len, in, len));
+			if (len == 1 << 20)
+				text_size[level] = c.out.len;
+			if (i == nlens)
+				hex_size[level] = c.out.len;
+			strbuf_release(&c.out);
+		}
+	}
+	if (!(text_size[9] < text_size[6] && text_size[6] < text_size[1]))
+		printf("#   1 MiB of text: level 1 %zu, 6 %zu, 9 %zu bytes\n", text_size[1],
+		       text_size[6], text_size[9]);
+	CHECK(text_size[9] < text_size[6] && text_size[6] < text_size[1]);
+	CHECK(hex_size[9] < hex_size[1]);
+	strbuf_release(&hex);
+	strbuf_release(&plain);
+	free(text);
+}
+
+/* About the most members a block can have: random hex spans of the
+ * shortest length counted (512 digits) between text just too long to be
+ * joined to them; the round trip is exact at the fastest and the slowest
+ * level, and every member stays within its block. */
+TEST(gz_most_members_per_block_fit)
+{
+	unsigned char *noise = make_data(1 << 20, 1);
+	struct strbuf in = STRBUF_INIT, plain = STRBUF_INIT;
+	struct collector c;
+	size_t k = 0;
+
+	CHECK(noise != NULL);
+	if (!noise)
+		return;
+	while (in.len < (1 << 20) + 1000) {
+		for (int i = 0; i < 256; i++)
+			strbuf_addf(&in, "%02X", noise[k++ % (1 << 20)]);
+		/* not hex digits, and no repeats worth a match */
+		for (int i = 0; i < 300; i++)
+			strbuf_addch(&in, (char)('G' + noise[k++ % (1 << 20)] % 20));
+	}
+	CHECK(strbuf_error(&in) == 0);
+	for (int level = 1; level <= 9; level += 8) {
+		struct gz_opts o = {.level = level, .threads = 2};
+		long members;
+
+		CHECK(squeeze(&o, in.buf, in.len, &c) == 0);
+		strbuf_reset(&plain);
+		members = gunzip_members((unsigned char *)c.out.buf, c.out.len, 1 << 20, &plain);
+		if (members < 2500)
+			printf("#   level %d: %ld members\n", level, members);
+		CHECK(members >= 2500);
+		CHECK(plain.len == in.len && !memcmp(plain.buf, in.buf, in.len));
+		strbuf_release(&c.out);
+	}
+	strbuf_release(&in);
+	strbuf_release(&plain);
 	free(noise);
 }
 

@@ -283,3 +283,51 @@ TEST(snapbuf_abort_wakes_a_blocked_producer_and_reader)
 	CHECK(r.ret == -ECANCELED);
 	snapbuf_free(idle);
 }
+
+static atomic_bool reader_gone;
+
+static bool gone(void)
+{
+	return atomic_load(&reader_gone);
+}
+
+TEST(snapbuf_reader_that_gave_up_stops_waiting)
+{
+	unsigned char data[1000], buf[4096];
+	struct snapbuf *sb;
+	struct errbuf err;
+	struct timespec a, b;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = pattern(i);
+	/* Nothing comes (a silent server): the read waits while the reader
+	 * is there, and stops within a poll once it gave up. */
+	CHECK(snapbuf_new(&sb, 65536, 1000, &err) == 0);
+	snapbuf_set_gave_up(sb, gone);
+	atomic_store(&reader_gone, true);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	CHECK(snapbuf_read_at(sb, buf, sizeof(buf), 0) == -EINTR);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	CHECK(b.tv_sec - a.tv_sec < 2);
+	/* Nothing was taken: the stream is intact. */
+	atomic_store(&reader_gone, false);
+	CHECK(writer_write(snapbuf_writer(sb), data, sizeof(data), &err) == 0);
+	snapbuf_finish(sb, 0);
+	CHECK(snapbuf_read_at(sb, buf, 500, 0) == 500);
+	CHECK(check_pattern(buf, 500, 0));
+	snapbuf_free(sb);
+
+	/* Part of a read was taken when the reader gave up: those bytes are
+	 * lost to the stream, which now fails instead of reading on. */
+	CHECK(snapbuf_new(&sb, 65536, 1000, &err) == 0);
+	snapbuf_set_gave_up(sb, gone);
+	CHECK(writer_write(snapbuf_writer(sb), data, sizeof(data), &err) == 0);
+	atomic_store(&reader_gone, true);
+	CHECK(snapbuf_read_at(sb, buf, sizeof(buf), 0) == -EINTR);
+	atomic_store(&reader_gone, false);
+	CHECK(writer_write(snapbuf_writer(sb), data, sizeof(data), &err) == 0);
+	snapbuf_finish(sb, 0);
+	CHECK(snapbuf_read_at(sb, buf, 100, 0) == -EIO);
+	CHECK(snapbuf_read_at(sb, buf, 100, 1000) == -EIO);
+	snapbuf_free(sb);
+}
