@@ -2,55 +2,129 @@
 # is missing (as root), builds, and runs the unit and integration tests.
 
 VERSION := 0.1.0
+
+# Install locations.  The mount helper lives where mount(8) looks for
+# helpers (/sbin), whatever the prefix.
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SBINDIR ?= /sbin
+
 CC ?= cc
+AR ?= ar
 BUILD ?= build
-OPT ?= -O2 -g
+
+# The user's flags (packagers: CFLAGS, CPPFLAGS, LDFLAGS, e.g. from
+# dpkg-buildflags) are kept; the project's flags are added in front of them,
+# so the user's come last and win.
+CFLAGS ?= -O2 -g
+
+# DEVELOPER=1 turns warnings into errors: on in a git checkout, in `make test`
+# and CI; off in a release tarball (a newer compiler's new warning must not
+# break a user's build).  `make DEVELOPER=` turns it off in a checkout.
+DEVELOPER ?= $(if $(wildcard .git),1)
+
+# SAN=asan (or 1): ASan+UBSan; SAN=thread: ThreadSanitizer (see `make asan`/`tsan`).
 SAN ?=
 
+# Hardening, on unless HARDEN=0: stack protector, PIE, full RELRO, and
+# _FORTIFY_SOURCE=2 when optimising (it needs -O) and not under a sanitizer,
+# unless the user's flags already choose a _FORTIFY_SOURCE level.
+HARDEN ?= 1
+
 WARN := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
-	-Wstrict-prototypes -Wwrite-strings -Wvla -Werror
-ifeq ($(SAN),1)
+	-Wstrict-prototypes -Wwrite-strings -Wvla
+ifeq ($(DEVELOPER),1)
+WARN += -Werror
+endif
+
+ifneq ($(filter asan 1,$(SAN)),)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
+else ifeq ($(SAN),thread)
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else ifneq ($(SAN),)
+$(error SAN=$(SAN): use SAN=asan or SAN=thread)
 endif
 
 LIB_PKGS := libmariadb gpgme libcurl zlib libdeflate
 FS_PKGS := fuse3 inih
 PKG_CFLAGS = $(shell pkg-config --cflags $(1) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(1) 2>/dev/null)
+# (pkg-config's errors are reported by the pkg-check target, which runs before
+# any compilation.)  The Debian package providing each pkg-config package:
+DEB_libmariadb := libmariadb-dev
+DEB_gpgme := libgpgme-dev
+DEB_libcurl := libcurl4-openssl-dev
+DEB_zlib := zlib1g-dev
+DEB_libdeflate := libdeflate-dev
+DEB_fuse3 := libfuse3-dev
+DEB_inih := libinih-dev
 
-BASE_CFLAGS := $(WARN) $(OPT) $(SANFLAGS) -D_GNU_SOURCE -pthread \
-	-DDUMPFS_VERSION='"$(VERSION)"'
-DUMPER_CFLAGS := $(BASE_CFLAGS) $(call PKG_CFLAGS,$(LIB_PKGS))
-FS_CFLAGS := $(BASE_CFLAGS) -DFUSE_USE_VERSION=31 \
-	$(call PKG_CFLAGS,$(LIB_PKGS) $(FS_PKGS))
+OPT_LEVEL := $(lastword $(filter -O%,$(CFLAGS)))
+ifeq ($(HARDEN),1)
+HARDEN_CFLAGS := -fstack-protector-strong -fPIE
+HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+ifeq ($(SAN)$(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),)
+ifneq ($(filter-out -O0,$(OPT_LEVEL)),)
+HARDEN_CPPFLAGS := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+endif
+endif
+endif
+
+BASE_CPPFLAGS := -D_GNU_SOURCE -DDUMPFS_VERSION='"$(VERSION)"' $(HARDEN_CPPFLAGS)
+BASE_CFLAGS := $(WARN) $(HARDEN_CFLAGS) $(SANFLAGS) -pthread
+DUMPER_CFLAGS := $(BASE_CPPFLAGS) $(call PKG_CFLAGS,$(LIB_PKGS)) $(CPPFLAGS) \
+	$(BASE_CFLAGS) $(CFLAGS)
+FS_CFLAGS := $(BASE_CPPFLAGS) -DFUSE_USE_VERSION=31 \
+	$(call PKG_CFLAGS,$(LIB_PKGS) $(FS_PKGS)) $(CPPFLAGS) $(BASE_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(HARDEN_LDFLAGS) $(SANFLAGS) -pthread $(CFLAGS) $(LDFLAGS)
 LDLIBS := $(call PKG_LIBS,$(FS_PKGS) $(LIB_PKGS)) -pthread
-LDFLAGS += $(SANFLAGS)
 
 DUMPER_SRC := $(sort $(wildcard dumper/*.c))
 FS_SRC := $(filter-out fs/main.c,$(sort $(wildcard fs/*.c)))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+FORMAT_SRC = $(sort $(wildcard dumper/*.[ch] fs/*.[ch] tests/unit/*.[ch]))
 
 DUMPER_OBJ := $(DUMPER_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ := $(FS_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all clean deps test unit check-layering demo bench install format asan
+.PHONY: all clean deps test unit check check-layering check-format pkg-check \
+	demo bench install uninstall format asan tsan clang
 
 all: dumpfs
 
 dumpfs: $(BUILD)/dumpfs
 	@if [ "$(BUILD)" = build ]; then cp $< $@; fi
 
-$(BUILD)/libdumper.a: $(DUMPER_OBJ)
-	ar rcs $@ $^
+# The compiler, flags and object lists of the last build in $(BUILD) (like
+# git's GIT-CFLAGS): rewritten only when they change, which then rebuilds
+# everything, so `make DEVELOPER=` after `make` recompiles, and a deleted
+# source leaves the archive and the programs.
+BUILD_INFO = $(strip $(CC) $(DUMPER_CFLAGS) $(FS_CFLAGS) $(ALL_LDFLAGS) $(LDLIBS) \
+	$(DUMPER_OBJ) $(FS_OBJ) $(UNIT_OBJ))
+same = $(and $(findstring $(1),$(2)),$(findstring $(2),$(1)))
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
+$(BUILD)/build-info: FORCE
+	@$(if $(DRY_RUN)$(call same,$(BUILD_INFO),$(strip $(file <$@))),:,$(shell mkdir -p \
+		$(@D))$(file >$@,$(BUILD_INFO))echo "$(BUILD): new compiler, flags or sources: rebuilding all")
+FORCE:
+
+# Rebuilt from scratch: `ar r` on an existing archive would keep the
+# members of deleted or renamed sources.
+$(BUILD)/libdumper.a: $(DUMPER_OBJ) $(BUILD)/build-info
+	rm -f $@
+	$(AR) rcs $@ $(DUMPER_OBJ)
 
 $(BUILD)/dumpfs: $(BUILD)/fs/main.o $(FS_OBJ) $(BUILD)/libdumper.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(FS_OBJ) $(BUILD)/libdumper.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# pkg-check runs first (order-only: it never forces a rebuild).
+$(DUMPER_OBJ) $(FS_OBJ) $(UNIT_OBJ) $(BUILD)/fs/main.o: $(BUILD)/build-info | pkg-check
 
 $(BUILD)/dumper/%.o: dumper/%.c
 	@mkdir -p $(@D)
@@ -66,24 +140,48 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c
 
 -include $(DUMPER_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/fs/main.d
 
+# A missing library stops the build here, named, instead of as a missing
+# header further on.
+pkg-check:
+	@command -v pkg-config >/dev/null 2>&1 || { echo "error: pkg-config not found:" \
+		"install it (Debian: apt-get install pkg-config)" >&2; exit 1; }
+	@missing=; $(foreach p,$(LIB_PKGS) $(FS_PKGS),pkg-config --exists $(p) || { \
+		pkg-config --print-errors --exists $(p) 2>&1 | sed 's/^/pkg-config: /' >&2; \
+		echo "error: pkg-config package '$(p)' not found: install $(if $(DEB_$(p)),$(DEB_$(p)) (Debian),its development package), or set PKG_CONFIG_PATH" >&2; \
+		missing=1; };) \
+	[ -z "$$missing" ] || { echo "(make deps installs them all, as root)" >&2; exit 1; }
+
 # dumper/ is the FUSE-free library: it must never include fs/ or fuse.
 check-layering:
 	@! grep -nE '#include *[<"](\.\./fs/|fuse)' dumper/*.c dumper/*.h || \
 		{ echo "layering: dumper/ must not include fs/ or fuse headers"; exit 1; }
 
+# The C sources must match the committed .clang-format (`make format` fixes).
+check-format:
+	@echo "clang-format --dry-run -Werror dumper/ fs/ tests/unit/"
+	@clang-format --dry-run -Werror $(FORMAT_SRC)
+
 deps:
 	@tests/deps.sh build test
 
-unit: $(BUILD)/unit-tests
+# The unit tests alone, with whatever is installed (no `make deps`).
+check unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 asan:
-	$(MAKE) BUILD=build/asan SAN=1 OPT='-O1 -g' build/asan/dumpfs build/asan/unit-tests
+	$(MAKE) BUILD=build/asan SAN=asan CFLAGS='-O1 -g' build/asan/dumpfs build/asan/unit-tests
+
+tsan:
+	$(MAKE) BUILD=build/tsan SAN=thread CFLAGS='-O1 -g' build/tsan/dumpfs build/tsan/unit-tests
+
+clang:
+	$(MAKE) CC=clang BUILD=build/clang build/clang/dumpfs build/clang/unit-tests
 
 # Unit, integration and compose stack tests (tests/run.sh), which prints
-# the final totals.
+# the final totals.  Built as a developer: warnings are errors, with gcc and
+# clang, formatting checked.
 test: deps
-	$(MAKE) check-layering all asan
+	$(MAKE) DEVELOPER=1 check-layering check-format all asan tsan clang
 	tests/run.sh
 
 demo:
@@ -96,14 +194,21 @@ bench:
 	$(MAKE) all
 	tests/bench/bench.sh
 
+# DESTDIR stages a package.  The mount helper link points at the installed
+# binary's final path, absolute: /sbin is a symlink to usr/sbin on merged-/usr
+# systems, where a relative ../usr/... target would resolve wrongly.
 install: all
-	install -D -m 0755 dumpfs $(DESTDIR)$(PREFIX)/bin/dumpfs
-	install -D -m 0644 dumpfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/dumpfs.1
-	install -d $(DESTDIR)/sbin
-	ln -sf $(PREFIX)/bin/dumpfs $(DESTDIR)/sbin/mount.fuse.dumpfs
+	install -D -m 0755 dumpfs $(DESTDIR)$(BINDIR)/dumpfs
+	install -D -m 0644 dumpfs.1 $(DESTDIR)$(MANDIR)/man1/dumpfs.1
+	install -d $(DESTDIR)$(SBINDIR)
+	ln -sfn $(BINDIR)/dumpfs $(DESTDIR)$(SBINDIR)/mount.fuse.dumpfs
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/dumpfs $(DESTDIR)$(MANDIR)/man1/dumpfs.1 \
+		$(DESTDIR)$(SBINDIR)/mount.fuse.dumpfs
 
 format:
-	clang-format -i dumper/*.[ch] fs/*.[ch] tests/unit/*.[ch]
+	clang-format -i $(FORMAT_SRC)
 
 clean:
 	rm -rf build dumpfs

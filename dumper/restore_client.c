@@ -180,12 +180,12 @@ static void *stderr_reader(void *arg)
 
 static int spawn(struct sqlclient *c, int in_r, int err_w, int optfd, struct errbuf *err)
 {
-	char optarg[64];
+	char defaults_arg[64];
 	/* --binary-mode: no client command but DELIMITER and \C; --sandbox:
 	 * none that touches files or runs programs.  Behind the SQL filter's
 	 * own refusal (sqlguard.c). */
 	char *argv[] = {c->name,
-			optarg,
+			defaults_arg,
 			(char *)"--comments",
 			(char *)"--max-allowed-packet=1G",
 			(char *)"--batch",
@@ -197,7 +197,7 @@ static int spawn(struct sqlclient *c, int in_r, int err_w, int optfd, struct err
 	sigset_t none, def;
 	int rc;
 
-	snprintf(optarg, sizeof(optarg), "--defaults-file=/dev/fd/3");
+	snprintf(defaults_arg, sizeof(defaults_arg), "--defaults-file=/dev/fd/3");
 	sigemptyset(&none);
 	sigemptyset(&def);
 	sigaddset(&def, SIGPIPE);

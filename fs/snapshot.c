@@ -26,6 +26,11 @@ struct snapshot {
 	bool worker_started;
 	/* Spool mode. */
 	struct spool spool;
+	/* The worker is done (under fs->lock): the opener waits on spool_cv
+	 * (CLOCK_MONOTONIC) then joins it with pthread_join, which unlike
+	 * pthread_clockjoin_np ThreadSanitizer understands. */
+	bool spool_done, spool_cv_ok;
+	pthread_cond_t spool_cv;
 	/* Set by snapshot_close() or the shutdown before they stop the dump,
 	 * so its failure is known to be theirs. */
 	atomic_bool stopped;
@@ -111,6 +116,10 @@ static void *spool_worker(void *arg)
 
 	pthread_setname_np(pthread_self(), SNAPSHOT_THREAD_NAME);
 	run_dump(s, s->spool.sink);
+	pthread_mutex_lock(&s->fs->lock);
+	s->spool_done = true;
+	pthread_cond_signal(&s->spool_cv);
+	pthread_mutex_unlock(&s->fs->lock);
 	return NULL;
 }
 
@@ -171,6 +180,8 @@ static void destroy(struct snapshot *s)
 	delist(s);
 	if (s->spooled)
 		spool_release(&s->spool);
+	if (s->spool_cv_ok)
+		pthread_cond_destroy(&s->spool_cv);
 	snapbuf_free(s->buf);
 	dump_job_free(s->job);
 	free(s);
@@ -196,21 +207,41 @@ static void wait_spool(struct snapshot *s, bool (*interrupted)(void))
 {
 	struct timespec ts;
 
-	for (;;) {
+	pthread_mutex_lock(&s->fs->lock);
+	while (!s->spool_done) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += INTERRUPT_POLL_NS;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		if (pthread_clockjoin_np(s->worker, NULL, CLOCK_MONOTONIC, &ts) != ETIMEDOUT)
-			break;
-		if (!s->interrupted && interrupted && interrupted()) {
+		pthread_cond_timedwait(&s->spool_cv, &s->fs->lock, &ts);
+		/* stop() may run under fs->lock (snapshot_abort_all). */
+		if (!s->spool_done && !s->interrupted && interrupted && interrupted()) {
 			s->interrupted = true;
 			stop(s);
 		}
 	}
+	pthread_mutex_unlock(&s->fs->lock);
+	pthread_join(s->worker, NULL);
 	s->worker_started = false;
+}
+
+static int spool_cv_init(struct snapshot *s, struct errbuf *err)
+{
+	pthread_condattr_t ca;
+	int e = pthread_condattr_init(&ca);
+
+	if (!e) {
+		e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		if (!e)
+			e = pthread_cond_init(&s->spool_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (e)
+		return error_set(err, -e, "cannot start a snapshot: %s", strerror(e));
+	s->spool_cv_ok = true;
+	return 0;
 }
 
 /* Runs the whole dump before open() returns, in a worker the caller
@@ -221,6 +252,8 @@ static int open_spool(struct snapshot *s, bool (*interrupted)(void), struct errb
 
 	s->spooled = true;
 	ret = spool_create(&s->spool, s->fs->cfg->archive.dir, err);
+	if (!ret)
+		ret = spool_cv_init(s, err);
 	if (!ret)
 		ret = start_worker(s, spool_worker, err);
 	if (ret)

@@ -1,7 +1,11 @@
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "unit.h"
 
@@ -51,6 +55,91 @@ void unit_skip(const char *fmt, ...)
 	va_end(ap);
 	if (!current_skip[0]) /* a skip always says why */
 		snprintf(current_skip, sizeof(current_skip), "(no reason given)");
+}
+
+double unit_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void unit_pause(void)
+{
+	struct timespec ts = {0, 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+pid_t unit_tid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* /proc/self/task/TID/syscall starts with the number of the system call
+ * the thread is blocked in ("running" when it runs). */
+static bool in_syscall(pid_t tid, long nr)
+{
+	char path[64], buf[64];
+	FILE *f;
+	bool yes = false;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f))
+		yes = buf[0] >= '0' && buf[0] <= '9' && strtol(buf, NULL, 10) == nr;
+	fclose(f);
+	return yes;
+}
+
+/* A thread other than the caller in system call nr; 0 if none. */
+static pid_t any_in_syscall(long nr)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	pid_t found = 0, self = unit_tid();
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		if (tid > 0 && tid != self && in_syscall(tid, nr))
+			found = tid;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Seen `rounds` times in a row, 10 ms apart: not just passing through. */
+static pid_t wait_in(pid_t tid, long nr, double timeout_s)
+{
+	double deadline = unit_now() + timeout_s;
+	pid_t last = 0;
+	int seen = 0;
+
+	while (seen < 5 && unit_now() < deadline) {
+		pid_t now = tid ? (in_syscall(tid, nr) ? tid : 0) : any_in_syscall(nr);
+
+		seen = now && now == last ? seen + 1 : (now ? 1 : 0);
+		last = now;
+		for (int i = 0; i < 10; i++)
+			unit_pause();
+	}
+	return seen >= 5 ? last : 0;
+}
+
+bool unit_wait_blocked(pid_t tid, double timeout_s)
+{
+	return wait_in(tid, SYS_futex, timeout_s) != 0;
+}
+
+pid_t unit_wait_any_in(long nr, double timeout_s)
+{
+	return wait_in(0, nr, timeout_s);
 }
 
 int main(int argc, char **argv)

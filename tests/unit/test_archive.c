@@ -55,7 +55,10 @@ static bool exists(const char *dir, const char *name)
 	char path[512];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
+		CHECK(!"path fits");
+		return false;
+	}
 	return lstat(path, &st) == 0;
 }
 

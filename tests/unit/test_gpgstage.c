@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@ struct rig {
 	pthread_t thread;
 	int producing, close_too; /* producer thread */
 	size_t progress;	  /* atomic: bytes the stage accepted */
+	pid_t tid;		  /* atomic: the producer thread */
 	int rc;
 	struct errbuf err;
 };
@@ -142,6 +144,7 @@ static void *produce(void *arg)
 	static const size_t sizes[] = {1, 7, 4093, 65537, 300007, 13, 8192};
 	struct rig *r = arg;
 
+	__atomic_store_n(&r->tid, unit_tid(), __ATOMIC_RELEASE);
 	for (size_t off = 0, i = 0; off < r->n && !r->rc; i++) {
 		size_t c = sizes[i % 7] < r->n - off ? sizes[i % 7] : r->n - off;
 
@@ -159,6 +162,14 @@ static void rig_produce(struct rig *r, int close_too)
 	r->close_too = close_too;
 	r->producing = pthread_create(&r->thread, NULL, produce, r) == 0;
 	CHECK(r->producing);
+}
+
+/* The producer thread has started and blocks (on the stage's full ring,
+ * or in close()). */
+static bool wait_producer_blocked(struct rig *r)
+{
+	return UNIT_WAIT_UNTIL(__atomic_load_n(&r->tid, __ATOMIC_ACQUIRE) != 0, 10) &&
+	       unit_wait_blocked(__atomic_load_n(&r->tid, __ATOMIC_ACQUIRE), 10);
 }
 
 /* Joins the producer within `secs`; on a hang, leaks the rig. */
@@ -270,7 +281,7 @@ TEST(gpgstage_backpressure)
 	if (rig_open(&r, "good.asc", "bp.gpg", 16 << 20) == 0) {
 		pthread_mutex_lock(&r.gate);
 		rig_produce(&r, 1);
-		usleep(500000);
+		CHECK(wait_producer_blocked(&r));
 		stalled = __atomic_load_n(&r.progress, __ATOMIC_ACQUIRE);
 		/* ring (256 KiB) + gpgme buffers + two pipes + gpg's own */
 		CHECK(stalled > 0 && stalled < (2u << 20));
@@ -333,11 +344,12 @@ TEST(gpgstage_abort_with_gpg_stopped)
 
 	if (rig_open(&r, "good.asc", "stop.gpg", 1 << 20) == 0) {
 		CHECK(writer_write(r.st, r.data, 4096, &r.err) == 0);
-		usleep(200000);
+		CHECK(UNIT_WAIT_UNTIL(gpgfx_procs() == 1, 10));
 		CHECK(gpgfx_procs_kill(SIGSTOP) == 1);
-		/* fills the pipe into gpg, and part of the ring */
+		/* fills the pipe into gpg, and part of the ring; the helper
+		 * then waits in poll() */
 		CHECK(writer_write(r.st, r.data, 200000, &r.err) == 0);
-		usleep(200000);
+		CHECK(unit_wait_any_in(SYS_poll, 10) != 0);
 		t0 = now_s();
 		CHECK(pthread_create(&t, NULL, free_stage, r.st) == 0);
 		r.st = NULL;
@@ -398,9 +410,9 @@ TEST(gpgstage_gpg_killed_when_stalled)
 	}
 	pthread_mutex_lock(&r.gate);
 	rig_produce(&r, 1);
-	usleep(300000); /* everything stalls behind the gate */
+	CHECK(wait_producer_blocked(&r)); /* everything stalls behind the gate */
 	CHECK(gpgfx_procs_kill(SIGKILL) == 1);
-	usleep(100000);
+	CHECK(UNIT_WAIT_UNTIL(gpgfx_procs() == 0, 10)); /* gpg is gone */
 	pthread_mutex_unlock(&r.gate);
 	check_killed(&r);
 }
@@ -415,11 +427,13 @@ TEST(gpgstage_gpg_killed_after_input)
 		rig_release(&r);
 		return;
 	}
-	for (int i = 0; i < 300 && gpgfx_procs() == 0; i++)
-		usleep(10000);
+	CHECK(UNIT_WAIT_UNTIL(gpgfx_procs() == 1, 10));
 	CHECK(gpgfx_procs_kill(SIGSTOP) == 1);
 	rig_produce(&r, 1);
-	usleep(300000); /* the input and its end are in the pipe */
+	/* The input and its end are in the pipe: the producer waits in
+	 * close() and the helper in poll() for gpg's output. */
+	CHECK(wait_producer_blocked(&r));
+	CHECK(unit_wait_any_in(SYS_poll, 10) != 0);
 	CHECK(gpgfx_procs_kill(SIGKILL) == 1);
 	check_killed(&r);
 }

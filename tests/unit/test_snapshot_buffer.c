@@ -20,6 +20,7 @@ struct producer {
 	uint64_t total;	       /* bytes to write */
 	int status;	       /* passed to snapbuf_finish */
 	_Atomic uint64_t done; /* bytes written so far */
+	_Atomic pid_t tid;     /* the producer thread, once started */
 	int write_rc;
 };
 
@@ -31,6 +32,7 @@ static void *produce(void *arg)
 	uint64_t off = 0;
 	int rc = 0;
 
+	atomic_store(&p->tid, unit_tid());
 	while (off < p->total && !rc) {
 		size_t n = sizeof(chunk);
 
@@ -125,9 +127,10 @@ TEST(snapbuf_full_buffer_blocks_the_producer)
 
 	CHECK(snapbuf_new(&p.sb, 65536, 1000, &err) == 0);
 	CHECK(pthread_create(&t, NULL, produce, &p) == 0);
-	sleep_ms(200);
-	/* The producer wrote at most the capacity (plus one partial chunk
-	 * it could not finish) and waits. */
+	/* The producer blocks, having written at most the capacity (plus
+	 * one partial chunk it could not finish). */
+	CHECK(UNIT_WAIT_UNTIL(atomic_load(&p.tid) != 0, 10));
+	CHECK(unit_wait_blocked(atomic_load(&p.tid), 10));
 	CHECK(atomic_load(&p.done) <= 65536);
 	while ((n = snapbuf_read_at(p.sb, buf, sizeof(buf), (off_t)off)) > 0)
 		off += (uint64_t)n;
@@ -142,13 +145,15 @@ struct req {
 	size_t size;
 	unsigned char *buf;
 	ssize_t ret;
-	unsigned delay_ms;
+	unsigned delay_ms; /* to arrive out of order, not to synchronise */
+	_Atomic pid_t tid; /* the reading thread, once started */
 };
 
 static void *do_req(void *arg)
 {
 	struct req *r = arg;
 
+	atomic_store(&r->tid, unit_tid());
 	sleep_ms(r->delay_ms);
 	r->ret = snapbuf_read_at(r->sb, r->buf, r->size, r->off);
 	return NULL;
@@ -170,9 +175,9 @@ TEST(snapbuf_reordered_concurrent_reads_are_served_in_order)
 	CHECK(pthread_create(&t, NULL, produce, &p) == 0);
 	for (int round = 0; round < ROUNDS; round++) {
 		for (int i = 0; i < NREQ; i++) {
-			r[i] = (struct req){p.sb,  (off_t)(off + (uint64_t)i * RSIZE),
-					    RSIZE, malloc(RSIZE),
-					    0,	   (unsigned)(NREQ - i) * 3};
+			r[i] = (struct req){
+				p.sb, (off_t)(off + (uint64_t)i * RSIZE), RSIZE, malloc(RSIZE),
+				0,    (unsigned)(NREQ - i) * 3,		  0};
 			pthread_create(&rt[i], NULL, do_req, &r[i]);
 		}
 		for (int i = 0; i < NREQ; i++) {
@@ -258,7 +263,9 @@ TEST(snapbuf_abort_wakes_a_blocked_producer_and_reader)
 	/* The producer blocks on a full buffer. */
 	CHECK(snapbuf_new(&p.sb, 4096, 1000, &err) == 0);
 	CHECK(pthread_create(&t, NULL, produce, &p) == 0);
-	sleep_ms(100);
+	CHECK(UNIT_WAIT_UNTIL(atomic_load(&p.tid) != 0, 10));
+	CHECK(unit_wait_blocked(atomic_load(&p.tid), 10));
+	CHECK(atomic_load(&p.done) <= 4096);
 	snapbuf_abort(p.sb);
 	pthread_join(t, NULL);
 	CHECK(p.write_rc == -ECANCELED);
@@ -267,9 +274,10 @@ TEST(snapbuf_abort_wakes_a_blocked_producer_and_reader)
 
 	/* A reader blocks on an empty buffer. */
 	CHECK(snapbuf_new(&idle, 4096, 1000, &err) == 0);
-	r = (struct req){idle, 0, sizeof(buf), buf, 1, 0};
+	r = (struct req){idle, 0, sizeof(buf), buf, 1, 0, 0};
 	CHECK(pthread_create(&rt, NULL, do_req, &r) == 0);
-	sleep_ms(100);
+	CHECK(UNIT_WAIT_UNTIL(atomic_load(&r.tid) != 0, 10));
+	CHECK(unit_wait_blocked(atomic_load(&r.tid), 10));
 	snapbuf_abort(idle);
 	pthread_join(rt, NULL);
 	CHECK(r.ret == -ECANCELED);

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <sys/types.h>
 
 void unit_register(const char *name, void (*fn)(void));
 void unit_fail(const char *file, int line, const char *what);
@@ -37,5 +38,28 @@ void unit_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	} while (0)
 
 void unit_fail_str(const char *file, int line, const char *expr, const char *got, const char *want);
+
+/* Real waits for tests: poll a condition with a deadline, never a fixed
+ * sleep that hopes the other thread got there. */
+double unit_now(void); /* CLOCK_MONOTONIC, seconds */
+void unit_pause(void); /* a millisecond, between polls */
+pid_t unit_tid(void);  /* the calling thread's id */
+/* True once thread `tid` of this process is seen asleep in futex() (a
+ * mutex or condition variable wait) on several polls in a row, i.e. it is
+ * blocked; false after timeout_s. */
+bool unit_wait_blocked(pid_t tid, double timeout_s);
+/* The id of a thread of this process (not the caller) seen in system call
+ * `nr` (SYS_poll...) on several polls in a row; 0 after timeout_s. */
+pid_t unit_wait_any_in(long nr, double timeout_s);
+
+/* Evaluates cond until true or timeout_s passed; the last value. */
+#define UNIT_WAIT_UNTIL(cond, timeout_s)                                                           \
+	({                                                                                         \
+		double deadline_ = unit_now() + (timeout_s);                                       \
+		bool ok_;                                                                          \
+		while (!(ok_ = (cond)) && unit_now() < deadline_)                                  \
+			unit_pause();                                                              \
+		ok_;                                                                               \
+	})
 
 #endif
