@@ -122,6 +122,14 @@ events_logger = "file"
 network_backend = "netavark"
 EOF
 export CONTAINERS_CONF=$W/containers.conf
+# A machine whose podman ran with the CNI backend before keeps its bridge
+# cni-podman0 on 10.88.0.0/16, netavark's default subnet too: its route
+# then swallows the replies to the build containers (apt-get cannot
+# resolve the mirror).  Drop it only when down, i.e. no CNI container uses it.
+if ip -br link show cni-podman0 2>/dev/null | grep -qw DOWN; then
+	say "removing the unused CNI bridge cni-podman0 (it shadows netavark's subnet)"
+	ip link delete cni-podman0
+fi
 
 # Containers inside a container (a CI job's own container, say) need more
 # than such a job usually gets.  Probe with the smallest container there
