@@ -323,6 +323,17 @@ static void remove_stale_state_temps(const char *dir)
 	closedir(dp);
 }
 
+int state_clean_temps(const char *dir, struct errbuf *err)
+{
+	int fd, rc = runlock_state_lock(dir, &fd, err);
+
+	if (rc)
+		return rc;
+	remove_stale_state_temps(dir);
+	close(fd);
+	return 0;
+}
+
 int state_update(const char *dir, state_edit_fn edit, void *arg, struct errbuf *err)
 {
 	char path[PATH_MAX];

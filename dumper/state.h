@@ -74,6 +74,11 @@ int state_read(struct run_state *st, const char *dir, struct errbuf *err);
 typedef void (*state_edit_fn)(struct run_state *st, void *arg);
 int state_update(const char *dir, state_edit_fn edit, void *arg, struct errbuf *err);
 
+/* Removes the temporaries of "<dir>/.dumpfs-state" a killed writer left,
+ * under the state lock (so never one being written); the mount calls it
+ * at start, state_update() before each save. */
+int state_clean_temps(const char *dir, struct errbuf *err);
+
 /* The backup run's records, each one state_update().  Callers hold the
  * run lock for state_begin_run/state_end_*.
  * state_begin_run: settles a crashed earlier run as a failure, then

@@ -26,6 +26,7 @@
 #include "../dumper/archive.h"
 #include "../dumper/lock.h"
 #include "../dumper/notify.h"
+#include "../dumper/state.h"
 #include "../dumper/tmphome.h"
 #include "cmd.h"
 #include "cmdutil.h"
@@ -245,6 +246,12 @@ static void clean_temps(const struct config *cfg, struct logger *lg, bool starti
 		logger_log(lg, LOGL_WARN, "cleanup_failed", "error=\"%s\"", err.msg);
 	if (starting)
 		tmphome_sweep(lg);
+	/* The run lock says the dir is writable: a state save a crash cut short. */
+	if (starting && locked) {
+		errbuf_clear(&err);
+		if (state_clean_temps(cfg->archive.dir, &err))
+			logger_log(lg, LOGL_WARN, "cleanup_failed", "error=\"%s\"", err.msg);
+	}
 	/* With the lock no backup is between its file and its sidecar. */
 	if (starting && locked &&
 	    archive_scan(&l, cfg->archive.dir, cfg->archive.prefix, &err) == 0)

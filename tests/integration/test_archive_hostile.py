@@ -238,15 +238,20 @@ def test_mount_status_when_the_archive_dir_breaks(env):
     """status/ of a mount whose archive dir cannot be read any more (here
     replaced by a file: ENOTDIR even for root) says so: CRITICAL,
     dumpfs_up 0, archive_error; the reads themselves succeed.  The mount
-    also reports, at start, a backup without a sidecar."""
+    also reports, at start, a backup without a sidecar, and removes the
+    temporary of a state save that a crash cut short."""
     d = env.archive_dir("broken")
     cfg = env.config(d)
     assert run_dumpfs(["backup"], cfg).returncode == 0
     real = backups(d)[0]
     lone = name_for(time.time() - DAY)
     shutil.copyfile(os.path.join(d, real), os.path.join(d, lone))
+    cut_save = os.path.join(d, "..dumpfs-state.tmp-Ab12Cd")
+    with open(cut_save, "w") as f:
+        f.write("half a state file")
     m = Mount(cfg, os.path.join(env.dir, "mnt-broken"))
     try:
+        assert not os.path.exists(cut_save), m.log()
         lines = [l for l in m.log().splitlines() if "backup_without_sidecar" in l]
         assert len(lines) == 1 and lone in lines[0], m.log()
         st = m.status()
