@@ -167,7 +167,8 @@ else
 	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log/stack" | tail -n 1)
 	if [ "$st_rc" -eq 77 ] && [ -z "$summary" ]; then
 		# It printed why (no nested containers here).
-		echo "stack test: SKIPPED: $(grep -h 'SKIPPED: ' "$log/stack" | sed 's/.*SKIPPED: //' | tail -n 1)"
+		echo "stack test: SKIPPED: $(grep -h 'SKIPPED: ' "$log/stack" | sed 's/.*SKIPPED: //' | tail -n 1)" |
+			tee -a "$log/stack"
 		skipped=$((skipped + 1))
 	elif [ -n "$summary" ]; then
 		read -r sp _ sf _ <<<"$summary"
