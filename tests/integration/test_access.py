@@ -351,37 +351,45 @@ def test_no_secret_in_proc_of_the_mount_and_its_children(env, secret_env):
     assert "snapshot_failed" not in m.log(), m.log()
 
 
-def test_no_secret_in_proc_of_backup_and_its_children(env, secret_env):
-    cfg, variables, secrets = secret_env
-    errf = open(os.path.join(env.dir, "backup-secrets.err"), "w+b")
-    proc = subprocess.Popen([dumpfs_bin(), "backup", "-c", cfg], env=variables,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=errf)
+def watch_for_secrets(argv, env, secrets, mark, err_path, ready):
+    """Runs argv and, while it runs and once ready(child names, stderr so
+    far) holds, scans it and its children for secrets.  Returns (exit
+    status, stderr text, child names seen, exposures, core limit)."""
+    errf = open(err_path, "w+b")
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=errf)
     found, children, limit = [], set(), None
     try:
-        # The variables are there until the config is read: look once
-        # the run has started (its first log line).
         while proc.poll() is None:
+            pids = family(proc.pid, mark)
+            names = [comm(p) for p in pids[1:]]
             errf.seek(0)
-            if b"backup_start" in errf.read():
-                break
-            time.sleep(0.01)
-        while proc.poll() is None:
-            pids = family(proc.pid, variables["DFS_ACCESS_MARK"])
-            children.update(comm(p) for p in pids[1:])
-            found += exposed(pids, secrets)
-            limit = limit or core_limit(proc.pid)
+            if ready(names, errf.read()):
+                children.update(names)
+                found += exposed(pids, secrets)
+                limit = limit or core_limit(proc.pid)
             time.sleep(0.02)
         proc.wait(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    errf.seek(0)
-    err = errf.read().decode(errors="replace")
-    errf.close()
+        errf.seek(0)
+        err = errf.read().decode(errors="replace")
+        errf.close()
     assert_no_sanitizer(err)
-    assert proc.returncode == 0, err
+    return proc.returncode, err, children, found, limit
+
+
+def test_no_secret_in_proc_of_backup_and_its_children(env, secret_env):
+    cfg, variables, secrets = secret_env
+    # The variables are there until the config is read: look once the run
+    # has started (its first log line).
+    rc, err, children, found, limit = watch_for_secrets(
+        [dumpfs_bin(), "backup", "-c", cfg], variables, secrets,
+        variables["DFS_ACCESS_MARK"], os.path.join(env.dir, "backup-secrets.err"),
+        lambda names, err: b"backup_start" in err)
+    assert rc == 0, err
     assert any(c.startswith("gpg") for c in children), (children, err)
     assert found == [], found
     assert limit == ["0", "0"], limit
@@ -432,31 +440,13 @@ def test_no_secret_in_proc_of_restore_and_its_client(env, backed_up, secret_env)
             "restore": {"host": target.host, "port": str(target.port),
                         "user": "restorer"}})
         renv = dict(variables, GNUPGHOME=env.key.home)
-        errf = open(os.path.join(env.dir, "restore-secrets.err"), "w+b")
-        proc = subprocess.Popen([dumpfs_bin(), "restore", "-c", rcfg, backup], env=renv,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=errf)
-        found, children = [], set()
-        try:
-            while proc.poll() is None:
-                pids = family(proc.pid, variables["DFS_ACCESS_MARK"])
-                # the variables are there until the config is read: only
-                # once the client runs
-                names = [comm(p) for p in pids[1:]]
-                if any(n.startswith("mariadb") for n in names):
-                    children.update(names)
-                    found += exposed(pids, secrets)
-                time.sleep(0.02)
-            proc.wait(timeout=300)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        errf.seek(0)
-        err = errf.read().decode(errors="replace")
-        errf.close()
-        assert_no_sanitizer(err)
-        assert proc.returncode == 0, err
+        # The variables are there until the config is read: only once the
+        # client runs.
+        rc, err, children, found, _ = watch_for_secrets(
+            [dumpfs_bin(), "restore", "-c", rcfg, backup], renv, secrets,
+            variables["DFS_ACCESS_MARK"], os.path.join(env.dir, "restore-secrets.err"),
+            lambda names, err: any(n.startswith("mariadb") for n in names))
+        assert rc == 0, err
         assert any(c.startswith("mariadb") for c in children), (children, err)
         assert found == [], found
         assert target.scalar("SELECT COUNT(*) FROM shop.big") == "300000"
