@@ -12,8 +12,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "webhook.h" /* curl_failure, url_redact */
-#include "curl_priv.h"
+#include "curlutil.h"
 
 #define CONNECT_TIMEOUT 5
 #define TIMEOUT		30

@@ -12,7 +12,7 @@
 #include "archive.h"
 #include "notify_priv.h"
 #include "status.h"
-#include "webhook.h"
+#include "timefmt.h"
 
 #define DAY 86400
 
@@ -276,7 +276,7 @@ static void event_init(struct notifier *n, struct notify_event *ev, enum notify_
 
 static void key_message(struct notify_event *ev, unsigned warn_days)
 {
-	char when[ISO_OFFSET_LEN];
+	char when[ISO8601_LEN];
 	int64_t left = (int64_t)ev->key_expires - (int64_t)ev->when;
 
 	iso8601_local(ev->key_expires, when);

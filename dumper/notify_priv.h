@@ -49,4 +49,13 @@ void notify_mail_subject(struct strbuf *sb, const struct notifier *n,
 			 const struct notify_event *ev);
 void notify_mail_body(struct strbuf *sb, const struct notifier *n, const struct notify_event *ev);
 
+/* The webhook body, one JSON object:
+ * {"status":"error","event":"failure","message":"...",
+ *  "timestamp":"2026-11-29T02:00:00+01:00","host":"db1",
+ *  "file":"...","size_bytes":N,"duration_seconds":N.N,
+ *  "age_seconds":N,"key_fingerprint":"...","key_expires":"..."}
+ * file, size_bytes, duration_seconds, age_seconds and the key fields only
+ * when known. */
+void notify_webhook_body(struct strbuf *sb, const struct notify_event *ev, const char *host);
+
 #endif

@@ -5,11 +5,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "notify_priv.h"
-#include "webhook.h"
 #include "thread.h"
+#include "timefmt.h"
+#include "curlutil.h"
+#include "webhook.h"
 
 #define TAIL_MAX 4096
+
+/* ---- webhook body ---- */
+
+static void json_kstr(struct strbuf *sb, const char *key, const char *val)
+{
+	strbuf_addf(sb, ",\"%s\":", key);
+	json_add_string(sb, val);
+}
+
+void notify_webhook_body(struct strbuf *sb, const struct notify_event *ev, const char *host)
+{
+	char when[ISO8601_LEN];
+
+	iso8601_local(ev->when, when);
+	strbuf_addstr(sb, "{\"status\":");
+	json_add_string(sb, notify_kind_status(ev->kind));
+	json_kstr(sb, "event", notify_kind_name(ev->kind));
+	json_kstr(sb, "message", ev->message);
+	json_kstr(sb, "timestamp", when);
+	json_kstr(sb, "host", host ? host : "");
+	if (ev->file[0])
+		json_kstr(sb, "file", ev->file);
+	if (ev->size_bytes >= 0)
+		strbuf_addf(sb, ",\"size_bytes\":%lld", (long long)ev->size_bytes);
+	if (ev->duration >= 0)
+		strbuf_addf(sb, ",\"duration_seconds\":%.3f", ev->duration);
+	if (ev->age_seconds >= 0)
+		strbuf_addf(sb, ",\"age_seconds\":%lld", (long long)ev->age_seconds);
+	if (ev->key_fingerprint[0])
+		json_kstr(sb, "key_fingerprint", ev->key_fingerprint);
+	if (ev->key_expires > 0) {
+		iso8601_local(ev->key_expires, when);
+		json_kstr(sb, "key_expires", when);
+	}
+	strbuf_addstr(sb, "}\n");
+}
 
 /* ---- mail text ---- */
 
@@ -42,7 +81,7 @@ void notify_mail_subject(struct strbuf *sb, const struct notifier *n, const stru
 
 void notify_mail_body(struct strbuf *sb, const struct notifier *n, const struct notify_event *ev)
 {
-	char when[ISO_OFFSET_LEN], *tail;
+	char when[ISO8601_LEN], *tail;
 
 	iso8601_local(ev->when, when);
 	strbuf_addf(sb, "%s\n\n", ev->message);
@@ -107,7 +146,7 @@ static void send_webhook(struct notifier *n, const struct notify_event *ev)
 
 	errbuf_clear(&err);
 	http_opts_of(n, &h);
-	webhook_format(&body, ev, n->host);
+	notify_webhook_body(&body, ev, n->host);
 	ret = strbuf_error(&body) ? error_set(&err, -ENOMEM, "out of memory")
 				  : webhook_post(n->webhook_url, body.buf, &h, &err);
 	log_result(n, "webhook", n->webhook_url, ev, ret, &err);

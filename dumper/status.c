@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
+#include "timefmt.h"
+
 #ifndef DUMPFS_VERSION
 #define DUMPFS_VERSION "unknown"
 #endif
@@ -26,14 +29,6 @@ int status_file_lookup(const char *name)
 		if (!strcmp(name, file_names[i]))
 			return i;
 	return -1;
-}
-
-void status_iso8601(time_t t, char buf[STATUS_ISO_LEN])
-{
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || !strftime(buf, STATUS_ISO_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		buf[0] = '\0';
 }
 
 void status_evaluate(const struct status_input *in, struct status_eval *ev)
@@ -86,10 +81,10 @@ static void render_health(const struct status_input *in, const struct status_eva
 
 static void render_time(time_t t, bool known, struct strbuf *out)
 {
-	char iso[STATUS_ISO_LEN];
+	char iso[ISO8601_LEN];
 
 	if (known) {
-		status_iso8601(t, iso);
+		iso8601_utc(t, iso);
 		strbuf_addstr(out, iso);
 	}
 	strbuf_addch(out, '\n');
@@ -97,75 +92,20 @@ static void render_time(time_t t, bool known, struct strbuf *out)
 
 static void render_last_error(const struct run_state *st, struct strbuf *out)
 {
-	char iso[STATUS_ISO_LEN];
+	char iso[ISO8601_LEN];
 
 	if (st->last_error_at) {
-		status_iso8601(st->last_error_at, iso);
+		iso8601_utc(st->last_error_at, iso);
 		strbuf_addf(out, "%s %s", iso, st->last_error);
 	}
 	strbuf_addch(out, '\n');
-}
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
-/* A JSON string; invalid UTF-8 bytes become U+FFFD. */
-static void json_str(struct strbuf *out, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-
-	strbuf_addch(out, '"');
-	while (*p) {
-		if (*p == '"' || *p == '\\') {
-			strbuf_addch(out, '\\');
-			strbuf_addch(out, (char)*p++);
-		} else if (*p == '\n') {
-			strbuf_addstr(out, "\\n"), p++;
-		} else if (*p == '\t') {
-			strbuf_addstr(out, "\\t"), p++;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			strbuf_addf(out, "\\u%04x", *p++);
-		} else if ((n = utf8_len(p)) == 0) {
-			strbuf_addstr(out, "\\ufffd"), p++;
-		} else {
-			strbuf_add(out, p, n);
-			p += n;
-		}
-	}
-	strbuf_addch(out, '"');
 }
 
 static void json_key(struct strbuf *out, const char *key, bool *first)
 {
 	strbuf_addstr(out, *first ? "{\n  " : ",\n  ");
 	*first = false;
-	json_str(out, key);
+	json_add_string(out, key);
 	strbuf_addstr(out, ": ");
 }
 
@@ -173,16 +113,16 @@ static void json_kstr(struct strbuf *out, bool *first, const char *key, const ch
 {
 	json_key(out, key, first);
 	if (v)
-		json_str(out, v);
+		json_add_string(out, v);
 	else
 		strbuf_addstr(out, "null");
 }
 
 static void json_ktime(struct strbuf *out, bool *first, const char *key, time_t t, bool known)
 {
-	char iso[STATUS_ISO_LEN];
+	char iso[ISO8601_LEN];
 
-	status_iso8601(t, iso);
+	iso8601_utc(t, iso);
 	json_kstr(out, first, key, known && iso[0] ? iso : NULL);
 }
 
@@ -206,7 +146,7 @@ static void render_missing_sidecars(const struct status_input *in, struct strbuf
 			continue;
 		strbuf_addstr(out, first ? "" : ", ");
 		first = false;
-		json_str(out, in->archives->v[i].name);
+		json_add_string(out, in->archives->v[i].name);
 	}
 	strbuf_addch(out, ']');
 }

@@ -78,8 +78,4 @@ int status_file_lookup(const char *name);
  * value is just "\n").  Returns strbuf_error(out). */
 int status_render(enum status_file f, const struct status_input *in, struct strbuf *out);
 
-/* "2026-11-29T02:00:00Z" (UTC) into buf; "" when t cannot be converted. */
-#define STATUS_ISO_LEN 32
-void status_iso8601(time_t t, char buf[STATUS_ISO_LEN]);
-
 #endif

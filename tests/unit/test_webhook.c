@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../dumper/curlutil.h"
+#include "../../dumper/notify_priv.h"
 #include "../../dumper/webhook.h"
 #include "unit.h"
 
@@ -38,7 +40,7 @@ TEST(webhook_json_failure)
 	setenv("TZ", "Europe/Paris", 1);
 	tzset();
 	snprintf(ev.message, sizeof(ev.message), "sql: table 'a\"b'\\x\nfailed\x01 \xff");
-	webhook_format(&sb, &ev, "db1");
+	notify_webhook_body(&sb, &ev, "db1");
 	CHECK_STREQ(strbuf_str(&sb),
 		    "{\"status\":\"error\",\"event\":\"failure\","
 		    "\"message\":\"sql: table 'a\\\"b'\\\\x\\nfailed\\u0001 \\ufffd\","
@@ -58,7 +60,7 @@ TEST(webhook_json_success_fields)
 	snprintf(ev.file, sizeof(ev.file), "mariadb_2026-11-30_020000.sql.gz.gpg");
 	ev.size_bytes = 12345;
 	ev.duration = 1.5;
-	webhook_format(&sb, &ev, "db1");
+	notify_webhook_body(&sb, &ev, "db1");
 	s = strbuf_str(&sb);
 	CHECK(strncmp(s, "{\"status\":\"success\",\"event\":\"recovered\",", 40) == 0);
 	CHECK(strstr(s, ",\"file\":\"mariadb_2026-11-30_020000.sql.gz.gpg\"") != NULL);

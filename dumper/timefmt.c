@@ -1,0 +1,31 @@
+/* Times as text.  See timefmt.h. */
+#include "timefmt.h"
+
+#include <stdio.h>
+
+void iso8601_utc(time_t t, char buf[ISO8601_LEN])
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, ISO8601_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		buf[0] = '\0';
+}
+
+void iso8601_local(time_t t, char buf[ISO8601_LEN])
+{
+	struct tm tm;
+	long off;
+	int oh, om;
+
+	buf[0] = '\0';
+	/* The bounds keep every field to its width (and -Wformat-truncation quiet). */
+	if (!localtime_r(&t, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+		return;
+	off = tm.tm_gmtoff < 0 ? -tm.tm_gmtoff : tm.tm_gmtoff;
+	oh = (int)(off / 3600 % 100);
+	om = (int)(off % 3600 / 60);
+	snprintf(buf, ISO8601_LEN, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
+		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
+		 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, tm.tm_gmtoff < 0 ? '-' : '+',
+		 oh, om);
+}
