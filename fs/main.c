@@ -1,6 +1,7 @@
 /* dumpfs: FUSE filesystem exposing encrypted MariaDB backups.
  * main() picks the command; every command returns its exit code. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,19 @@ static const struct command *find_command(const char *name)
 		if (!strcmp(commands[i].name, name))
 			return &commands[i];
 	return NULL;
+}
+
+/* `dumpfs CMD ... --help` (or -h) anywhere before "--": the command's help
+ * on stdout, exit 0, before anything is read or started.  The mount has its
+ * own, which adds FUSE's options. */
+static bool wants_help(const struct command *cmd, int argc, char **argv)
+{
+	if (cmd->run == cmd_mount)
+		return false;
+	for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
 }
 
 /* `dumpfs CONFIG MOUNTPOINT ...` (also what mount.fuse3 runs) is the
@@ -87,6 +101,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "help"))
 		return usage_print(stdout, argc > 2 ? argv[2] : NULL);
 
+	cmd = find_command(argv[1]);
+	if (cmd && wants_help(cmd, argc, argv))
+		return usage_print(stdout, cmd->name);
+
 	if (protect_memory())
 		return 2;
 	/* Once, before any thread: libcurl's global state (alerts). */
@@ -99,7 +117,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dumpfs: out of memory\n");
 		return 2;
 	}
-	cmd = find_command(argv[1]);
 	if (cmd)
 		ret = cmd->run(argc - 1, argv + 1, lg);
 	else if (argv[1][0] != '-' && argc >= 3)
