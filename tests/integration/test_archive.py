@@ -367,6 +367,14 @@ def test_prune_usage_and_run_lock(env):
     assert running.returncode == 0, err.decode()
     # The backup's own retention removed it.
     assert old not in backups(d)
+    # A backup dated in the future (a clock that ran ahead): measuring from
+    # it would delete the real ones, so prune deletes nothing and says why.
+    left = backups(d)
+    future = plant(d, left[-1], time.time() + 3 * DAY)
+    res = run_dumpfs(["prune"], cfg)
+    assert res.returncode == 1, res.stdout.decode()
+    assert "dated in the future" in res.stderr.decode(), res.stderr.decode()
+    assert backups(d) == sorted(left + [future])
 
 
 def test_check_exit_codes(env):
