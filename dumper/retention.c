@@ -118,9 +118,9 @@ int retention_decide(const struct retention_rules *r, const time_t *when, size_t
 	size_t i;
 	int rc;
 
-	memset(keep, 0, n * sizeof(*keep));
 	if (!n)
 		return 0;
+	memset(keep, 0, n * sizeof(*keep));
 	v = calloc(n, sizeof(*v));
 	if (!v)
 		return error_set(err, -ENOMEM, "retention: out of memory");
