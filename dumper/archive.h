@@ -23,6 +23,7 @@
 
 #include "errbuf.h"
 #include "log.h"
+#include "retention.h"
 #include "strbuf.h"
 
 #define ARCHIVE_SUFFIX	       ".sql.gz.gpg"
@@ -108,32 +109,51 @@ int archive_sidecar_read(const char *path, char hex[65], char name_out[ARCHIVE_N
 #define ARCHIVE_FUTURE_SLACK 3600
 #define ARCHIVE_NOTE_MAX     1024
 
+/* What archive_prune() is to do. */
+struct archive_prune_opts {
+	const char *dir;
+	const char *prefix;
+	struct retention_rules rules; /* retention.h */
+	const char *new_name;	      /* the backup just made; NULL for none */
+	time_t now;
+	bool dry_run; /* decide and report, delete nothing */
+	/* NULL, or called once per backup, newest first, after the deletions
+	 * succeeded (not when retention was skipped): `keep` is the RETAIN_*
+	 * bits of the rules that keep it, 0 when it was (or, dry run, would
+	 * be) deleted. */
+	void (*report)(void *arg, const char *name, unsigned keep);
+	void *report_arg;
+	struct logger *log; /* may be NULL */
+};
+
 /* What archive_prune() did. */
 struct archive_prune_result {
-	unsigned deleted;	       /* backups deleted */
+	unsigned deleted;	       /* backups deleted (dry run: to delete) */
+	unsigned kept;		       /* backups kept */
 	bool skipped;		       /* retention skipped: dates not trusted */
 	char reason[ARCHIVE_NOTE_MAX]; /* why, when skipped; one line */
 };
 
-/* Retention, to be called only after a successful run and while holding
- * the run lock.  Deletes the backups of `prefix` whose name time is more
- * than keep_days days before the NEWEST backup's name time (not the
- * clock's), oldest first, but keeps the newest `min_keep` backups
- * whatever their age; keep_days 0 keeps everything.
+/* Retention, to be called only after a successful run (or by `dumpfs
+ * prune`) and while holding the run lock.  Deletes the backups of
+ * `prefix` that no rule keeps (retention.h: keep_days measured from the
+ * NEWEST backup's name time, not the clock's; the daily, weekly, monthly
+ * and yearly tiers; the newest min_keep), oldest first; every rule 0
+ * (retention_off) deletes nothing.
  * A deleted backup's sidecar goes with it (backup first, then sidecar),
- * and a leftover sidecar whose backup is gone and whose name time is past
- * the cut-off is removed too.  Files that do not match the naming pattern
- * are never touched.  Each deletion is logged ("prune" event).
+ * and a leftover sidecar whose backup is gone and whose name time is
+ * before the oldest kept backup is removed too.  Files that do not match
+ * the naming pattern are never touched.  Each deletion is logged
+ * ("prune" event).
  * Nothing is deleted, res->skipped is set and a warning logged
  * ("retention_skipped") when the dates cannot be trusted (a clock jump):
- * - `new_name` (the backup just made; NULL for none) is dated more than
- *   keep_days after the newest other backup;
+ * - keep_days is set and `new_name` is dated more than keep_days after
+ *   the newest other backup;
  * - the newest backup is dated more than ARCHIVE_FUTURE_SLACK seconds
  *   after `now` (measuring from it would delete the real backups).
  * res may be NULL.  Stops at the first failure to delete. */
-int archive_prune(const char *dir, const char *prefix, unsigned keep_days, unsigned min_keep,
-		  const char *new_name, time_t now, struct logger *lg,
-		  struct archive_prune_result *res, struct errbuf *err);
+int archive_prune(const struct archive_prune_opts *o, struct archive_prune_result *res,
+		  struct errbuf *err);
 
 /* True when `e` is dated more than ARCHIVE_FUTURE_SLACK after `now`. */
 bool archive_in_future(const struct archive_entry *e, time_t now);

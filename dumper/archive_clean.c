@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -111,7 +112,10 @@ static bool dates_untrusted(const struct archive_list *l, unsigned keep_days, co
 	}
 	mine = new_name ? archive_find(l, new_name) : NULL;
 	prev = mine ? newest_other(l, new_name) : NULL;
-	if (prev && mine->when > prev->when && mine->when - prev->when > (time_t)keep_days * DAY) {
+	/* keep_days 0: nothing measures from the newest; the tiers count
+	 * days that have backups, not days of the clock. */
+	if (keep_days && prev && mine->when > prev->when &&
+	    mine->when - prev->when > (time_t)keep_days * DAY) {
 		snprintf(why, len,
 			 "the new backup %s is dated %lld days after the previous newest %s, "
 			 "more than keep_days = %u: the clock may have jumped; check it",
@@ -122,52 +126,93 @@ static bool dates_untrusted(const struct archive_list *l, unsigned keep_days, co
 	return false;
 }
 
-int archive_prune(const char *dir, const char *prefix, unsigned keep_days, unsigned min_keep,
-		  const char *new_name, time_t now, struct logger *lg,
-		  struct archive_prune_result *res, struct errbuf *err)
+/* The rules that keep each backup of l (oldest first, as l). */
+static int decide(const struct archive_list *l, const struct retention_rules *r, unsigned *keep,
+		  struct errbuf *err)
+{
+	time_t *when = calloc(l->n, sizeof(*when));
+	int rc;
+
+	if (!when)
+		return error_set(err, -ENOMEM, "retention: out of memory");
+	for (size_t i = 0; i < l->n; i++)
+		when[i] = l->v[i].when;
+	rc = retention_decide(r, when, l->n, keep, err);
+	free(when);
+	return rc;
+}
+
+/* Deletes, oldest first, what no rule keeps; then orphan sidecars older
+ * than the oldest kept backup. */
+static int delete_unkept(const struct archive_prune_opts *o, const struct archive_list *l,
+			 const unsigned *keep, struct archive_prune_result *res, struct errbuf *err)
+{
+	time_t cutoff = archive_newest(l)->when;
+	size_t i;
+	int rc = 0, dfd;
+
+	for (i = 0; i < l->n; i++) {
+		if (keep[i]) {
+			cutoff = l->v[i].when;
+			break;
+		}
+	}
+	dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return error_set(err, -errno, "cannot open archive directory '%s': %s", o->dir,
+				 strerror(errno));
+	for (i = 0; i < l->n && !rc; i++) {
+		if (keep[i])
+			continue;
+		rc = prune_backup(dfd, o->dir, &l->v[i], o->now, o->log, err);
+		if (!rc)
+			res->deleted++;
+	}
+	if (!rc)
+		rc = prune_orphans(dfd, o->dir, o->prefix, cutoff, o->log, err);
+	close(dfd);
+	return rc;
+}
+
+int archive_prune(const struct archive_prune_opts *o, struct archive_prune_result *res,
+		  struct errbuf *err)
 {
 	struct archive_list l = ARCHIVE_LIST_INIT;
 	struct archive_prune_result local;
-	time_t cutoff;
-	size_t i, deletable;
-	int rc, dfd;
+	unsigned *keep = NULL;
+	size_t i;
+	int rc;
 
 	if (!res)
 		res = &local;
 	memset(res, 0, sizeof(*res));
-	if (!keep_days)
+	if (retention_off(&o->rules))
 		return 0;
-	rc = archive_scan(&l, dir, prefix, err);
+	rc = archive_scan(&l, o->dir, o->prefix, err);
 	if (rc || !l.n) {
 		archive_list_release(&l);
 		return rc;
 	}
-	if (dates_untrusted(&l, keep_days, new_name, now, res->reason, sizeof(res->reason))) {
+	if (dates_untrusted(&l, o->rules.days, o->new_name, o->now, res->reason,
+			    sizeof(res->reason))) {
 		res->skipped = true;
-		logger_log(lg, LOGL_WARN, "retention_skipped", "dir=\"%s\" reason=\"%s\"", dir,
-			   res->reason);
+		logger_log(o->log, LOGL_WARN, "retention_skipped", "dir=\"%s\" reason=\"%s\"",
+			   o->dir, res->reason);
 		archive_list_release(&l);
 		return 0;
 	}
-	cutoff = archive_newest(&l)->when - (time_t)keep_days * DAY;
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		rc = error_set(err, -errno, "cannot open archive directory '%s': %s", dir,
-			       strerror(errno));
-		archive_list_release(&l);
-		return rc;
-	}
-	/* Oldest first; the newest min_keep are never candidates. */
-	deletable = l.n > min_keep ? l.n - min_keep : 0;
-	for (i = 0; i < deletable && l.v[i].when < cutoff; i++) {
-		rc = prune_backup(dfd, dir, &l.v[i], now, lg, err);
-		if (rc)
-			break;
-		res->deleted++;
-	}
-	if (!rc)
-		rc = prune_orphans(dfd, dir, prefix, cutoff, lg, err);
-	close(dfd);
+	keep = calloc(l.n, sizeof(*keep));
+	rc = keep ? decide(&l, &o->rules, keep, err)
+		  : error_set(err, -ENOMEM, "retention: out of memory");
+	for (i = 0; !rc && i < l.n; i++)
+		res->kept += keep[i] != 0;
+	if (!rc && o->dry_run)
+		res->deleted = (unsigned)l.n - res->kept;
+	else if (!rc)
+		rc = delete_unkept(o, &l, keep, res, err);
+	for (i = l.n; !rc && o->report && i-- > 0;)
+		o->report(o->report_arg, l.v[i].name, keep[i]);
+	free(keep);
 	archive_list_release(&l);
 	return rc;
 }

@@ -312,14 +312,21 @@ static int produce(struct backup *b, struct backup_result *res, struct errbuf *e
 /* Step 7: the run succeeded; what follows never makes it fail. */
 static void after_success(struct backup *b, struct backup_result *res)
 {
+	struct archive_prune_opts po = {
+		.dir = b->o->dir,
+		.prefix = b->o->prefix,
+		.rules = b->o->retention,
+		.new_name = res->file,
+		.log = b->o->log,
+	};
 	struct archive_prune_result pr;
 	struct errbuf e2;
 	unsigned removed;
 
 	if (state_record_success(b->o->dir, time(NULL), res->file, res->size, res->seconds, &e2))
 		logger_log(b->o->log, LOGL_ERROR, "state_error", "error=\"%s\"", e2.msg);
-	if (archive_prune(b->o->dir, b->o->prefix, b->o->keep_days, b->o->min_keep, res->file,
-			  time(NULL), b->o->log, &pr, &e2))
+	po.now = time(NULL);
+	if (archive_prune(&po, &pr, &e2))
 		logger_log(b->o->log, LOGL_ERROR, "prune_failed", "error=\"%s\"", e2.msg);
 	res->pruned = pr.deleted;
 	if (pr.skipped)

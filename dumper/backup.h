@@ -11,8 +11,9 @@
  *     opts->group) <- sha256 stage, commit
  *     with no_replace (fsync, rename, fsync dir);
  *  6. the sidecar "<hex>  <name>\n" the same way;
- *  7. state_record_success, then retention (archive_prune, measured from
- *     the newest backup's date; skipped on a clock jump, which only sets
+ *  7. state_record_success, then retention (archive_prune: keep_days
+ *     measured from the newest backup's date, the daily/weekly/monthly/
+ *     yearly tiers, min_keep; skipped on a clock jump, which only sets
  *     res->retention_skipped), then remove temporaries again (those a
  *     crash left too recently for step 3);
  *  on failure at 2..6: the temporaries are removed, nothing appears under
@@ -37,10 +38,9 @@
 #include "sha256.h"
 
 struct backup_opts {
-	const char *dir;    /* the archive directory */
-	const char *prefix; /* archive_prefix_valid() */
-	unsigned keep_days; /* 0: keep everything */
-	unsigned min_keep;
+	const char *dir;		      /* the archive directory */
+	const char *prefix;		      /* archive_prefix_valid() */
+	struct retention_rules retention;     /* retention.h */
 	const struct pipeline_opts *pipeline; /* key must be set (not plain) */
 	struct logger *log;		      /* may be NULL */
 	gid_t group; /* of the backup and sidecar (mode 0440); (gid_t)-1: ours */

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -160,6 +161,52 @@ static size_t count_missing_sidecars(const struct status_input *in)
 	return n;
 }
 
+/* "retention": the rules in force, and for each rule how many of the
+ * backups there now it keeps (a backup kept by two rules counts twice;
+ * "kept" counts it once).  null when the rules are unknown. */
+static void render_retention(const struct status_input *in, struct strbuf *out)
+{
+	const struct retention_rules *r = in->retention;
+	size_t n = in->archives ? in->archives->n : 0;
+	unsigned *keep = NULL, kept = 0, by[RETENTION_NRULES] = {0};
+	time_t *when = NULL;
+	struct errbuf err;
+	size_t i;
+	unsigned k;
+
+	if (!r) {
+		strbuf_addstr(out, "null");
+		return;
+	}
+	strbuf_addf(out,
+		    "{\"keep_days\": %u, \"keep_daily\": %u, \"keep_weekly\": %u, "
+		    "\"keep_monthly\": %u, \"keep_yearly\": %u, \"min_keep\": %u, ",
+		    r->days, r->daily, r->weekly, r->monthly, r->yearly, r->min_keep);
+	if (n) {
+		keep = calloc(n, sizeof(*keep));
+		when = calloc(n, sizeof(*when));
+	}
+	for (i = 0; when && i < n; i++)
+		when[i] = in->archives->v[i].when;
+	if (n && (!keep || !when || retention_decide(r, when, n, keep, &err))) {
+		strbuf_addstr(out, "\"kept\": null, \"kept_by\": null}");
+	} else {
+		/* Every rule 0: retention deletes nothing. */
+		for (i = 0; i < n; i++) {
+			kept += keep[i] || retention_off(r);
+			for (k = 0; k < RETENTION_NRULES; k++)
+				by[k] += !!(keep[i] & (1u << k));
+		}
+		strbuf_addf(out, "\"kept\": %u, \"kept_by\": {", kept);
+		for (k = 0; k < RETENTION_NRULES; k++)
+			strbuf_addf(out, "%s\"%s\": %u", k ? ", " : "", retention_rule_name(k),
+				    by[k]);
+		strbuf_addstr(out, "}}");
+	}
+	free(keep);
+	free(when);
+}
+
 static void render_json(const struct status_input *in, const struct status_eval *ev,
 			const struct run_state *st, struct strbuf *out)
 {
@@ -199,6 +246,8 @@ static void render_json(const struct status_input *in, const struct status_eval 
 	json_kstr(out, &first, "archive_error", in->archive_error);
 	json_key(out, "missing_sidecars", &first);
 	render_missing_sidecars(in, out);
+	json_key(out, "retention", &first);
+	render_retention(in, out);
 	json_ktime(out, &first, "generated_at", in->now, true);
 	json_kstr(out, &first, "version", in->version ? in->version : DUMPFS_VERSION);
 	strbuf_addstr(out, "\n}\n");

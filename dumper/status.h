@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "archive.h"
+#include "retention.h"
 #include "state.h"
 #include "strbuf.h"
 
@@ -43,6 +44,9 @@ struct status_input {
 	/* NULL, or why the archive dir could not be read (archives then
 	 * empty): health is CRITICAL "cannot read ...", dumpfs_up 0. */
 	const char *archive_error;
+	/* NULL, or the retention rules in force: status.json shows them and
+	 * how many backups each keeps now ("retention"). */
+	const struct retention_rules *retention;
 };
 
 struct status_eval {

@@ -10,6 +10,7 @@ int cmd_backup(int argc, char **argv, struct logger *lg);
 int cmd_check(int argc, char **argv, struct logger *lg);
 int cmd_verify(int argc, char **argv, struct logger *lg);
 int cmd_restore(int argc, char **argv, struct logger *lg);
+int cmd_prune(int argc, char **argv, struct logger *lg);
 int cmd_mount(int argc, char **argv, struct logger *lg);
 
 #endif

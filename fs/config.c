@@ -85,10 +85,15 @@ const struct key_def config_keys[] = {
 	STR("archive", "dir", archive.dir, "/var/lib/dumpfs/archive"),
 	KEY("archive", "prefix", K_NAME, 0, archive.prefix, "mariadb", 0, 0, NULL),
 	KEY("archive", "schedule", K_SCHEDULE, 0, archive.schedule, "02:00", 0, 0, NULL),
-	UINT("archive", "keep_days", archive.keep_days, "30", 1, 36500),
+	UINT("archive", "keep_days", archive.keep_days, "30", 0, 36500),
 	/* min_keep >= 1: retention never empties the archive. */
 	UINT("archive", "min_keep", archive.min_keep, "3", 1, 100000),
 	UINT("archive", "max_age_hours", archive.max_age_hours, "26", 1, 8760),
+	/* Retention tiers, 0 = off (SPEC section 7). */
+	UINT("archive", "keep_daily", archive.keep_daily, "0", 0, 100000),
+	UINT("archive", "keep_weekly", archive.keep_weekly, "0", 0, 100000),
+	UINT("archive", "keep_monthly", archive.keep_monthly, "0", 0, 100000),
+	UINT("archive", "keep_yearly", archive.keep_yearly, "0", 0, 100000),
 
 	ENUM("notify", "on", notify.on, "failure", notify_on_names),
 	SECRET("notify", "webhook_url", notify.webhook_url),

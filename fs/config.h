@@ -62,6 +62,8 @@ struct config {
 		char *prefix;				     /* default "mariadb" */
 		struct schedule schedule;		     /* default 02:00 */
 		unsigned keep_days, min_keep, max_age_hours; /* 30, 3, 26 */
+		/* Retention tiers (SPEC section 7), 0 = off. */
+		unsigned keep_daily, keep_weekly, keep_monthly, keep_yearly;
 	} archive;
 
 	struct {

@@ -50,14 +50,23 @@ int jobopts_from_config(struct pipeline_opts *o, const struct config *cfg, struc
 	return 0;
 }
 
+void jobopts_retention(struct retention_rules *r, const struct config *cfg)
+{
+	r->days = cfg->archive.keep_days;
+	r->daily = cfg->archive.keep_daily;
+	r->weekly = cfg->archive.keep_weekly;
+	r->monthly = cfg->archive.keep_monthly;
+	r->yearly = cfg->archive.keep_yearly;
+	r->min_keep = cfg->archive.min_keep;
+}
+
 void jobopts_backup(struct backup_opts *b, const struct config *cfg,
 		    const struct pipeline_opts *pipeline, struct logger *lg)
 {
 	memset(b, 0, sizeof(*b));
 	b->dir = cfg->archive.dir;
 	b->prefix = cfg->archive.prefix;
-	b->keep_days = cfg->archive.keep_days;
-	b->min_keep = cfg->archive.min_keep;
+	jobopts_retention(&b->retention, cfg);
 	b->pipeline = pipeline;
 	b->log = lg;
 	b->group = cfg->fs.group;

@@ -20,6 +20,9 @@ int jobopts_load_key(struct gpg_key **key, const struct config *cfg, struct errb
 int jobopts_from_config(struct pipeline_opts *o, const struct config *cfg, struct gpg_key *key,
 			struct logger *lg);
 
+/* The retention rules of cfg's [archive] section. */
+void jobopts_retention(struct retention_rules *r, const struct config *cfg);
+
 /* Fills *b from cfg's [archive] section; `pipeline` and lg borrowed. */
 void jobopts_backup(struct backup_opts *b, const struct config *cfg,
 		    const struct pipeline_opts *pipeline, struct logger *lg);

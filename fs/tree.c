@@ -9,6 +9,7 @@
 
 #include "../dumper/archive.h"
 #include "../dumper/state.h"
+#include "jobopts.h"
 #include "scheduler.h"
 
 static const char snapshot_dir[] = "snapshot";
@@ -303,6 +304,7 @@ static unsigned readers_now(struct dumpfs *fs)
 int tree_status_render(struct dumpfs *fs, enum status_file f, struct strbuf *out)
 {
 	struct archive_list l = ARCHIVE_LIST_INIT;
+	struct retention_rules rules;
 	struct run_state st;
 	struct status_input in;
 	struct errbuf err, dir_err;
@@ -317,6 +319,7 @@ int tree_status_render(struct dumpfs *fs, enum status_file f, struct strbuf *out
 	errbuf_clear(&err);
 	if (state_read(&st, fs->cfg->archive.dir, &err))
 		logger_log(fs->lg, LOGL_WARN, "state_unreadable", "error=\"%s\"", err.msg);
+	jobopts_retention(&rules, fs->cfg);
 	in = (struct status_input){
 		.archives = &l,
 		.state = &st,
@@ -329,6 +332,7 @@ int tree_status_render(struct dumpfs *fs, enum status_file f, struct strbuf *out
 		.max_snapshot_readers = fs->cfg->fs.max_snapshot_readers,
 		.version = NULL,
 		.archive_error = dir_err.msg[0] ? dir_err.msg : NULL,
+		.retention = &rules,
 	};
 	ret = status_render(f, &in, out);
 	archive_list_release(&l);

@@ -12,12 +12,13 @@ static const char overview[] =
 	"       dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME]\n"
 	"                                                          decrypt + gunzip + load into "
 	"MariaDB\n"
+	"       dumpfs prune   [-c CONFIG] [--dry-run]             retention now\n"
 	"       dumpfs --version | --help | help COMMAND\n"
 	"\n"
 	"CONFIG defaults to $DUMPFS_CONFIG, else /etc/dumpfs/dumpfs.ini.\n"
 	"\n"
 	"Exit codes:\n"
-	"  mount, dump, backup, verify, restore: 0 success, 1 failure, 2 usage or\n"
+	"  mount, dump, backup, verify, restore, prune: 0 success, 1 failure, 2 usage or\n"
 	"    configuration error (nothing was done).\n"
 	"  check: 0 OK, 1 CRITICAL (newest backup older than max_age_hours, or dated\n"
 	"    in the future), 2 NONE (no backup found), 3 could not tell (bad config,\n"
@@ -52,9 +53,10 @@ static const struct command_help helps[] = {
 		   "Writes one archive backup <prefix>_YYYY-MM-DD_HHMMSS.sql.gz.gpg and its\n"
 		   ".sha256 sidecar (both 0440, group [fs] group) into [archive] dir, then\n"
 		   "applies retention (keep_days counted back from the newest backup's\n"
-		   "date; skipped, with a warning and a notice, when the dates look like a\n"
-		   "clock jump).  Updates the state shown in status/ and notifies as\n"
-		   "configured.  A server that stops answering fails the run after\n"
+		   "date, keep_daily/weekly/monthly/yearly, min_keep; skipped, with a\n"
+		   "warning and a notice, when the dates look like a clock jump).\n"
+		   "Updates the state shown in status/ and notifies as configured.  A\n"
+		   "server that stops answering fails the run after\n"
 		   "[mariadb] read_timeout.\n"
 		   "Exit: 0 success, 1 failure (also when another backup is running),\n"
 		   "2 usage/config.\n"},
@@ -72,6 +74,14 @@ static const struct command_help helps[] = {
 		    "writes plaintext to disk.  A client command in the file (\\!, system,\n"
 		    "source, ...) fails the restore, naming its line.\n"
 		    "Exit: 0 success, 1 failure, 2 usage/config.\n"},
+	{"prune", "usage: dumpfs prune [-c CONFIG] [--dry-run]\n"
+		  "Applies the [archive] retention rules now, under the run lock, and\n"
+		  "prints one line per backup, newest first: \"keep NAME RULES\" (RULES\n"
+		  "from days,daily,weekly,monthly,yearly,min_keep) or \"delete NAME\".\n"
+		  "A deleted backup's .sha256 sidecar goes with it.  --dry-run deletes\n"
+		  "nothing.  Nothing is deleted while a backup runs, or when the newest\n"
+		  "backup is dated in the future.\n"
+		  "Exit: 0 success, 1 failure, 2 usage/config.\n"},
 };
 
 int usage_print(FILE *f, const char *command)

@@ -244,6 +244,139 @@ def test_failed_run_prunes_nothing_and_records_the_error(env):
     assert old not in backups(d)
 
 
+def plant_named(d, template, name):
+    """A copy of the backup file `template` as `name` in d, with a sidecar."""
+    shutil.copyfile(template, os.path.join(d, name))
+    with open(template, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    with open(os.path.join(d, name + ".sha256"), "w") as f:
+        f.write("%s  %s\n" % (digest, name))
+    return name
+
+
+def visible(d):
+    return sorted(n for n in os.listdir(d) if not n.startswith("."))
+
+
+def stamp(s):
+    return "mariadb_%s.sql.gz.gpg" % s
+
+
+TIERS = dict(keep_days=0, keep_daily=2, keep_monthly=3, keep_yearly=3, min_keep=1)
+
+
+def test_retention_tiers_through_backup_then_prune(env):
+    """Issue 11: daily/monthly/yearly tiers applied by `dumpfs backup`
+    (after a success only), then `dumpfs prune --dry-run` and `dumpfs
+    prune`.  The planted backups are years old so the expectation does not
+    depend on today's date; the new backup is today's."""
+    scratch = env.archive_dir("tiers-template")
+    assert run_dumpfs(["backup"], env.config(scratch)).returncode == 0
+    template = os.path.join(scratch, backups(scratch)[0])
+    d = env.archive_dir("tiers")
+    planted = {k: plant_named(d, template, stamp(v)) for k, v in {
+        "p1": "2023-06-15_020000",
+        "p2": "2023-12-31_230000",  # the newest of 2023
+        "p3": "2024-01-31_020000",  # the newest of January 2024
+        "p4": "2024-02-15_020000",
+        "p5": "2024-02-15_140000",  # two on one day
+        "p6": "2024-02-16_020000",  # the newest of 2024
+    }.items()}
+    with open(os.path.join(d, "notes.txt"), "w") as f:
+        f.write("not ours\n")
+
+    # A failed run deletes nothing (it only adds the hidden lock and state).
+    before = visible(d)
+    down = env.config(d, port=free_port(), **TIERS)
+    assert run_dumpfs(["backup"], down).returncode == 1
+    assert visible(d) == before
+
+    cfg = env.config(d, **TIERS)
+    res = run_dumpfs(["backup"], cfg)
+    assert res.returncode == 0, res.stderr.decode()
+    new = [n for n in backups(d) if n not in planted.values()]
+    assert len(new) == 1
+    # daily 2: today (new) and 2024-02-16 (p6); monthly 3: this month,
+    # Feb 2024 (p6), Jan 2024 (p3); yearly 3: this year, 2024 (p6), 2023 (p2).
+    kept = [new[0], planted["p6"], planted["p3"], planted["p2"]]
+    assert backups(d) == sorted(kept), res.stderr.decode()
+    for n in kept:
+        assert os.path.exists(os.path.join(d, n + ".sha256")), n
+    for k in ("p1", "p4", "p5"):
+        assert not os.path.exists(os.path.join(d, planted[k] + ".sha256")), k
+    assert os.path.exists(os.path.join(d, "notes.txt"))
+    assert "retention_skipped" not in res.stderr.decode()
+
+    # Two more old ones, then prune with the same rules.
+    p7 = plant_named(d, template, stamp("2024-02-10_020000"))
+    p8 = plant_named(d, template, stamp("2022-05-01_020000"))
+    want = ("keep %s daily,monthly,yearly,min_keep\n"
+            "keep %s daily,monthly,yearly\n"
+            "delete %s\n"
+            "keep %s monthly\n"
+            "keep %s yearly\n"
+            "delete %s\n") % (new[0], planted["p6"], p7, planted["p3"], planted["p2"], p8)
+    before = visible(d)
+    res = run_dumpfs(["prune", "--dry-run"], cfg)
+    assert res.returncode == 0, res.stderr.decode()
+    assert res.stdout.decode() == want
+    assert visible(d) == before
+
+    res = run_dumpfs(["prune", "-c", cfg], None)
+    assert res.returncode == 0, res.stderr.decode()
+    assert res.stdout.decode() == want
+    assert backups(d) == sorted(kept)
+    for n in (p7, p8):
+        assert not os.path.exists(os.path.join(d, n + ".sha256")), n
+    for n in kept:
+        assert os.path.exists(os.path.join(d, n + ".sha256")), n
+    assert os.path.exists(os.path.join(d, "notes.txt"))
+    # Nothing left to delete.
+    res = run_dumpfs(["prune"], cfg)
+    assert res.returncode == 0 and "delete" not in res.stdout.decode()
+
+
+def test_prune_usage_and_run_lock(env):
+    d = env.archive_dir("prune-lock")
+    assert run_dumpfs(["prune", "--bogus"]).returncode == 2
+    cfg = env.config(d, databases="big", keep_days=1, min_keep=1)
+    assert run_dumpfs(["prune", "extra"], cfg).returncode == 2
+    # An empty archive: nothing to say, success.
+    res = run_dumpfs(["prune"], cfg)
+    assert res.returncode == 0 and res.stdout == b"", res.stderr.decode()
+    assert run_dumpfs(["backup"], cfg).returncode == 0
+    old = plant(d, backups(d)[0], time.time() - 10 * DAY)
+    # While a backup runs, prune deletes nothing and says why.
+    time.sleep(1.1)
+    running = popen_dumpfs(["backup"], cfg)
+    try:
+        wait_for_temporary(d, running)
+        res = run_dumpfs(["prune"], cfg)
+        assert res.returncode == 1
+        err = res.stderr.decode()
+        assert "another backup is running (pid %d)" % running.pid in err, err
+        assert res.stdout == b""
+        assert os.path.exists(os.path.join(d, old))
+        # A dry run does not need the lock.
+        res = run_dumpfs(["prune", "--dry-run"], cfg)
+        assert res.returncode == 0 and ("delete %s\n" % old) in res.stdout.decode()
+        assert os.path.exists(os.path.join(d, old))
+    finally:
+        out, err = running.communicate(timeout=600)
+    assert_no_sanitizer(err)
+    assert running.returncode == 0, err.decode()
+    # The backup's own retention removed it.
+    assert old not in backups(d)
+    # A backup dated in the future (a clock that ran ahead): measuring from
+    # it would delete the real ones, so prune deletes nothing and says why.
+    left = backups(d)
+    future = plant(d, left[-1], time.time() + 3 * DAY)
+    res = run_dumpfs(["prune"], cfg)
+    assert res.returncode == 1, res.stdout.decode()
+    assert "dated in the future" in res.stderr.decode(), res.stderr.decode()
+    assert backups(d) == sorted(left + [future])
+
+
 def test_check_exit_codes(env):
     d = env.archive_dir("check")
     cfg = env.config(d, max_age_hours=26)

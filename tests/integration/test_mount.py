@@ -637,6 +637,12 @@ def test_archive_view_after_two_backups(env, corpus_mount):
     doc = m.status()
     assert doc["state"] == "ok" and doc["archive_count"] == 2
     assert doc["last_file"] == backups[-1]
+    # Issue 11: the rules in force (the defaults) and what each keeps.
+    assert doc["retention"] == {
+        "keep_days": 30, "keep_daily": 0, "keep_weekly": 0, "keep_monthly": 0,
+        "keep_yearly": 0, "min_keep": 3, "kept": 2,
+        "kept_by": {"days": 2, "daily": 0, "weekly": 0, "monthly": 0, "yearly": 0,
+                    "min_keep": 2}}
     health = read_status(m, "health").decode()
     assert re.fullmatch(r"OK \d+ %s\n" % re.escape(backups[-1]), health)
     assert read_status(m, "last_success").strip()

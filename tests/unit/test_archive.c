@@ -219,6 +219,21 @@ TEST(archive_scan_lists_only_complete_backups)
 	free(dir);
 }
 
+/* archive_prune with keep_days and min_keep only, as before the tiers. */
+static int prune(const char *dir, unsigned keep_days, unsigned min_keep, const char *new_name,
+		 time_t now, struct archive_prune_result *pr, struct errbuf *err)
+{
+	struct archive_prune_opts o = {
+		.dir = dir,
+		.prefix = "mariadb",
+		.rules = {.days = keep_days, .min_keep = min_keep},
+		.new_name = new_name,
+		.now = now,
+	};
+
+	return archive_prune(&o, pr, err);
+}
+
 TEST(archive_prune_keep_days_min_keep_foreign)
 {
 	char *dir = mkdir_tmp();
@@ -247,13 +262,13 @@ TEST(archive_prune_keep_days_min_keep_foreign)
 	put(dir, "old.txt", "foreign");
 	set_mtime(dir, "old.txt", now - 400 * DAY);
 
-	/* keep_days 0 keeps everything. */
-	CHECK(archive_prune(dir, "mariadb", 0, 0, NULL, now, NULL, &pr, &err) == 0);
+	/* No rule at all (min_keep 0 too) keeps everything. */
+	CHECK(prune(dir, 0, 0, NULL, now, &pr, &err) == 0);
 	CHECK(pr.deleted == 0 && !pr.skipped && exists(dir, n40));
 
 	/* 5 backups, 3 more than 30 days older than the newest, min_keep 3:
 	 * only 2 may go. */
-	CHECK(archive_prune(dir, "mariadb", 30, 3, n0, now, NULL, &pr, &err) == 0);
+	CHECK(prune(dir, 30, 3, n0, now, &pr, &err) == 0);
 	CHECK(pr.deleted == 2 && !pr.skipped);
 	CHECK(!exists(dir, n40) && !exists(dir, n35));
 	archive_sidecar_name(side, sizeof(side), n40);
@@ -271,14 +286,14 @@ TEST(archive_prune_keep_days_min_keep_foreign)
 	CHECK(exists(dir, "old.txt"));
 
 	/* min_keep 1: the 31-day-old one goes now. */
-	CHECK(archive_prune(dir, "mariadb", 30, 1, NULL, now, NULL, &pr, &err) == 0);
+	CHECK(prune(dir, 30, 1, NULL, now, &pr, &err) == 0);
 	CHECK(pr.deleted == 1 && !exists(dir, n31) && exists(dir, n10) && exists(dir, n0));
 	/* Even min_keep 0 keeps backups younger than keep_days. */
-	CHECK(archive_prune(dir, "mariadb", 30, 0, NULL, now, NULL, &pr, &err) == 0);
+	CHECK(prune(dir, 30, 0, NULL, now, &pr, &err) == 0);
 	CHECK(pr.deleted == 0 && exists(dir, n10) && exists(dir, n0));
 	/* Ages count from the newest backup, not the clock: a month later,
 	 * with no new backup, min_keep 0 still keeps the newest. */
-	CHECK(archive_prune(dir, "mariadb", 1, 0, NULL, now + 30 * DAY, NULL, &pr, &err) == 0);
+	CHECK(prune(dir, 1, 0, NULL, now + 30 * DAY, &pr, &err) == 0);
 	CHECK(pr.deleted == 1 && !exists(dir, n10) && exists(dir, n0));
 	CHECK(!exists(dir, orphan_new)); /* 2 days before the newest */
 	CHECK(exists(dir, "other_2000-01-01_000000.sql.gz.gpg") && exists(dir, "old.txt"));
@@ -301,7 +316,7 @@ TEST(archive_prune_clock_jump_ahead_is_skipped)
 		put_backup(dir, now - (4 - i) * DAY, real[i], true);
 	/* The run with the clock a year ahead made this one. */
 	put_backup(dir, jump, ahead, true);
-	CHECK(archive_prune(dir, "mariadb", 30, 2, ahead, jump, NULL, &pr, &err) == 0);
+	CHECK(prune(dir, 30, 2, ahead, jump, &pr, &err) == 0);
 	CHECK(pr.skipped && pr.deleted == 0);
 	CHECK(strstr(pr.reason, ahead) && strstr(pr.reason, real[4]) &&
 	      strstr(pr.reason, "365 days after") && strstr(pr.reason, "keep_days = 30"));
@@ -311,7 +326,7 @@ TEST(archive_prune_clock_jump_ahead_is_skipped)
 	/* The clock is fixed; the next run must not measure from the
 	 * future-dated backup either. */
 	put_backup(dir, now + 60, later, true);
-	CHECK(archive_prune(dir, "mariadb", 30, 2, later, now + 60, NULL, &pr, &err) == 0);
+	CHECK(prune(dir, 30, 2, later, now + 60, &pr, &err) == 0);
 	CHECK(pr.skipped && pr.deleted == 0);
 	CHECK(strstr(pr.reason, ahead) && strstr(pr.reason, "dated in the future"));
 	for (int i = 0; i < 5; i++)
@@ -319,13 +334,12 @@ TEST(archive_prune_clock_jump_ahead_is_skipped)
 
 	/* Within keep_days of the previous newest: a normal run. */
 	CHECK(unlink_name(dir, ahead) == 0);
-	CHECK(archive_prune(dir, "mariadb", 30, 2, later, now + 60, NULL, &pr, &err) == 0);
+	CHECK(prune(dir, 30, 2, later, now + 60, &pr, &err) == 0);
 	CHECK(!pr.skipped && pr.deleted == 0 && pr.reason[0] == '\0');
 	/* A jump of exactly keep_days is still trusted; one second more is
 	 * not. */
 	put_backup(dir, now + 60 + 30 * DAY, ahead, true);
-	CHECK(archive_prune(dir, "mariadb", 30, 2, ahead, now + 60 + 30 * DAY, NULL, &pr, &err) ==
-	      0);
+	CHECK(prune(dir, 30, 2, ahead, now + 60 + 30 * DAY, &pr, &err) == 0);
 	CHECK(!pr.skipped && pr.deleted == 5);
 	CHECK(exists(dir, later) && exists(dir, ahead));
 	rm_rf(dir);
@@ -346,11 +360,120 @@ TEST(archive_prune_min_keep_with_future_cutoff)
 		put_backup(dir, now - (100 - 20 * i) * DAY, n[i], true);
 	/* Each one 20 days after the other: trusted; 3 are past 10 days
 	 * before the newest, but min_keep 3 keeps 2 of them. */
-	CHECK(archive_prune(dir, "mariadb", 10, 3, n[3], now, NULL, &pr, &err) == 0);
+	CHECK(prune(dir, 10, 3, n[3], now, &pr, &err) == 0);
 	CHECK(pr.skipped);
-	CHECK(archive_prune(dir, "mariadb", 25, 3, n[3], now, NULL, &pr, &err) == 0);
+	CHECK(prune(dir, 25, 3, n[3], now, &pr, &err) == 0);
 	CHECK(!pr.skipped && pr.deleted == 1);
 	CHECK(!exists(dir, n[0]) && exists(dir, n[1]) && exists(dir, n[2]) && exists(dir, n[3]));
+	rm_rf(dir);
+	free(dir);
+}
+
+static void collect(void *arg, const char *name, unsigned keep)
+{
+	char rules[128];
+
+	retention_format(keep, rules, sizeof(rules));
+	if (keep)
+		strbuf_addf(arg, "keep %s %s\n", name, rules);
+	else
+		strbuf_addf(arg, "delete %s\n", name);
+}
+
+/* Issue 11: the tiers through archive_prune, a dry run first. */
+TEST(archive_prune_tiers_dry_run_then_delete)
+{
+	static const char *const names[] = {
+		"mariadb_2024-12-31_020000.sql.gz.gpg", "mariadb_2025-01-31_020000.sql.gz.gpg",
+		"mariadb_2025-02-27_020000.sql.gz.gpg", "mariadb_2025-02-28_020000.sql.gz.gpg",
+		"mariadb_2025-02-28_140000.sql.gz.gpg",
+	};
+	char *dir = mkdir_tmp();
+	char side[ARCHIVE_NAME_MAX];
+	struct strbuf out = STRBUF_INIT;
+	struct archive_prune_result pr;
+	struct errbuf err;
+	time_t newest = 0;
+	struct archive_prune_opts o = {
+		.dir = dir,
+		.prefix = "mariadb",
+		.rules = {.monthly = 2, .yearly = 2, .min_keep = 1},
+		.dry_run = true,
+		.report = collect,
+		.report_arg = &out,
+	};
+
+	use_tz("UTC");
+	for (size_t i = 0; i < 5; i++) {
+		put(dir, names[i], "ciphertext");
+		archive_sidecar_name(side, sizeof(side), names[i]);
+		put(dir, side, "x");
+	}
+	/* Orphan sidecars: one older than the oldest kept backup, one not. */
+	put(dir, "mariadb_2024-06-01_020000.sql.gz.gpg.sha256", "x");
+	put(dir, "mariadb_2025-01-15_020000.sql.gz.gpg.sha256", "x");
+	CHECK(archive_parse_name(names[4], "mariadb", &newest));
+	o.now = newest + 60;
+
+	/* Monthly: Feb 2025's newest, Jan 2025's; yearly: 2025's, 2024's. */
+	const char *want = "keep mariadb_2025-02-28_140000.sql.gz.gpg monthly,yearly,min_keep\n"
+			   "delete mariadb_2025-02-28_020000.sql.gz.gpg\n"
+			   "delete mariadb_2025-02-27_020000.sql.gz.gpg\n"
+			   "keep mariadb_2025-01-31_020000.sql.gz.gpg monthly\n"
+			   "keep mariadb_2024-12-31_020000.sql.gz.gpg yearly\n";
+	CHECK(archive_prune(&o, &pr, &err) == 0);
+	CHECK_STREQ(strbuf_str(&out), want);
+	CHECK(pr.deleted == 2 && pr.kept == 3 && !pr.skipped);
+	for (size_t i = 0; i < 5; i++)
+		CHECK(exists(dir, names[i]));
+	CHECK(exists(dir, "mariadb_2024-06-01_020000.sql.gz.gpg.sha256"));
+
+	strbuf_reset(&out);
+	o.dry_run = false;
+	CHECK(archive_prune(&o, &pr, &err) == 0);
+	CHECK_STREQ(strbuf_str(&out), want);
+	CHECK(pr.deleted == 2 && pr.kept == 3);
+	for (size_t i = 0; i < 5; i++) {
+		archive_sidecar_name(side, sizeof(side), names[i]);
+		CHECK(exists(dir, names[i]) == (i != 2 && i != 3));
+		CHECK(exists(dir, side) == (i != 2 && i != 3));
+	}
+	CHECK(!exists(dir, "mariadb_2024-06-01_020000.sql.gz.gpg.sha256"));
+	CHECK(exists(dir, "mariadb_2025-01-15_020000.sql.gz.gpg.sha256"));
+
+	/* A second run has nothing left to delete. */
+	strbuf_reset(&out);
+	CHECK(archive_prune(&o, &pr, &err) == 0);
+	CHECK(pr.deleted == 0 && pr.kept == 3);
+	strbuf_release(&out);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* keep_days 0 with tiers: a new backup a year after the previous one is
+ * no clock jump to the tiers (they count days that have backups). */
+TEST(archive_prune_tiers_without_keep_days_ignore_gaps)
+{
+	char *dir = mkdir_tmp();
+	char n[3][ARCHIVE_NAME_MAX];
+	struct archive_prune_result pr;
+	struct errbuf err;
+	time_t now = time(NULL);
+	struct archive_prune_opts o = {
+		.dir = dir,
+		.prefix = "mariadb",
+		.rules = {.daily = 2, .min_keep = 1},
+		.now = now,
+	};
+
+	use_tz("UTC");
+	put_backup(dir, now - 400 * DAY, n[0], true);
+	put_backup(dir, now - 365 * DAY, n[1], true);
+	put_backup(dir, now, n[2], true);
+	o.new_name = n[2];
+	CHECK(archive_prune(&o, &pr, &err) == 0);
+	CHECK(!pr.skipped && pr.deleted == 1 && pr.kept == 2);
+	CHECK(!exists(dir, n[0]) && exists(dir, n[1]) && exists(dir, n[2]));
 	rm_rf(dir);
 	free(dir);
 }

@@ -297,7 +297,8 @@ TEST(config_invalid_values)
 	BAD("dump", "threads", "65", "expected an integer 0..64");
 	BAD("dump", "threads", "1.5", "expected an integer 0..64");
 	BAD("gpg", "warn_expiry_days", "3651", "expected an integer 0..3650");
-	BAD("archive", "keep_days", "0", "expected an integer 1..36500");
+	BAD("archive", "keep_days", "36501", "expected an integer 0..36500");
+	BAD("archive", "keep_weekly", "-1", "expected an integer 0..100000");
 	BAD("archive", "min_keep", "0", "expected an integer 1..100000");
 	BAD("archive", "max_age_hours", "8761", "expected an integer 1..8760");
 	BAD("fs", "max_snapshot_readers", "0", "expected an integer 1..64");

@@ -15,8 +15,10 @@ static double now_s(void)
 
 static struct scheduler *start(const struct schedule *sched)
 {
-	static const struct backup_opts bo = {"/nonexistent", "mariadb", 0,	   1,
-					      NULL,	      NULL,	 (gid_t)-1};
+	static const struct backup_opts bo = {.dir = "/nonexistent",
+					      .prefix = "mariadb",
+					      .retention = {.min_keep = 1},
+					      .group = (gid_t)-1};
 	struct scheduler_opts o = {sched, &bo, NULL, NULL, NULL};
 	struct scheduler *s = NULL;
 	struct errbuf err;

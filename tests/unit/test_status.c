@@ -348,3 +348,49 @@ TEST(status_lists_missing_sidecars)
 	free(json);
 	free(prom);
 }
+
+/* Issue 11: the retention rules in force and how many backups each keeps. */
+TEST(status_json_retention)
+{
+	const struct retention_rules rules = {.days = 30, .daily = 1, .weekly = 2, .min_keep = 1};
+	const char *old = getenv("TZ");
+	char *saved = old ? strdup(old) : NULL;
+	struct status_input in;
+	struct run_state st;
+	char *json, *got, cmd[1024];
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	setup(&in, &st);
+	/* Sat 2026-11-28 and Sun 2026-11-29: one day each, one ISO week. */
+	in.retention = &rules;
+	json = render(STATUS_JSON, &in);
+	snprintf(cmd, sizeof(cmd), PYJSON "%s", "retention");
+	got = pipe_through(cmd, json);
+	CHECK_STREQ(got, "retention={'keep_days': 30, 'keep_daily': 1, 'keep_weekly': 2, "
+			 "'keep_monthly': 0, 'keep_yearly': 0, 'min_keep': 1, 'kept': 2, "
+			 "'kept_by': {'days': 2, 'daily': 1, 'weekly': 1, 'monthly': 0, "
+			 "'yearly': 0, 'min_keep': 1}}\n");
+	free(got);
+	free(json);
+
+	in.archives = &none;
+	json = render(STATUS_JSON, &in);
+	got = pipe_through(cmd, json);
+	CHECK(got && strstr(got, "'kept': 0, 'kept_by': {'days': 0, 'daily': 0"));
+	free(got);
+	free(json);
+
+	in.retention = NULL;
+	json = render(STATUS_JSON, &in);
+	got = pipe_through(cmd, json);
+	CHECK_STREQ(got, "retention=None\n");
+	free(got);
+	free(json);
+	if (saved)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(saved);
+}
