@@ -214,6 +214,10 @@ def test_reader_limit_is_shared_with_now(env, all_mount):
 
 def test_a_name_not_listed_is_enoent(env, all_mount, some_mount):
     opens = [m.log().count(" snapshot_open ") for m in (all_mount, some_mount)]
+    # Listed ones are there (so the ENOENTs below are not just an empty
+    # directory).
+    for m in (all_mount, some_mount):
+        assert os.stat(m.path(DBS + "/corpus_types" + SUFFIX)).st_size == 0
     for m, name in ((all_mount, "nope" + SUFFIX),
                     (all_mount, "mysql" + SUFFIX),
                     (all_mount, "information_schema" + SUFFIX),
@@ -259,3 +263,20 @@ def test_server_down(env):
             assert m.stop() == 0
     finally:
         srv.cleanup()
+
+
+def test_spool_mode_rsync_copies_one_database(env):
+    """Spool mode applies to databases/ too: fstat on the open file gives
+    the exact size, so rsync copies it whole."""
+    m = env.mount(env.config(fs={"snapshot_mode": "spool"}), "spool")
+    src = m.path(DBS + "/corpus_types" + SUFFIX)
+    with open(src, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        assert size > 0 and len(f.read()) == size
+    dest = os.path.join(env.dir, "rsync-spool")
+    os.makedirs(dest)
+    subprocess.run(["rsync", src, dest + "/"], check=True, timeout=600)
+    sql = plaintext(env, os.path.join(dest, "corpus_types" + SUFFIX))
+    assert sql.rstrip().endswith(COMPLETION)
+    assert b"-- Databases: corpus_types\n" in sql[:2000]
+    assert m.stop() == 0
