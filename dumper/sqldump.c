@@ -73,6 +73,11 @@ static int in_list(const char *const *list, const char *name, int nocase)
 	return 0;
 }
 
+bool sqldump_is_system_database(const char *name)
+{
+	return in_list(system_databases, name, 1);
+}
+
 int sqldump_new(struct sqldump **out, const struct sqldump_opts *opts, struct errbuf *err)
 {
 	struct sqldump *d = calloc(1, sizeof(*d));

@@ -52,4 +52,8 @@ int sqldump_run(struct sqldump *d, struct writer *out, struct sqldump_stats *sta
 void sqldump_cancel(struct sqldump *d);
 void sqldump_free(struct sqldump *d);
 
+/* True for the server's own databases (information_schema, mysql, ...),
+ * which a dump with an empty database list leaves out. */
+bool sqldump_is_system_database(const char *name);
+
 #endif

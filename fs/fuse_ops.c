@@ -13,6 +13,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "dbsnap.h"
 #include "mountctx.h"
 #include "snapshot.h"
 #include "tree.h"
@@ -71,18 +72,16 @@ static pid_t caller_process(void)
 }
 
 /* Spool mode: fstat() on an open snapshot must give the spool's size, but
- * the kernel sends it as a stat by path; only the caller tells which
- * spool it is about. */
-static int snapshot_getattr(struct stat *st)
+ * the kernel sends it as a stat by path; only the caller (and the path)
+ * tell which spool it is about. */
+static void snapshot_spool_attr(const struct node *n, struct stat *st)
 {
 	struct dumpfs *fs = ctx();
 	uint64_t size = 0;
 
 	if (fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL &&
-	    !snapshot_spool_size(fs, caller_process(), &size))
-		size = 0;
-	tree_snapshot_attr(fs, st, (off_t)size);
-	return 0;
+	    snapshot_spool_size(fs, caller_process(), n->database, &size))
+		tree_snapshot_attr(fs, st, (off_t)size);
 }
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -109,10 +108,10 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		}
 	}
 	ret = tree_resolve(ctx(), path, &n);
-	if (!ret && n.kind == NODE_SNAPSHOT)
-		return snapshot_getattr(st);
 	if (!ret)
 		ret = tree_getattr(ctx(), &n, st);
+	if (!ret && n.kind == NODE_SNAPSHOT)
+		snapshot_spool_attr(&n, st);
 	return fs_errno(ret);
 }
 
@@ -163,14 +162,21 @@ static bool caller_gave_up(void)
 	return fuse_interrupted() != 0;
 }
 
-static int open_snapshot(struct handle *h, struct fuse_file_info *fi)
+static int open_snapshot(struct handle *h, const struct node *n, struct fuse_file_info *fi)
 {
 	struct dumpfs *fs = ctx();
 	struct errbuf err;
 	int ret;
 
+	/* A databases/ file: only a listed database (it may be gone since
+	 * the lookup). */
+	if (n->database[0]) {
+		ret = dbsnap_exists(fs, n->database);
+		if (ret)
+			return ret;
+	}
 	errbuf_clear(&err);
-	ret = snapshot_open(&h->snap, fs, caller_process(), caller_gave_up, &err);
+	ret = snapshot_open(&h->snap, fs, n->database, caller_process(), caller_gave_up, &err);
 	if (ret == -EBUSY)
 		logger_log(fs->lg, LOGL_WARN, "snapshot_busy", "error=\"%s\"", err.msg);
 	else if (ret && ret != -ESHUTDOWN && ret != -EINTR && err.msg[0])
@@ -210,7 +216,7 @@ static int open_node(struct handle *h, const struct node *n, struct fuse_file_in
 
 	switch (n->kind) {
 	case NODE_SNAPSHOT:
-		return open_snapshot(h, fi);
+		return open_snapshot(h, n, fi);
 	case NODE_STATUS:
 		ret = tree_status_render(ctx(), n->status, &h->text);
 		fi->direct_io = 1; /* the content changes; its size too */

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "dbsnap.h"
 #include "jobopts.h"
 #include "scheduler.h"
 #include "snapshot.h"
@@ -37,6 +38,7 @@ int dumpfs_init(struct dumpfs *fs, const struct config *cfg, struct gpg_key *key
 	notifier_set_key(fs->notifier, &fs->key_info);
 	fs->on_snapshot_failure = notify_snapshot_failure;
 	pthread_mutex_init(&fs->lock, NULL);
+	dbsnap_check_config(fs);
 	return 0;
 }
 
@@ -57,5 +59,6 @@ void dumpfs_release(struct dumpfs *fs)
 	fs->sched = NULL;
 	notifier_free(fs->notifier); /* delivers what is queued, bounded */
 	fs->notifier = NULL;
+	dbsnap_release(fs);
 	pthread_mutex_destroy(&fs->lock);
 }

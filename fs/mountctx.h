@@ -52,6 +52,8 @@ struct dumpfs {
 	struct handle *handles;	    /* open files (fuse_ops.c) */
 	bool stopping;		    /* unmounting: no new snapshot */
 	unsigned snapshots_started; /* ids for log lines */
+	char **db_names;	    /* the server's databases (dbsnap.c) */
+	double db_names_at;	    /* when asked, CLOCK_MONOTONIC seconds */
 };
 
 /* Fills fs for cfg, key and lg (borrowed; they outlive fs).  The

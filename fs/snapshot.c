@@ -1,8 +1,10 @@
 #include "snapshot.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +18,11 @@ struct snapshot {
 	struct dumpfs *fs;
 	struct snapshot *next, **pprev; /* on fs->live, under fs->lock */
 	struct dump_job *job;
+	/* What it dumps: the mount's options, limited to `database` when
+	 * that is not empty (dbv is then the job's database list). */
+	struct pipeline_opts opts;
+	char database[NAME_MAX + 1];
+	const char *dbv[2];
 	unsigned id; /* for log lines */
 	pid_t owner; /* the process that opened it */
 	bool spooled;
@@ -55,6 +62,8 @@ static void record_failure(struct snapshot *s)
 	struct dumpfs *fs = s->fs;
 	struct errbuf err;
 
+	if (s->database[0]) /* say which file failed: status/ and alerts show it */
+		error_prefix(&s->err, s->rc, "snapshot of database '%s'", s->database);
 	logger_log(fs->lg, LOGL_ERROR, "snapshot_failed", "id=%u bytes=%llu error=\"%s\"", s->id,
 		   (unsigned long long)s->res.out_bytes, s->err.msg);
 	errbuf_clear(&err);
@@ -279,8 +288,23 @@ static int open_spool(struct snapshot *s, bool (*interrupted)(void), struct errb
 	return ret;
 }
 
-int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, bool (*interrupted)(void),
-		  struct errbuf *err)
+/* The dump's options: the mount's, limited to one database if asked. */
+static int set_database(struct snapshot *s, const char *database, struct errbuf *err)
+{
+	s->opts = s->fs->dump;
+	if (!database || !*database)
+		return 0;
+	if ((size_t)snprintf(s->database, sizeof(s->database), "%s", database) >=
+	    sizeof(s->database))
+		return error_set(err, -ENAMETOOLONG, "database name too long");
+	s->dbv[0] = s->database;
+	s->dbv[1] = NULL;
+	s->opts.sql.databases = s->dbv;
+	return 0;
+}
+
+int snapshot_open(struct snapshot **out, struct dumpfs *fs, const char *database, pid_t owner,
+		  bool (*interrupted)(void), struct errbuf *err)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
 	int ret;
@@ -291,7 +315,9 @@ int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, bool (*
 	s->fs = fs;
 	s->owner = owner;
 	atomic_init(&s->stopped, false);
-	ret = dump_job_new(&s->job, &fs->dump, err);
+	ret = set_database(s, database, err);
+	if (!ret)
+		ret = dump_job_new(&s->job, &s->opts, err);
 	if (ret) {
 		free(s);
 		return ret;
@@ -302,8 +328,9 @@ int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, bool (*
 		free(s);
 		return ret;
 	}
-	logger_log(fs->lg, LOGL_INFO, "snapshot_open", "id=%u mode=%s", s->id,
-		   fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL ? "spool" : "stream");
+	logger_log(fs->lg, LOGL_INFO, "snapshot_open", "id=%u mode=%s database=\"%s\"", s->id,
+		   fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL ? "spool" : "stream",
+		   s->database[0] ? s->database : "(all)");
 	if (fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL)
 		ret = open_spool(s, interrupted, err);
 	else
@@ -335,14 +362,16 @@ uint64_t snapshot_size(const struct snapshot *s)
 	return s->spooled ? s->spool.size : 0;
 }
 
-bool snapshot_spool_size(struct dumpfs *fs, pid_t owner, uint64_t *size)
+bool snapshot_spool_size(struct dumpfs *fs, pid_t owner, const char *database, uint64_t *size)
 {
 	bool found = false;
 
+	if (!database)
+		database = "";
 	pthread_mutex_lock(&fs->lock);
 	/* The list is newest first. */
 	for (struct snapshot *s = fs->live; s && !found; s = s->next) {
-		if (s->spool_ready && s->owner == owner) {
+		if (s->spool_ready && s->owner == owner && !strcmp(s->database, database)) {
 			*size = s->spool.size;
 			found = true;
 		}

@@ -1,4 +1,6 @@
-/* One open() of snapshot/now.sql.gz.gpg: its own dump.
+/* One open() of snapshot/now.sql.gz.gpg, or of one of
+ * snapshot/databases/<name>.sql.gz.gpg (the same dump limited to that
+ * database): its own dump.
  *
  * Stream mode: snapshot_open() starts a dump_job in a worker thread that
  * writes into a bounded buffer (snapbuf.h); snapshot_read() drains it in
@@ -31,7 +33,9 @@
 
 struct snapshot;
 
-/* -EBUSY: too many readers; -ESHUTDOWN: unmounting; else the dump could
+/* `database`: NULL or "" for the configured databases (now.sql.gz.gpg),
+ * else that one alone.  -EBUSY: too many readers (now and databases/
+ * share the limit); -ESHUTDOWN: unmounting; else the dump could
  * not start, err says why (spool mode: -EIO with err empty when the dump
  * itself failed, which is already logged and recorded; -EINTR when
  * `interrupted`, polled while the spool runs, said the opener gave up:
@@ -39,8 +43,8 @@ struct snapshot;
  * `owner` is the opening process (see
  * snapshot_spool_size).  `interrupted` may be NULL.  On success *out is
  * the caller's (snapshot_close). */
-int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, bool (*interrupted)(void),
-		  struct errbuf *err);
+int snapshot_open(struct snapshot **out, struct dumpfs *fs, const char *database, pid_t owner,
+		  bool (*interrupted)(void), struct errbuf *err);
 /* Bytes (a full `size` unless the dump ended), 0 at EOF, -EIO; -EINTR
  * when snapshot_open()'s `interrupted`, asked while a read waits for the
  * dump, says the reader gave up.  Safe to call from several threads at
@@ -48,10 +52,11 @@ int snapshot_open(struct snapshot **out, struct dumpfs *fs, pid_t owner, bool (*
 ssize_t snapshot_read(struct snapshot *s, void *buf, size_t size, off_t off);
 /* The exact size in spool mode, 0 in stream mode (unknown). */
 uint64_t snapshot_size(const struct snapshot *s);
-/* The size of the newest complete spool that process `owner` has open,
- * for its fstat(): the kernel does not say which open file a stat is
- * about, only who asks.  False when it has none. */
-bool snapshot_spool_size(struct dumpfs *fs, pid_t owner, uint64_t *size);
+/* The size of the newest complete spool of `database` (as for
+ * snapshot_open) that process `owner` has open, for its fstat(): the
+ * kernel does not say which open file a stat is about, only who asks.
+ * False when it has none. */
+bool snapshot_spool_size(struct dumpfs *fs, pid_t owner, const char *database, uint64_t *size);
 /* Stops the dump if still running (its server query is killed), waits
  * for its worker, removes the spool, frees.  Not while a read runs. */
 void snapshot_close(struct snapshot *s);

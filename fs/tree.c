@@ -9,6 +9,7 @@
 
 #include "../dumper/archive.h"
 #include "../dumper/state.h"
+#include "dbsnap.h"
 #include "jobopts.h"
 #include "scheduler.h"
 
@@ -64,12 +65,33 @@ static int resolve_file(struct dumpfs *fs, const char *name, struct node *n)
 	}
 }
 
+/* "databases" or "databases/<file>" under snapshot/; 1 when `rest` is
+ * not in databases/. */
+static int resolve_databases(const char *rest, struct node *n)
+{
+	size_t len = sizeof(DBSNAP_DIR_NAME) - 1;
+
+	if (strncmp(rest, DBSNAP_DIR_NAME, len) || (rest[len] && rest[len] != '/'))
+		return 1;
+	n->kind = NODE_DATABASES_DIR;
+	if (!rest[len])
+		return 0;
+	rest += len + 1;
+	if (strchr(rest, '/') || dbsnap_parse(rest, n->database, sizeof(n->database)))
+		return -ENOENT;
+	n->kind = NODE_SNAPSHOT;
+	return 0;
+}
+
 int tree_resolve(struct dumpfs *fs, const char *path, struct node *n)
 {
 	const char *slash;
 	int ret;
 
-	*n = (struct node){NODE_ROOT, 0, NULL};
+	n->kind = NODE_ROOT;
+	n->status = 0;
+	n->name = NULL;
+	n->database[0] = '\0';
 	if (path[0] != '/')
 		return -ENOENT;
 	path++;
@@ -79,6 +101,11 @@ int tree_resolve(struct dumpfs *fs, const char *path, struct node *n)
 	ret = resolve_dir(path, slash ? (size_t)(slash - path) : strlen(path), n);
 	if (ret || !slash)
 		return ret;
+	if (n->kind == NODE_SNAPSHOT_DIR) {
+		ret = resolve_databases(slash + 1, n);
+		if (ret <= 0)
+			return ret;
+	}
 	if (!slash[1] || strchr(slash + 1, '/'))
 		return -ENOENT;
 	return resolve_file(fs, slash + 1, n);
@@ -201,8 +228,14 @@ static int dir_getattr(struct dumpfs *fs, const struct node *n, struct stat *st)
 	struct stat real;
 
 	base_attr(fs, st, S_IFDIR | 0555);
-	st->st_nlink = n->kind == NODE_ROOT ? 5 : 2;
+	st->st_nlink = n->kind == NODE_ROOT ? 5 : n->kind == NODE_SNAPSHOT_DIR ? 3 : 2;
 	st->st_size = 4096;
+	if (n->kind == NODE_DATABASES_DIR) {
+		/* Listing it asks the server: for those who may read the
+		 * snapshots (owner and [fs] group), as the files are. */
+		st->st_mode = S_IFDIR | 0550;
+		st->st_gid = fs->cfg->fs.group;
+	}
 	if (n->kind == NODE_ARCHIVE_DIR && stat(fs->cfg->archive.dir, &real) == 0) {
 		st->st_mtim = real.st_mtim;
 		st->st_ctim = real.st_ctim;
@@ -218,8 +251,10 @@ int tree_getattr(struct dumpfs *fs, const struct node *n, struct stat *st)
 
 	switch (n->kind) {
 	case NODE_SNAPSHOT:
-		tree_snapshot_attr(fs, st, 0);
-		return 0;
+		ret = n->database[0] ? dbsnap_exists(fs, n->database) : 0;
+		if (!ret)
+			tree_snapshot_attr(fs, st, 0);
+		return ret;
 	case NODE_STATUS:
 		ret = tree_status_render(fs, n->status, &sb);
 		if (!ret)
@@ -253,8 +288,22 @@ static int list_archive(struct dumpfs *fs, tree_add_fn add, void *arg)
 	return ret;
 }
 
+struct db_add {
+	tree_add_fn add;
+	void *arg;
+};
+
+static int add_db_file(void *p, const char *file)
+{
+	struct db_add *a = p;
+
+	return a->add(a->arg, file, S_IFREG);
+}
+
 int tree_readdir(struct dumpfs *fs, const struct node *n, tree_add_fn add, void *arg)
 {
+	struct db_add dba = {add, arg};
+
 	int ret = add(arg, ".", S_IFDIR);
 
 	if (!ret)
@@ -269,7 +318,11 @@ int tree_readdir(struct dumpfs *fs, const struct node *n, tree_add_fn add, void 
 			ret = add(arg, status_dir, S_IFDIR);
 		return ret;
 	case NODE_SNAPSHOT_DIR:
-		return ret ? ret : add(arg, TREE_SNAPSHOT_NAME, S_IFREG);
+		if (!ret)
+			ret = add(arg, TREE_SNAPSHOT_NAME, S_IFREG);
+		return ret ? ret : add(arg, DBSNAP_DIR_NAME, S_IFDIR);
+	case NODE_DATABASES_DIR:
+		return ret ? ret : dbsnap_list(fs, add_db_file, &dba);
 	case NODE_STATUS_DIR:
 		for (int f = 0; !ret && f < STATUS_NFILES; f++)
 			ret = add(arg, status_file_name((enum status_file)f), S_IFREG);

@@ -5,6 +5,7 @@
 #ifndef FS_TREE_H
 #define FS_TREE_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -19,25 +20,29 @@ enum node_kind {
 	NODE_SNAPSHOT_DIR,
 	NODE_ARCHIVE_DIR,
 	NODE_STATUS_DIR,
-	NODE_SNAPSHOT, /* snapshot/now.sql.gz.gpg */
-	NODE_STATUS,   /* status/<file> */
-	NODE_ARCHIVE,  /* archive/<backup or sidecar> */
-	NODE_LATEST,   /* archive/latest.sql.gz.gpg */
+	NODE_DATABASES_DIR, /* snapshot/databases */
+	NODE_SNAPSHOT,	    /* snapshot/now.sql.gz.gpg, snapshot/databases/<db>.sql.gz.gpg */
+	NODE_STATUS,	    /* status/<file> */
+	NODE_ARCHIVE,	    /* archive/<backup or sidecar> */
+	NODE_LATEST,	    /* archive/latest.sql.gz.gpg */
 };
 
 struct node {
 	enum node_kind kind;
 	enum status_file status; /* NODE_STATUS */
 	const char *name;	 /* NODE_ARCHIVE: points into the path */
+	/* NODE_SNAPSHOT: the database of a databases/ file, "" for now. */
+	char database[NAME_MAX + 1];
 };
 
 /* Classifies an absolute path.  -ENOENT when it cannot be in the tree;
- * an archive name is only checked against the naming pattern here (its
- * existence is tree_getattr's business). */
+ * an archive or databases/ name is only checked against the naming
+ * pattern here (its existence is tree_getattr's business). */
 int tree_resolve(struct dumpfs *fs, const char *path, struct node *n);
 
 /* Attributes by path.  Archive files: the real file's (read-only);
- * snapshot: size 0; status files: the exact size of their content now. */
+ * snapshots: size 0 (a databases/ file only if the database is listed,
+ * see dbsnap.h); status files: the exact size of their content now. */
 int tree_getattr(struct dumpfs *fs, const struct node *n, struct stat *st);
 /* Our fixed attributes of a file whose content we make (status files:
  * 0444), with st_size `size`. */

@@ -40,6 +40,7 @@ static const struct command_help helps[] = {
 		  "(allow_other, ...).  A stale mount on MOUNTPOINT is detached first.\n"
 		  "The snapshot and the backups are readable by the daemon's user and\n"
 		  "[fs] group only (0440); status/ by everyone.\n"
+		  "snapshot/databases/NAME.sql.gz.gpg: the same dump, one database alone.\n"
 		  "Exit: 0 after a clean unmount (fusermount3 -u, SIGTERM), 1 failure,\n"
 		  "2 configuration error (nothing mounted).\n"},
 	{"dump", "usage: dumpfs dump [-c CONFIG] [-o FILE] [--plain]\n"

@@ -179,6 +179,39 @@ def test_group_member_reads_the_snapshot(env, backed_up):
     assert after > before  # the dump it read
 
 
+# Prints "ok <names>" or "errno <n>" for listing directory argv[1].
+LIST = """
+import os, sys
+try:
+    print("ok", *sorted(os.listdir(sys.argv[1])))
+except OSError as e:
+    print("errno", e.errno)
+"""
+
+
+def test_databases_dir_is_for_the_group_only(env, backed_up):
+    """snapshot/databases/ is 0550 with the group, as the snapshots are
+    0440: an outsider can neither list it nor open a file in it."""
+    _, _, m = backed_up
+    d = m.path("snapshot/databases")
+    st = os.stat(d)
+    assert oct(st.st_mode & 0o7777) == oct(0o550) and st.st_gid == GROUP
+    f = d + "/shop.sql.gz.gpg"
+    with env.server.session() as s:
+        before = env.connections(s)
+        listed = as_user(OUTSIDER, LIST, d)
+        read = as_user(OUTSIDER, READ, f)
+        time.sleep(1)  # a dump, had one started, connects at once
+        after = env.connections(s)
+    assert listed.stdout.split() == ["errno", str(errno.EACCES)], listed
+    assert read.stdout.split() == ["errno", str(errno.EACCES)], read
+    assert after == before, "a dump was started for a user outside the group"
+    listed = as_user(MEMBER, LIST, d)
+    assert listed.stdout.split() == ["ok", "shop.sql.gz.gpg"], listed
+    read = as_user(MEMBER, READ, f)
+    assert read.stdout.split()[0] == "ok" and int(read.stdout.split()[1]) > 1000, read
+
+
 def test_archive_files_are_0440_with_the_group(env, backed_up):
     d, _, m = backed_up
     names = sorted(n for n in os.listdir(d) if n.startswith("mariadb_"))

@@ -218,7 +218,10 @@ def read_status(m, name):
 def test_tree_and_status_files(env, corpus_mount):
     m = corpus_mount
     assert sorted(os.listdir(m.mnt)) == ["archive", "snapshot", "status"]
-    assert os.listdir(m.path("snapshot")) == ["now.sql.gz.gpg"]
+    assert sorted(os.listdir(m.path("snapshot"))) == ["databases",
+                                                      "now.sql.gz.gpg"]
+    assert sorted(os.listdir(m.path("snapshot/databases"))) == sorted(
+        d + ".sql.gz.gpg" for d in env.corpus_dbs)
     assert sorted(os.listdir(m.path("status"))) == sorted(STATUS_FILES)
     assert os.listdir(m.path("archive")) == []
     st = os.stat(m.path(SNAP))
