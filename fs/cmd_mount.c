@@ -7,37 +7,27 @@
  * running dumps are aborted, temporaries removed, exit 0.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <fuse.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "../dumper/archive.h"
-#include "../dumper/lock.h"
 #include "../dumper/notify.h"
-#include "../dumper/state.h"
-#include "../dumper/tmphome.h"
 #include "cmd.h"
 #include "cmdutil.h"
+#include "dbsnap.h"
 #include "fuse_ops.h"
 #include "fuseloop.h"
 #include "jobopts.h"
 #include "mountctx.h"
+#include "mountprep.h"
 #include "scheduler.h"
+#include "snapshot.h"
 #include "../dumper/thread.h"
-
-extern char **environ;
 
 /* ---- options ---------------------------------------------------------- */
 
@@ -175,197 +165,13 @@ static int parse_args(struct fuse_args *args, struct mount_args *a)
 	return add_our_options(args, a->config) ? -1 : 0;
 }
 
-/* ---- before mounting -------------------------------------------------- */
-
-/* The archive dir as an absolute path (fuse_daemonize changes to "/"),
- * usable for what the mount will do there. */
-static int check_archive_dir(struct config *cfg, struct errbuf *err)
+/* Aborts every running snapshot and scheduled backup and refuses new
+ * snapshots; does not wait (the signal watcher, and after the loop). */
+static void stop_all(struct dumpfs *fs)
 {
-	bool writes = !cfg->archive.schedule.off || cfg->fs.snapshot_mode == SNAPSHOT_SPOOL;
-	int mode = R_OK | X_OK | (writes ? W_OK : 0);
-	char *abs = realpath(cfg->archive.dir, NULL);
-	struct stat st;
-	int e = 0;
-
-	if (!abs || stat(abs, &st) < 0)
-		e = errno;
-	else if (!S_ISDIR(st.st_mode))
-		e = ENOTDIR;
-	else if (access(abs, mode) < 0)
-		e = errno;
-	if (e) {
-		free(abs);
-		return error_set(err, -e,
-				 "archive directory '%s' is not usable: %s (check [archive] dir; "
-				 "it must be %s by this user)",
-				 cfg->archive.dir, strerror(e),
-				 writes ? "readable and writable" : "readable");
-	}
-	free(cfg->archive.dir);
-	cfg->archive.dir = abs;
-	return 0;
-}
-
-/* Scheduled backups give their files to [fs] group: find out now, not at
- * the first backup, when this process may not (not a member, no
- * CAP_CHOWN).  An unnamed temporary leaves nothing behind. */
-static int check_group(const struct config *cfg, struct errbuf *err)
-{
-	int fd, e;
-
-	if (cfg->archive.schedule.off)
-		return 0;
-	fd = open(cfg->archive.dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0400);
-	if (fd < 0)
-		return 0; /* no O_TMPFILE here: the first backup will tell */
-	e = fchown(fd, (uid_t)-1, cfg->fs.group) < 0 ? errno : 0;
-	close(fd);
-	if (!e)
-		return 0;
-	return error_set(err, -e,
-			 "cannot give archive files to group %u ([fs] group): %s (the daemon's "
-			 "user must be a member of it, or have CAP_CHOWN)",
-			 (unsigned)cfg->fs.group, strerror(e));
-}
-
-/* What a crash left behind: backup temporaries (when no backup runs
- * now) and spool files nobody holds; at start also the GnuPG homes of
- * killed processes, and backups without a sidecar are reported. */
-static void clean_temps(const struct config *cfg, struct logger *lg, bool starting)
-{
-	struct archive_list l = ARCHIVE_LIST_INIT;
-	struct runlock lk = RUNLOCK_INIT;
-	unsigned removed = 0;
-	struct errbuf err;
-	bool locked;
-
-	errbuf_clear(&err);
-	locked = runlock_acquire(&lk, cfg->archive.dir, NULL, &err) == 0;
-	if (archive_clean_temps(cfg->archive.dir, cfg->archive.prefix, locked, time(NULL), lg,
-				&removed, &err))
-		logger_log(lg, LOGL_WARN, "cleanup_failed", "error=\"%s\"", err.msg);
-	if (starting)
-		tmphome_sweep(lg);
-	/* The run lock says the dir is writable: a state save a crash cut short. */
-	if (starting && locked) {
-		errbuf_clear(&err);
-		if (state_clean_temps(cfg->archive.dir, &err))
-			logger_log(lg, LOGL_WARN, "cleanup_failed", "error=\"%s\"", err.msg);
-	}
-	/* With the lock no backup is between its file and its sidecar. */
-	if (starting && locked &&
-	    archive_scan(&l, cfg->archive.dir, cfg->archive.prefix, &err) == 0)
-		archive_report_missing_sidecars(&l, cfg->archive.dir, lg);
-	archive_list_release(&l);
-	runlock_release(&lk);
-}
-
-static int run_fusermount_detach(const char *mnt, struct errbuf *err)
-{
-	char *const argv[] = {(char *)"fusermount3", (char *)"-u", (char *)"-z",
-			      (char *)"--",	     (char *)mnt,  NULL};
-	int e, status;
-	pid_t pid;
-
-	e = posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ);
-	if (e)
-		return error_set(err, -e, "cannot run fusermount3: %s", strerror(e));
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return error_set(err, -errno, "waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return error_set(err, -EIO, "fusermount3 -u -z '%s' failed", mnt);
-	return 0;
-}
-
-/* A mount left by a killed daemon answers ENOTCONN: detach it lazily
- * (what `fusermount3 -u -z` does) so we can mount again. */
-static int detach_stale_mount(const char *mnt, struct logger *lg, struct errbuf *err)
-{
-	struct stat st;
-	int ret = 0;
-
-	if (stat(mnt, &st) == 0 || errno != ENOTCONN)
-		return 0;
-	logger_log(lg, LOGL_WARN, "stale_mount",
-		   "mountpoint=\"%s\" action=\"detaching (fusermount3 -u -z)\"", mnt);
-	if (geteuid() == 0) {
-		if (umount2(mnt, MNT_DETACH) < 0)
-			ret = error_set(err, -errno, "cannot detach the stale mount on '%s': %s",
-					mnt, strerror(errno));
-	} else {
-		ret = run_fusermount_detach(mnt, err);
-	}
-	if (!ret && stat(mnt, &st) < 0)
-		ret = error_set(err, -errno,
-				"mount point '%s' still unusable after detaching a stale mount: %s",
-				mnt, strerror(errno));
-	if (!ret)
-		logger_log(lg, LOGL_INFO, "stale_mount_detached", "mountpoint=\"%s\"", mnt);
-	return ret;
-}
-
-/* /proc/self/mountinfo writes " \t\n\\" in paths as "\ooo". */
-static void unescape_octal(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
-
-/* Whether a live dumpfs is mounted on `path` (absolute, resolved). */
-static bool dumpfs_mounted_on(const char *path)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char mnt[PATH_MAX], type[64];
-	char *line = NULL;
-	size_t cap = 0;
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && getline(&line, &cap, f) > 0) {
-		const char *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-		    sscanf(sep + 3, "%63s", type) != 1)
-			continue;
-		unescape_octal(mnt);
-		found = !strcmp(mnt, path) && !strcmp(type, "fuse.dumpfs");
-	}
-	free(line);
-	fclose(f);
-	return found;
-}
-
-static int check_mountpoint(const char *mnt, char **abs, struct logger *lg, struct errbuf *err)
-{
-	struct stat st;
-	int ret = detach_stale_mount(mnt, lg, err);
-
-	if (ret)
-		return ret;
-	*abs = realpath(mnt, NULL);
-	if (!*abs || stat(*abs, &st) < 0)
-		return error_set(err, -errno, "mount point '%s': %s", mnt, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return error_set(err, -ENOTDIR, "mount point '%s' is not a directory", mnt);
-	/* A second daemon on top would hide the first one's tree. */
-	if (dumpfs_mounted_on(*abs))
-		return error_set(
-			err, -EBUSY,
-			"dumpfs is already mounted on '%s' (unmount it first: fusermount3 -u '%s')",
-			*abs, *abs);
-	return 0;
+	snapshot_abort_all(fs);
+	if (fs->sched)
+		scheduler_cancel(fs->sched);
 }
 
 /* ---- signals ---------------------------------------------------------- */
@@ -429,7 +235,7 @@ static void *watcher_main(void *arg)
 		if (!w->signalled)
 			logger_log(w->fs->lg, LOGL_INFO, "unmount_requested", "reason=signal");
 		w->signalled = true;
-		dumpfs_stop(w->fs);
+		stop_all(w->fs);
 	}
 	return NULL;
 }
@@ -517,7 +323,8 @@ static int start_scheduler(struct dumpfs *fs, struct errbuf *err)
 	return scheduler_start(&fs->sched, &o, err);
 }
 
-/* Runs the loop until an unmount or a signal; the exit code. */
+/* Runs the loop until an unmount or a signal; the exit code.  What it
+ * starts (notifier thread, scheduler, watcher, snapshots) it stops. */
 static int serve(struct fuse *f, struct dumpfs *fs, const char *mnt)
 {
 	struct fuse_session *se = fuse_get_session(f);
@@ -552,13 +359,15 @@ static int serve(struct fuse *f, struct dumpfs *fs, const char *mnt)
 		ret = EXIT_OK;
 out:
 	/* Nothing runs in FUSE any more: stop what we started.  The watcher
-	 * goes first (it may touch what dumpfs_release frees); a signal now
-	 * only reaches libfuse's handler, which has nothing left to end. */
-	dumpfs_stop(fs);
+	 * goes first (it may touch what is stopped below); a signal now only
+	 * reaches libfuse's handler, which has nothing left to end. */
+	stop_all(fs);
 	sig_pipe_wr = -1;
 	watcher_stop(&w);
 	fuse_ops_close_all(fs);
-	dumpfs_release(fs);
+	snapshot_close_all(fs);	   /* their spools are removed */
+	scheduler_stop(fs->sched); /* a cancelled backup cleans up after itself */
+	fs->sched = NULL;
 	signals_remove(se);
 	return ret;
 }
@@ -587,12 +396,14 @@ int cmd_mount(int argc, char **argv, struct logger *lg)
 	 * lines (a stale mount, failed dumps) would be lost. */
 	if (!a.foreground && !cfg.log.file && !cfg.log.syslog)
 		logger_set_syslog(lg, "dumpfs");
-	if (check_archive_dir(&cfg, &err) || check_group(&cfg, &err) ||
+	if (mountprep_archive_dir(&cfg, &err) || mountprep_group(&cfg, &err) ||
 	    jobopts_load_key(&key, &cfg, &err))
 		goto out_error;
-	clean_temps(&cfg, lg, true);
-	if (check_mountpoint(a.mountpoint, &mnt, lg, &err) || dumpfs_init(&fs, &cfg, key, lg, &err))
+	mountprep_clean_temps(&cfg, lg, true);
+	if (mountprep_mountpoint(a.mountpoint, &mnt, lg, &err) ||
+	    dumpfs_init(&fs, &cfg, key, lg, &err))
 		goto out_error;
+	dbsnap_check_config(&fs);
 	f = fuse_new(&args, &dumpfs_fuse_ops, sizeof(dumpfs_fuse_ops), &fs);
 	if (!f) /* libfuse said why (an unknown option...) */
 		goto out_fs;
@@ -601,13 +412,14 @@ int cmd_mount(int argc, char **argv, struct logger *lg)
 	if (fuse_daemonize(a.foreground))
 		goto out_mount;
 	ret = serve(f, &fs, mnt);
-	clean_temps(&cfg, lg, false);
+	mountprep_clean_temps(&cfg, lg, false);
 	logger_log(lg, LOGL_INFO, "unmounted", "mountpoint=\"%s\"", mnt);
 out_mount:
 	fuse_unmount(f);
 out_new:
 	fuse_destroy(f);
 out_fs:
+	dbsnap_release(&fs);
 	dumpfs_release(&fs);
 	goto out_key;
 out_error:

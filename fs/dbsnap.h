@@ -40,7 +40,7 @@ int dbsnap_exists(struct dumpfs *fs, const char *db);
 /* At mount: warns once about configured names that get no file. */
 void dbsnap_check_config(struct dumpfs *fs);
 
-/* Frees the kept server list (dumpfs_release). */
+/* Frees the kept server list (before dumpfs_release). */
 void dbsnap_release(struct dumpfs *fs);
 
 #endif

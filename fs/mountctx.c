@@ -5,10 +5,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
-#include "dbsnap.h"
 #include "jobopts.h"
-#include "scheduler.h"
-#include "snapshot.h"
 
 /* Hands the failure to the notifier's thread: never blocks the reader. */
 static void notify_snapshot_failure(struct dumpfs *fs, const char *msg)
@@ -38,27 +35,12 @@ int dumpfs_init(struct dumpfs *fs, const struct config *cfg, struct gpg_key *key
 	notifier_set_key(fs->notifier, &fs->key_info);
 	fs->on_snapshot_failure = notify_snapshot_failure;
 	pthread_mutex_init(&fs->lock, NULL);
-	dbsnap_check_config(fs);
 	return 0;
-}
-
-void dumpfs_stop(struct dumpfs *fs)
-{
-	snapshot_abort_all(fs);
-	if (fs->sched)
-		scheduler_cancel(fs->sched);
 }
 
 void dumpfs_release(struct dumpfs *fs)
 {
-	if (fs->released)
-		return;
-	fs->released = true;
-	snapshot_close_all(fs);
-	scheduler_stop(fs->sched);
-	fs->sched = NULL;
 	notifier_free(fs->notifier); /* delivers what is queued, bounded */
 	fs->notifier = NULL;
-	dbsnap_release(fs);
 	pthread_mutex_destroy(&fs->lock);
 }

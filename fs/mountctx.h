@@ -44,7 +44,6 @@ struct dumpfs {
 	snapshot_failure_hook on_snapshot_failure;
 	struct notifier *notifier; /* alerts; its thread runs while mounted */
 	struct scheduler *sched;   /* NULL when the schedule is off */
-	bool released;		   /* dumpfs_release() ran */
 
 	pthread_mutex_t lock;
 	unsigned readers;	    /* open snapshot handles (stream or spool) */
@@ -56,18 +55,14 @@ struct dumpfs {
 	double db_names_at;	    /* when asked, CLOCK_MONOTONIC seconds */
 };
 
-/* Fills fs for cfg, key and lg (borrowed; they outlive fs).  The
- * scheduler is started by the caller. */
+/* Fills fs for cfg, key and lg (borrowed; they outlive fs) and creates
+ * its notifier.  What runs in the mount (the notifier's thread, the
+ * scheduler, snapshots) is started and stopped by the mount's loop
+ * (cmd_mount.c), not here. */
 int dumpfs_init(struct dumpfs *fs, const struct config *cfg, struct gpg_key *key, struct logger *lg,
 		struct errbuf *err);
-/* After the FUSE loop ended: closes the snapshots still open (their
- * spools are removed), stops the scheduler (a running backup is
- * cancelled and cleans up after itself). */
-void dumpfs_release(struct dumpfs *fs); /* idempotent */
-
-/* Aborts every running snapshot and scheduled backup (from the signal
- * watcher, or after the loop ended) and refuses new snapshots; does not
- * wait.  Idempotent. */
-void dumpfs_stop(struct dumpfs *fs);
+/* Undoes dumpfs_init, once, after everything started on fs has stopped:
+ * frees the notifier (it delivers what is queued, bounded). */
+void dumpfs_release(struct dumpfs *fs);
 
 #endif

@@ -14,7 +14,7 @@
  *   failure is logged, recorded as the last error in the archive dir's
  *   state (status/last_error) and passed to fs->on_snapshot_failure;
  * - stopped by snapshot_close() (the reader closed early) or
- *   dumpfs_stop() (unmount): logged as aborted, not recorded.
+ *   the mount stopping (unmount, signal): logged as aborted, not recorded.
  *
  * At most cfg->fs.max_snapshot_readers snapshots are open at once
  * (-EBUSY past that); every open one is on fs->live until closed.
