@@ -11,7 +11,11 @@ sinks (sinks.py).
   namespace whose /dev/log is a datagram socket of the test;
 - no secret (database password, webhook and heartbeat tokens, SMTP
   password) in any of it, nor in /proc of the backup and its children
-  (test_access.watch_for_secrets).
+  (test_access.watch_for_secrets);
+- the compose stack's docker/dumpfs.ini switches with DUMPFS_LOG_FORMAT;
+- contrib/logging: the rsyslog example passes `rsyslogd -N1` and, run by
+  a real rsyslogd, turns the messages into the same objects; the Vector
+  example (Vector is not packaged by Debian 12) is only checked as TOML.
 """
 
 import datetime
@@ -24,6 +28,7 @@ import subprocess
 import tempfile
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -195,7 +200,8 @@ def test_dump_and_backup_log_json_on_stderr_and_in_the_file(env):
     mark = "mark" + os.urandom(8).hex()
     rc, backup_err, children, found, _ = watch_for_secrets(
         [dumpfs_bin(), "backup", "-c", cfg], dict(child_env(), DFS_JLOG_MARK=mark),
-        env.secrets(), mark, os.path.join(env.dir, "backup.err"), lambda names, err: b'"backup_start"' in err)
+        env.secrets(), mark, os.path.join(env.dir, "backup.err"),
+        lambda names, err: b'"backup_start"' in err)
     assert rc == 0, backup_err
     assert found == [], found
     backup = parse(backup_err, "backup stderr")
@@ -292,17 +298,23 @@ def syslog_run(env, cfg, sock_path):
     reader = threading.Thread(target=receive, daemon=True)
     reader.start()
     try:
-        res = subprocess.run(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c", IN_NAMESPACE,
-             "sh", sock_path, dumpfs_bin(), "backup", "-c", cfg],
-            env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, timeout=300)
+        res = backup_in_namespace(cfg, sock_path)
     finally:
         done.set()
         reader.join()
         sock.close()
-    assert_no_sanitizer(res.stderr)
     return res, msgs
+
+
+def backup_in_namespace(cfg, sock_path):
+    """`dumpfs backup -c cfg` with /dev/log a symlink to sock_path."""
+    res = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", IN_NAMESPACE,
+         "sh", sock_path, dumpfs_bin(), "backup", "-c", cfg],
+        env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, timeout=300)
+    assert_no_sanitizer(res.stderr)
+    return res
 
 
 def test_syslog_message_is_the_json_object(env):
@@ -334,3 +346,122 @@ def test_syslog_message_is_the_json_object(env):
         assert_no_secret(env, err, *msgs)
     failed = [o for o in objs if o["event"] == "backup_failed"]
     assert failed and failed[0]["level"] == "error"
+
+
+# ---------------------------------------------------------------------------
+# The compose stack's switch and the contrib examples
+
+ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def test_compose_config_switches_to_json_with_DUMPFS_LOG_FORMAT(env):
+    """docker/dumpfs.ini as it is, with the variables compose.yml sets
+    (DUMPFS_LOG_FORMAT) and the container's paths pointed here: a failing
+    backup (nobody on the port) logs JSON with the variable, text
+    without."""
+    with open(os.path.join(ROOT, "docker", "compose.yml")) as f:
+        assert "DUMPFS_LOG_FORMAT: ${DUMPFS_LOG_FORMAT:-text}" in f.read()
+    archive = os.path.join(env.dir, "compose-archive")
+    os.makedirs(archive)
+    paths = dict(child_env(),
+                 DUMPFS_MARIADB_HOST="127.0.0.1", DUMPFS_MARIADB_PORT=str(closed_port()),
+                 DUMPFS_MARIADB_PASSWORD_FILE=env.user.password_file,
+                 DUMPFS_GPG_PUBLIC_KEY_FILE=env.key.public_key_file,
+                 DUMPFS_GPG_RECIPIENT=env.key.email, DUMPFS_ARCHIVE_DIR=archive)
+    for fmt in ("json", None):
+        variables = dict(paths, DUMPFS_LOG_FORMAT=fmt) if fmt else paths
+        res = subprocess.run([dumpfs_bin(), "backup", "-c",
+                              os.path.join(ROOT, "docker", "dumpfs.ini")],
+                             env=variables, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=120)
+        err = res.stderr.decode()
+        assert_no_sanitizer(err)
+        assert res.returncode == 1, err
+        if fmt:
+            objs = parse(err, "compose config, json")
+            assert one(objs, "backup_failed")["level"] == "error"
+            assert one(objs, "command_failed")["command"] == "backup"
+        else:
+            assert " error backup_failed " in err and "\ndumpfs: backup: " in err, err
+            assert not err.startswith("{"), err
+        assert env.user.password not in err
+
+
+def test_rsyslog_example_passes_rsyslogd_check(tmp_path):
+    rsyslogd = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+    if not os.path.exists(rsyslogd):
+        pytest.fail("no rsyslogd: tests/deps.sh test installs rsyslog and "
+                    "rsyslog-elasticsearch")
+    conf = os.path.join(ROOT, "contrib", "logging", "rsyslog-dumpfs.conf")
+    res = subprocess.run([rsyslogd, "-N1", "-f", conf], cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = res.stdout.decode(errors="replace")
+    assert res.returncode == 0, out
+    assert "error" not in out.lower(), out
+
+
+def test_vector_example_is_wired():
+    """Vector is not packaged by Debian 12, so `vector validate` cannot
+    run here: only that the file is TOML and that every input names a
+    source or transform of the file, and the sink labels level and event."""
+    import tomllib
+    with open(os.path.join(ROOT, "contrib", "logging", "vector.toml"), "rb") as f:
+        conf = tomllib.load(f)
+    names = set(conf["sources"]) | set(conf["transforms"])
+    for kind in ("transforms", "sinks"):
+        for name, c in conf[kind].items():
+            assert c["inputs"] and set(c["inputs"]) <= names, (kind, name)
+    assert conf["sinks"]["loki"]["labels"]["level"] == "{{ level }}"
+    assert conf["sinks"]["loki"]["labels"]["event"] == "{{ event }}"
+    assert "parse_json(.message)" in conf["transforms"]["dumpfs_json"]["source"]
+
+
+def test_rsyslog_example_parses_what_dumpfs_sends(env, tmp_path):
+    """contrib/logging/rsyslog-dumpfs.conf run by a real rsyslogd, its
+    Elasticsearch action replaced by a file of the same documents: each
+    document is the object dumpfs logged, typed as it was."""
+    rsyslogd = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+    if not os.path.exists(rsyslogd):
+        pytest.fail("no rsyslogd: tests/deps.sh test installs rsyslog")
+    with open(os.path.join(ROOT, "contrib", "logging", "rsyslog-dumpfs.conf")) as f:
+        conf = f.read()
+    docs, unparsed, sock = (str(tmp_path / n) for n in ("docs.json", "unparsed", "log.sock"))
+    conf, n = re.subn(r'action\(type="omelasticsearch"[^)]*\)',
+                      'action(type="omfile" file="%s" template="t-line")' % docs, conf)
+    assert n == 1, "the example's omelasticsearch action was not found"
+    conf = conf.replace("/var/log/dumpfs-unparsed.log", unparsed)
+    head = ('global(workDirectory="%s")\n'
+            'module(load="imuxsock" SysSock.Use="off")\n'
+            'input(type="imuxsock" Socket="%s")\n'
+            'template(name="t-line" type="list") {\n'
+            '  property(name="$!all-json")\n  constant(value="\\n")\n}\n' % (tmp_path, sock))
+    with open(tmp_path / "rsyslog.conf", "w") as f:
+        f.write(head + conf)
+    daemon = subprocess.Popen([rsyslogd, "-n", "-f", str(tmp_path / "rsyslog.conf"),
+                               "-i", str(tmp_path / "rsyslogd.pid")],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(sock):
+            assert daemon.poll() is None and time.monotonic() < deadline, \
+                daemon.stdout.read().decode(errors="replace")
+            time.sleep(0.05)
+        res = backup_in_namespace(env.config("rsyslog", syslog=True), sock)
+        err = res.stderr.decode()
+        assert res.returncode == 0, err
+        logged = parse(err, "stderr")
+        deadline = time.monotonic() + 30
+        got = []
+        while len(got) < len(logged) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            if os.path.exists(docs):
+                with open(docs) as f:
+                    got = [json.loads(line, object_pairs_hook=no_duplicates)
+                           for line in f.read().splitlines()]
+    finally:
+        daemon.terminate()
+        out = daemon.communicate(timeout=30)[0].decode(errors="replace")
+    assert got == logged, out
+    assert not os.path.exists(unparsed)
+    assert type(one(got, "backup_done")["size"]) is int
