@@ -212,7 +212,7 @@ TEST(log_json_fields_are_typed)
 		    "\"none\":null,\"hex\":\"ff\",\"quoted\":\"4\",\"mixed\":\"12MB\","
 		    "\"padded\":42,\"word\":\"signal\",\"note\":\"a (x) b\",\"pct\":\"50%\"}\n");
 	CHECK(json_ok(buf, &c));
-	/* The same fields as text: booleans read true/false there too. */
+	/* No field at all (an empty value): the head alone. */
 	json(buf, sizeof(buf), "%s", "");
 	CHECK(json_ok(buf, &c) && c.nkeys == 5);
 }
