@@ -1,12 +1,10 @@
 #include "log.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "logline.h"
+
 #define TAIL_BYTES 8192
-#define LINE_MAX_  4096
+#define LINE_MAX_  4096 /* a text line */
+#define JSON_MAX   8192 /* a JSON line: escapes take room */
 
 struct logger {
 	pthread_mutex_t lock;
@@ -27,6 +28,8 @@ struct logger {
 	char tail[TAIL_BYTES]; /* ring of recent lines */
 	size_t tail_pos;
 	bool tail_wrapped;
+	enum log_format format;
+	char host[72]; /* of the JSON lines */
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -43,6 +46,8 @@ struct logger *logger_new(enum log_level level)
 	}
 	lg->level = level;
 	lg->fd = -1;
+	if (gethostname(lg->host, sizeof(lg->host) - 1) < 0)
+		snprintf(lg->host, sizeof(lg->host), "unknown");
 	return lg;
 }
 
@@ -127,6 +132,11 @@ void logger_set_quiet(struct logger *lg, bool quiet)
 	lg->quiet = quiet;
 }
 
+void logger_set_format(struct logger *lg, enum log_format format)
+{
+	lg->format = format;
+}
+
 int log_level_parse(const char *s, enum log_level *out)
 {
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
@@ -163,192 +173,94 @@ static void tail_append(struct logger *lg, const char *line, size_t len)
 	}
 }
 
-/* s with what could end a value or a line escaped: backslash, double
- * quote, control characters (SPEC 6: one event is one line). */
-static void escape_value(char *out, size_t cap, const char *s)
-{
-	size_t n = 0;
-
-	for (; *s && n + 5 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '\\' || c == '"') {
-			out[n++] = '\\';
-			out[n++] = (char)c;
-		} else if (c == '\n' || c == '\r' || c == '\t') {
-			out[n++] = '\\';
-			out[n++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-		} else if (c < 0x20 || c == 0x7f) {
-			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
-		} else {
-			out[n++] = (char)c;
-		}
-	}
-	out[n] = '\0';
-}
-
-enum arg_size { SZ_INT, SZ_LONG, SZ_LLONG, SZ_SIZE, SZ_MAX, SZ_PTRDIFF, SZ_LDOUBLE };
-
-/* Like vsnprintf(out, cap, fmt, ap), but every %s value goes through
- * escape_value(): the one place where values enter a log line.  The
- * caller's format is checked by the compiler (format attribute); here
- * each conversion is formatted alone with its own spec. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-static size_t format_fields(char *out, size_t cap, const char *fmt, va_list ap)
-{
-	size_t n = 0;
-
-	while (*fmt && n + 1 < cap) {
-		char spec[40], escd[LINE_MAX_], tmp[LINE_MAX_];
-		int stars[2] = {0, 0}, nstar = 0, m = -1;
-		enum arg_size sz = SZ_INT;
-		size_t k = 0;
-		char conv;
-
-		if (*fmt != '%' || fmt[1] == '%') {
-			out[n++] = *fmt;
-			fmt += *fmt == '%' ? 2 : 1;
-			continue;
-		}
-		spec[k++] = *fmt++;
-		while (*fmt && strchr("-+ #0", *fmt) && k < 8)
-			spec[k++] = *fmt++;
-		for (int part = 0; part < 2; part++) {
-			if (part == 1) {
-				if (*fmt != '.')
-					break;
-				spec[k++] = *fmt++;
-			}
-			if (*fmt == '*') {
-				stars[nstar++] = va_arg(ap, int);
-				spec[k++] = *fmt++;
-			}
-			while (isdigit((unsigned char)*fmt) && k < 24)
-				spec[k++] = *fmt++;
-		}
-		while (*fmt && strchr("hlzjtL", *fmt) && k < 30) {
-			sz = *fmt == 'l'   ? (sz == SZ_LONG ? SZ_LLONG : SZ_LONG)
-			     : *fmt == 'z' ? SZ_SIZE
-			     : *fmt == 'j' ? SZ_MAX
-			     : *fmt == 't' ? SZ_PTRDIFF
-			     : *fmt == 'L' ? SZ_LDOUBLE
-					   : SZ_INT; /* h, hh: promoted to int */
-			spec[k++] = *fmt++;
-		}
-		if (!*fmt)
-			break;
-		conv = *fmt++;
-		spec[k++] = conv;
-		spec[k] = '\0';
-#define ONE(v)                                                                                     \
-	(nstar == 0   ? snprintf(tmp, sizeof(tmp), spec, v)                                        \
-	 : nstar == 1 ? snprintf(tmp, sizeof(tmp), spec, stars[0], v)                              \
-		      : snprintf(tmp, sizeof(tmp), spec, stars[0], stars[1], v))
-		switch (conv) {
-		case 's': {
-			const char *v = va_arg(ap, const char *);
-
-			escape_value(escd, sizeof(escd), v ? v : "(null)");
-			m = ONE(escd);
-			break;
-		}
-		case 'd':
-		case 'i':
-			m = sz == SZ_LONG      ? ONE(va_arg(ap, long))
-			    : sz == SZ_LLONG   ? ONE(va_arg(ap, long long))
-			    : sz == SZ_SIZE    ? ONE(va_arg(ap, ssize_t))
-			    : sz == SZ_MAX     ? ONE(va_arg(ap, intmax_t))
-			    : sz == SZ_PTRDIFF ? ONE(va_arg(ap, ptrdiff_t))
-					       : ONE(va_arg(ap, int));
-			break;
-		case 'u':
-		case 'o':
-		case 'x':
-		case 'X':
-			m = sz == SZ_LONG      ? ONE(va_arg(ap, unsigned long))
-			    : sz == SZ_LLONG   ? ONE(va_arg(ap, unsigned long long))
-			    : sz == SZ_SIZE    ? ONE(va_arg(ap, size_t))
-			    : sz == SZ_MAX     ? ONE(va_arg(ap, uintmax_t))
-			    : sz == SZ_PTRDIFF ? ONE(va_arg(ap, ptrdiff_t))
-					       : ONE(va_arg(ap, unsigned int));
-			break;
-		case 'c': {
-			char c[2] = {(char)va_arg(ap, int), '\0'};
-
-			escape_value(escd, sizeof(escd), c);
-			m = snprintf(tmp, sizeof(tmp), "%s", escd);
-			break;
-		}
-		case 'e':
-		case 'E':
-		case 'f':
-		case 'F':
-		case 'g':
-		case 'G':
-		case 'a':
-		case 'A':
-			m = sz == SZ_LDOUBLE ? ONE(va_arg(ap, long double))
-					     : ONE(va_arg(ap, double));
-			break;
-		case 'p':
-			m = ONE(va_arg(ap, void *));
-			break;
-		default: /* not used by callers (the compiler checked) */
-			return n;
-		}
-#undef ONE
-		if (m > 0) {
-			size_t len = (size_t)m < sizeof(tmp) ? (size_t)m : sizeof(tmp) - 1;
-
-			if (len > cap - 1 - n)
-				len = cap - 1 - n;
-			memcpy(out + n, tmp, len);
-			n += len;
-		}
-	}
-	out[n] = '\0';
-	return n;
-}
-#pragma GCC diagnostic pop
-
-void logger_log(struct logger *lg, enum log_level level, const char *event, const char *fmt, ...)
+/* One line to every sink: `line` in the logger's format, `text` (the
+ * same line as text) to the tail. */
+static void emit(struct logger *lg, enum log_level level, const char *line, size_t n,
+		 const char *text, size_t tn)
 {
 	static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
-	char line[LINE_MAX_];
-	struct timespec now;
-	struct tm tm;
-	size_t n;
-	int m;
-	va_list ap;
-
-	if (!lg || level > lg->level)
-		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	m = snprintf(line + n, sizeof(line) - n, " %s %s", level_names[level], event);
-	if (m > 0)
-		n += (size_t)m < sizeof(line) - n ? (size_t)m : sizeof(line) - n - 1;
-	if (fmt && *fmt && n < sizeof(line) - 2) {
-		line[n++] = ' ';
-		va_start(ap, fmt);
-		n += format_fields(line + n, sizeof(line) - n, fmt, ap);
-		va_end(ap);
-	}
-	if (n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	line[n] = '\0';
 
 	pthread_mutex_lock(&lg->lock);
 	if (!lg->quiet)
 		write_all(STDERR_FILENO, line, n);
 	if (lg->fd >= 0)
 		write_all(lg->fd, line, n);
-	if (lg->use_syslog)
-		syslog(syslog_prio[level], "%s", line + 21); /* syslog adds the time */
-	tail_append(lg, line, n);
+	if (lg->use_syslog && line != text) /* the whole object, less its '\n' */
+		syslog(syslog_prio[level], "%.*s", (int)(n - 1), line);
+	else if (lg->use_syslog)
+		syslog(syslog_prio[level], "%s", text + 21); /* syslog adds the time */
+	tail_append(lg, text, tn);
+	pthread_mutex_unlock(&lg->lock);
+}
+
+static void make_head(const struct logger *lg, enum log_level level, const char *event,
+		      struct logline_head *h)
+{
+	clock_gettime(CLOCK_REALTIME, &h->when);
+	h->level = level_names[level];
+	h->event = event;
+	h->host = lg->host;
+	h->pid = getpid(); /* not kept: a daemon forks after the logger is made */
+}
+
+void logger_log(struct logger *lg, enum log_level level, const char *event, const char *fmt, ...)
+{
+	char text[LINE_MAX_], json[JSON_MAX];
+	struct logline_head h;
+	size_t tn, jn = 0;
+	va_list ap, ap2;
+
+	if (!lg || level > lg->level)
+		return;
+	make_head(lg, level, event, &h);
+	va_start(ap, fmt);
+	if (lg->format == LOGF_JSON) {
+		va_copy(ap2, ap);
+		jn = logline_json(json, sizeof(json), &h, fmt, &ap2);
+		va_end(ap2);
+	}
+	tn = logline_text(text, sizeof(text), &h, fmt, &ap);
+	va_end(ap);
+	if (jn)
+		emit(lg, level, json, jn, text, tn);
+	else
+		emit(lg, level, text, tn, text, tn);
+}
+
+static size_t json_linef(char *buf, size_t cap, const struct logline_head *h, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static size_t json_linef(char *buf, size_t cap, const struct logline_head *h, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = logline_json(buf, cap, h, fmt, &ap);
+	va_end(ap);
+	return n;
+}
+
+void logger_user_error(struct logger *lg, const char *command, const char *msg)
+{
+	char json[JSON_MAX];
+	struct logline_head h;
+	size_t n;
+
+	if (!lg || lg->format != LOGF_JSON) {
+		if (command)
+			fprintf(stderr, "dumpfs: %s: %s\n", command, msg);
+		else
+			fprintf(stderr, "dumpfs: %s\n", msg);
+		return;
+	}
+	make_head(lg, LOGL_ERROR, "command_failed", &h);
+	if (command)
+		n = json_linef(json, sizeof(json), &h, "command=%s error=%s", command, msg);
+	else
+		n = json_linef(json, sizeof(json), &h, "error=%s", msg);
+	pthread_mutex_lock(&lg->lock);
+	write_all(STDERR_FILENO, json, n);
 	pthread_mutex_unlock(&lg->lock);
 }
 

@@ -1,4 +1,5 @@
-/* Structured log lines: "<UTC time> <level> <event> key=value ...".
+/* Structured log lines: "<UTC time> <level> <event> key=value ...", or
+ * with LOGF_JSON one JSON object a line (SPEC section 8; logline.h).
  *
  * One `struct logger` is made by main() and handed down by pointer; the
  * library never logs behind the caller's back.  Thread-safe: lines from
@@ -13,6 +14,7 @@
 #include "errbuf.h"
 
 enum log_level { LOGL_ERROR, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
+enum log_format { LOGF_TEXT, LOGF_JSON };
 
 struct logger;
 
@@ -30,6 +32,9 @@ void logger_set_syslog(struct logger *lg, const char *ident);
 void logger_set_level(struct logger *lg, enum log_level level);
 /* Silences stderr (commands whose stdout/stderr are the product). */
 void logger_set_quiet(struct logger *lg, bool quiet);
+/* Text (the default) or JSON on every sink: stderr, file, syslog.  The
+ * tail (logger_tail, for alert mails read by people) stays text. */
+void logger_set_format(struct logger *lg, enum log_format format);
 
 /* Parses "error" | "warn" | "info" | "debug". Returns 0 or -EINVAL. */
 int log_level_parse(const char *s, enum log_level *out);
@@ -38,9 +43,23 @@ int log_level_parse(const char *s, enum log_level *out);
  * every %s or %c value is escaped here (backslash, double quote, control
  * characters as \\ \" \n \r \t \xNN), so no value can end its field
  * or forge a line: pass values only as arguments, never inside `fmt`.
- * Values with spaces should be quoted "..." by the caller's fmt. */
+ * Values with spaces should be quoted "..." by the caller's fmt.  In JSON
+ * an unquoted %d/%u/%f value alone is a number, LOG_BOOL(x) given to an
+ * unquoted %s a boolean, anything else a string (logline.h). */
 void logger_log(struct logger *lg, enum log_level level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* A boolean field: "ok=%s", LOG_BOOL(ok).  The logger knows these two
+ * strings by their address: "true"/"false" in text, true/false in JSON. */
+extern const char log_true[], log_false[];
+#define LOG_BOOL(b) ((b) ? log_true : log_false)
+
+/* A command's last word to its user on stderr, when it fails: "dumpfs:
+ * <command>: <msg>" (command NULL: "dumpfs: <msg>"), or with LOGF_JSON a
+ * JSON line (event "command_failed", fields command and error), so that
+ * stderr stays one format.  Only stderr, even when quiet: the file and
+ * syslog had the events. */
+void logger_user_error(struct logger *lg, const char *command, const char *msg);
 
 /* Copies the last log lines (at most `max` bytes, whole lines, oldest
  * first) into buf, NUL-terminated.  For alert mails. */

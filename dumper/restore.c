@@ -431,8 +431,8 @@ int restore_run(struct restore *r, struct restore_stats *st, struct errbuf *err)
 	if (fd < 0)
 		return fd;
 	ret = check_file(fd, r->o->file, st, err);
-	logger_log(r->o->log, LOGL_INFO, "restore_check", "file=\"%s\" sidecar=%s ok=%d",
-		   r->o->file, st->sidecar_checked ? "match" : "none", !ret);
+	logger_log(r->o->log, LOGL_INFO, "restore_check", "file=\"%s\" sidecar=%s ok=%s",
+		   r->o->file, st->sidecar_checked ? "match" : "none", LOG_BOOL(!ret));
 	if (!ret && !st->sidecar_checked && r->o->out_fd < 0 && !r->o->no_precheck) {
 		/* No sidecar: prove the whole file good before touching the
 		 * server. */

@@ -507,7 +507,8 @@ static int dump_database(struct sqldump *d, const char *db, struct errbuf *err)
 		ret = dump_events(d, db, err);
 	if (!ret)
 		ret = dout_flush(d, 0, err);
-	logger_log(d->opts->log, LOGL_DEBUG, "dump.database", "database=\"%s\" ok=%d", db, !ret);
+	logger_log(d->opts->log, LOGL_DEBUG, "dump.database", "database=\"%s\" ok=%s", db,
+		   LOG_BOOL(!ret));
 	return ret;
 }
 

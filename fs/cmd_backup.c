@@ -79,7 +79,7 @@ int cmd_backup(int argc, char **argv, struct logger *lg)
 	if (cmd_load_config(&cfg, config, lg))
 		return EXIT_USAGE;
 	if (alerts_new(&nt, &cfg, lg, &err)) {
-		cmd_error("backup", &err);
+		cmd_error(lg, "backup", &err);
 		config_release(&cfg);
 		return EXIT_USAGE;
 	}
@@ -98,7 +98,7 @@ int cmd_backup(int argc, char **argv, struct logger *lg)
 		rc = run(&bo, &res, &err);
 	}
 	if (rc)
-		cmd_error("backup", &err);
+		cmd_error(lg, "backup", &err);
 	notifier_run_end(nt, &nrun, rc, rc ? NULL : &res, rc ? err.msg : NULL);
 	notifier_free(nt);
 	gpg_key_free(key);

@@ -133,7 +133,7 @@ int cmd_dump(int argc, char **argv, struct logger *lg)
 	if (cmd_load_config(&cfg, a.config, lg))
 		return EXIT_USAGE;
 	if (!a.plain && jobopts_load_key(&key, &cfg, &err)) {
-		cmd_error("dump", &err);
+		cmd_error(lg, "dump", &err);
 		config_release(&cfg);
 		return EXIT_USAGE;
 	}
@@ -141,7 +141,7 @@ int cmd_dump(int argc, char **argv, struct logger *lg)
 	if (!ret)
 		ret = dump_to(&a, &po, &res, &err);
 	if (ret) {
-		cmd_error("dump", &err);
+		cmd_error(lg, "dump", &err);
 		logger_log(lg, LOGL_ERROR, "dump_failed", "error=\"%s\"", err.msg);
 	} else {
 		logger_log(lg, LOGL_INFO, "dump_written",

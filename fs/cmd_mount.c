@@ -423,7 +423,7 @@ out_fs:
 	dumpfs_release(&fs);
 	goto out_key;
 out_error:
-	cmd_error("mount", &err);
+	cmd_error(lg, "mount", &err);
 out_key:
 	gpg_key_free(key);
 	config_release(&cfg);

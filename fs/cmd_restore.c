@@ -147,7 +147,7 @@ static void report(const struct restore_opts *o, int ret, const struct restore_s
 
 	describe(o, where, sizeof(where));
 	if (ret) {
-		cmd_error("restore", err);
+		cmd_error(lg, "restore", err);
 		logger_log(lg, LOGL_ERROR, "restore_failed",
 			   "file=\"%s\" target=\"%s\" error=\"%s\"", o->file, where, err->msg);
 		return;

@@ -151,7 +151,7 @@ int cmd_verify(int argc, char **argv, struct logger *lg)
 		return EXIT_USAGE;
 	if (pgp_keyids_load(&keys, cfg.gpg.public_key_file, cfg.gpg.recipient, cfg.gpg.fingerprint,
 			    &err)) {
-		cmd_error("verify", &err);
+		cmd_error(lg, "verify", &err);
 		config_release(&cfg);
 		return EXIT_USAGE;
 	}

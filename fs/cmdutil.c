@@ -20,19 +20,20 @@ int cmd_load_config(struct config *cfg, const char *opt_path, struct logger *lg)
 	}
 	config_scrub_env();
 	logger_set_level(lg, cfg->log.level);
+	logger_set_format(lg, cfg->log.format);
 	if (cfg->log.syslog)
 		logger_set_syslog(lg, "dumpfs");
 	if (cfg->log.file && logger_set_file(lg, cfg->log.file, &err)) {
-		fprintf(stderr, "dumpfs: %s\n", err.msg);
+		logger_user_error(lg, NULL, err.msg);
 		config_release(cfg);
 		return -1;
 	}
 	return 0;
 }
 
-void cmd_error(const char *command, const struct errbuf *err)
+void cmd_error(struct logger *lg, const char *command, const struct errbuf *err)
 {
-	fprintf(stderr, "dumpfs: %s: %s\n", command, err->msg[0] ? err->msg : "failed");
+	logger_user_error(lg, command, err->msg[0] ? err->msg : "failed");
 }
 
 int cmd_parse_config_opt(int argc, char **argv, const char *usage, const char **config)

@@ -42,6 +42,7 @@ static const char *const notify_on_names[] = {"failure", "always", "never", NULL
 static const char *const smtp_tls_names[] = {"try", "require", "off", NULL};
 static const char *const snapshot_names[] = {"stream", "spool", NULL};
 static const char *const level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_format_names[] = {"text", "json", NULL}; /* enum log_format */
 
 #define FLD(m) offsetof(struct config, m), sizeof(((struct config *)0)->m)
 #define KEY(s, k, t, fl, m, d, lo, hi, n)                                                          \
@@ -111,6 +112,7 @@ const struct key_def config_keys[] = {
 	KEY("log", "level", K_LOGLEVEL, 0, log.level, "info", 0, 0, level_names),
 	STR("log", "file", log.file, NULL),
 	BOOL("log", "syslog", log.syslog, "false"),
+	ENUM("log", "format", log.format, "text", log_format_names),
 
 	/* Unset [restore] keys stay NULL/0: callers fall back to [mariadb]. */
 	STR("restore", "host", restore.host, NULL),

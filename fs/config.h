@@ -84,6 +84,7 @@ struct config {
 		enum log_level level;
 		char *file;
 		bool syslog;
+		enum log_format format; /* text (default) or json, every sink */
 	} log;
 
 	struct db_target restore; /* unset fields fall back to [mariadb] */

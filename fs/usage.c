@@ -24,6 +24,9 @@ static const char overview[] =
 	"    in the future), 2 NONE (no backup found), 3 could not tell (bad config,\n"
 	"    unreadable dir).\n"
 	"\n"
+	"Logs: [log] format = text (default) or json: one JSON object a line on\n"
+	"  stderr, [log] file and syslog, for a SIEM (dumpfs(1), LOGGING).\n"
+	"\n"
 	"See dumpfs(1) and README.md.\n";
 
 struct command_help {

@@ -739,3 +739,21 @@ TEST(config_scrub_env_wipes_the_value_in_place)
 		zeros += entry[i] == '\0';
 	CHECK(zeros == strlen(SECRET));
 }
+
+/* [log] format (SPEC section 8); the compose stack switches it with
+ * DUMPFS_LOG_FORMAT=json over docker/dumpfs.ini's "format = text". */
+TEST(config_log_format)
+{
+	const char *env[] = {"DUMPFS_LOG_FORMAT=json", NULL};
+	struct ctx c;
+
+	ctx_init(&c);
+	load_ok(&c, MIN_INI, NULL);
+	CHECK(c.cfg.log.format == LOGF_TEXT);
+	load_ok(&c, MIN_INI "[log]\nformat = JSON\n", NULL);
+	CHECK(c.cfg.log.format == LOGF_JSON);
+	load_ok(&c, MIN_INI "[log]\nformat = text\n", env);
+	CHECK(c.cfg.log.format == LOGF_JSON);
+	BAD("log", "format", "syslog", "expected one of: text, json");
+	ctx_done(&c);
+}

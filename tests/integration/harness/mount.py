@@ -42,7 +42,8 @@ class Mount:
             stdout=self.log_file, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
         deadline = time.monotonic() + timeout
-        while not (mounted(mountpoint) and "info mounted" in self.log()):
+        while not (mounted(mountpoint) and
+                   ("info mounted" in self.log() or '"event":"mounted"' in self.log())):
             if self.proc.poll() is not None:
                 raise AssertionError("dumpfs exited %s before mounting:\n%s"
                                      % (self.proc.returncode, self.log()))
