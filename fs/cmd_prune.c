@@ -115,7 +115,7 @@ int cmd_prune(int argc, char **argv, struct logger *lg)
 		return EXIT_USAGE;
 	rc = prune(&cfg, a.dry_run, lg, &err);
 	if (rc)
-		cmd_error("prune", &err);
+		cmd_error(lg, "prune", &err);
 	config_release(&cfg);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "dumpfs: prune: cannot write the report to stdout\n");
