@@ -2,6 +2,8 @@
 #include "json.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 size_t utf8_seq_len(const unsigned char *s)
 {
@@ -29,28 +31,39 @@ size_t utf8_seq_len(const unsigned char *s)
 	return n;
 }
 
+size_t json_char_escape(const unsigned char *p, size_t *len, char esc[JSON_ESC_MAX])
+{
+	*len = utf8_seq_len(p);
+	if (!*len) {
+		*len = 1;
+		return (size_t)snprintf(esc, JSON_ESC_MAX, "\\ufffd");
+	}
+	if (*p == '"' || *p == '\\')
+		return (size_t)snprintf(esc, JSON_ESC_MAX, "\\%c", *p);
+	if (*p == '\n' || *p == '\r' || *p == '\t')
+		return (size_t)snprintf(esc, JSON_ESC_MAX, "\\%c",
+					*p == '\n'   ? 'n'
+					: *p == '\r' ? 'r'
+						     : 't');
+	if (*p < 0x20 || *p == 0x7f)
+		return (size_t)snprintf(esc, JSON_ESC_MAX, "\\u%04x", *p);
+	if (*len == 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+		return (size_t)snprintf(esc, JSON_ESC_MAX, "\\u%s", p[2] == 0xa8 ? "2028" : "2029");
+	memcpy(esc, p, *len);
+	return *len;
+}
+
 void json_add_string(struct strbuf *sb, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
 
 	strbuf_addch(sb, '"');
 	while (*p) {
-		if (*p == '"' || *p == '\\') {
-			strbuf_addch(sb, '\\');
-			strbuf_addch(sb, (char)*p++);
-		} else if (*p == '\n') {
-			strbuf_addstr(sb, "\\n"), p++;
-		} else if (*p == '\t') {
-			strbuf_addstr(sb, "\\t"), p++;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			strbuf_addf(sb, "\\u%04x", *p++);
-		} else if ((n = utf8_seq_len(p)) == 0) {
-			strbuf_addstr(sb, "\\ufffd"), p++;
-		} else {
-			strbuf_add(sb, p, n);
-			p += n;
-		}
+		char esc[JSON_ESC_MAX];
+		size_t len, elen = json_char_escape(p, &len, esc);
+
+		strbuf_add(sb, esc, elen);
+		p += len;
 	}
 	strbuf_addch(sb, '"');
 }

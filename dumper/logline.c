@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "log.h"
 
 #define VALUE_MAX 4096
@@ -291,56 +292,6 @@ size_t logline_text(char *buf, size_t cap, const struct logline_head *h, const c
 
 /* ---- JSON ---- */
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when s starts
- * an invalid one (overlong forms, surrogates, past U+10FFFF included). */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned cp;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/* The JSON form of the character at p (a UTF-8 sequence of *len bytes,
- * or one invalid byte) into esc; returns its length. */
-static size_t json_char(const unsigned char *p, size_t *len, char esc[8])
-{
-	*len = utf8_len(p);
-	if (!*len) {
-		*len = 1;
-		return (size_t)snprintf(esc, 8, "\\ufffd");
-	}
-	if (*p == '"' || *p == '\\')
-		return (size_t)snprintf(esc, 8, "\\%c", *p);
-	if (*p == '\n' || *p == '\r' || *p == '\t')
-		return (size_t)snprintf(esc, 8, "\\%c", *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't');
-	if (*p < 0x20 || *p == 0x7f)
-		return (size_t)snprintf(esc, 8, "\\u%04x", *p);
-	/* U+2028, U+2029: line ends to JavaScript. */
-	if (*len == 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
-		return (size_t)snprintf(esc, 8, "\\u%s", p[2] == 0xa8 ? "2028" : "2029");
-	memcpy(esc, p, *len);
-	return *len;
-}
-
 /* s as a JSON string; where the line has no room left it stops (never
  * inside an escape or a UTF-8 sequence) and still closes the string. */
 static void json_string(struct out *o, const char *s)
@@ -351,7 +302,7 @@ static void json_string(struct out *o, const char *s)
 	o->keep++; /* the closing quote */
 	while (*p) {
 		char esc[8];
-		size_t len, elen = json_char(p, &len, esc);
+		size_t len, elen = json_char_escape(p, &len, esc);
 
 		if (!out_room(o, elen)) {
 			o->cut = true;
