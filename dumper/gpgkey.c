@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,42 +262,76 @@ static const char *key_uid(gpgme_key_t k)
 	return k->uids && k->uids->uid ? k->uids->uid : "(no user id)";
 }
 
-static int select_key(gpgme_ctx_t ctx, const char *recipient, const char *file, gpgme_key_t *out,
-		      struct errbuf *err)
+/* The keys matching `pat`: the first into *first (the caller's), how
+ * many into *count, up to three described in list. */
+static int list_matches(gpgme_ctx_t ctx, const char *pat, const char *file, gpgme_key_t *first,
+			int *count, char *list, size_t n, struct errbuf *err)
 {
-	char eb[256], pattern[FPR_MAX + 2], list[600] = "";
-	const char *pat = recipient;
-	gpgme_key_t k, first = NULL;
+	char eb[256];
+	gpgme_key_t k;
 	gpgme_error_t ge;
-	int count = 0, len;
 
-	len = hex_normalize(recipient, pattern, sizeof(pattern));
-	if (len == 40 || len == 64)
-		pat = pattern; /* a fingerprint written with spaces */
+	*first = NULL;
+	*count = 0;
+	list[0] = '\0';
 	ge = gpgme_op_keylist_start(ctx, pat, 0);
 	while (!ge && !(ge = gpgme_op_keylist_next(ctx, &k))) {
 		size_t used = strlen(list);
 
-		if (count < 3)
-			snprintf(list + used, sizeof(list) - used, "%s%s '%s'", count ? ", " : "",
-				 k->fpr, key_uid(k));
-		if (!first)
-			first = k;
+		if (*count < 3)
+			snprintf(list + used, n - used, "%s%s '%s'", *count ? ", " : "", k->fpr,
+				 key_uid(k));
+		if (!*first)
+			*first = k;
 		else
 			gpgme_key_unref(k);
-		count++;
+		(*count)++;
 	}
 	if (gpgme_err_code(ge) != GPG_ERR_EOF) {
-		gpgme_key_unref(first);
+		gpgme_key_unref(*first);
+		*first = NULL;
 		gpgme_op_keylist_end(ctx);
 		return error_set(err, gpg_errcode(ge), "gpg: cannot list the keys of '%s': %s",
 				 file, gpg_errstr(ge, eb, sizeof(eb)));
 	}
 	ge = gpgme_op_keylist_end(ctx);
 	if (ge) {
-		gpgme_key_unref(first);
+		gpgme_key_unref(*first);
+		*first = NULL;
 		return error_set(err, gpg_errcode(ge), "gpg: cannot list the keys of '%s': %s",
 				 file, gpg_errstr(ge, eb, sizeof(eb)));
+	}
+	return 0;
+}
+
+/* A bare e-mail address: matched exactly first, as gpg's "<addr>", so
+ * "dpo@x" does not also select "newdpo@x" (a rotation's new key). */
+static bool is_mail(const char *s)
+{
+	return strchr(s, '@') && !strpbrk(s, " \t<>");
+}
+
+static int select_key(gpgme_ctx_t ctx, const char *recipient, const char *file, gpgme_key_t *out,
+		      struct errbuf *err)
+{
+	char pattern[FPR_MAX + 2], mail[300], list[600];
+	const char *pat = recipient;
+	gpgme_key_t first = NULL;
+	int count = 0, len, rc;
+
+	len = hex_normalize(recipient, pattern, sizeof(pattern));
+	if (len == 40 || len == 64)
+		pat = pattern; /* a fingerprint written with spaces */
+	if (pat == recipient && is_mail(recipient) &&
+	    (size_t)snprintf(mail, sizeof(mail), "<%s>", recipient) < sizeof(mail)) {
+		rc = list_matches(ctx, mail, file, &first, &count, list, sizeof(list), err);
+		if (rc)
+			return rc;
+	}
+	if (count == 0) {
+		rc = list_matches(ctx, pat, file, &first, &count, list, sizeof(list), err);
+		if (rc)
+			return rc;
 	}
 	if (count == 0)
 		return error_set(err, -ENOKEY,
