@@ -231,3 +231,24 @@ def test_a_bad_entry_is_named(env):
     res = run_dumpfs(["backup"], cfg)
     assert res.returncode == 2
     assert "'ABCD' is not one" in res.stderr.decode()
+
+
+def test_mount_snapshot_and_status_list_every_recipient(env):
+    from harness.mount import Mount
+
+    d = env.archive("mount")
+    cfg = env.config(d, [env.dpo, env.escrow])
+    m = Mount(cfg, os.path.join(env.dir, "mnt"))
+    try:
+        st = m.status()
+        assert st["key_fingerprints"] == [env.dpo.fingerprint, env.escrow.fingerprint]
+        # Both expire in a day; the DPO's key was made first.
+        assert st["key_fingerprint"] == env.dpo.fingerprint
+        assert "encryption_keys count=2 fingerprints=\"%s,%s\"" % (
+            env.dpo.fingerprint, env.escrow.fingerprint) in m.log()
+        with open(m.path("snapshot/now.sql.gz.gpg"), "rb") as f:
+            data = f.read()
+        for key in (env.escrow, env.dpo):
+            assert b"apple" in gzip.decompress(key.decrypt_bytes(data))
+    finally:
+        assert m.stop() == 0
