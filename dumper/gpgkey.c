@@ -607,6 +607,35 @@ static int check_pins_used(const struct gpg_key *key, const struct key_lists *l,
 	return 0;
 }
 
+/* A listed file none of whose keys is selected is a forgotten recipient
+ * (an escrow key that would silently get nothing), not a keyring. */
+static int check_files_used(const struct gpg_key *key, const struct key_lists *l,
+			    const struct key_origin *o, struct errbuf *err)
+{
+	if (o->n == sizeof(o->e) / sizeof(o->e[0]))
+		return 0; /* too many keys to tell */
+	for (unsigned f = 0; f < l->files.n; f++) {
+		const char *first = NULL;
+		bool used = false;
+
+		for (unsigned i = 0; i < o->n && !used; i++) {
+			if (o->e[i].file != l->files.item[f])
+				continue;
+			if (!first)
+				first = o->e[i].fpr;
+			for (unsigned j = 0; j < key->n && !used; j++)
+				used = !strcmp(key->r[j].fpr, o->e[i].fpr);
+		}
+		if (!used)
+			return error_set(err, -EINVAL,
+					 "[gpg] public_key_file '%s' holds no key that [gpg] "
+					 "recipient selects (it holds %s): add that key's user id "
+					 "or fingerprint to [gpg] recipient, or remove the file",
+					 l->files.item[f], first ? first : "no key");
+	}
+	return 0;
+}
+
 static int key_setup(struct gpg_key *key, struct key_lists *l, unsigned flags, struct errbuf *err)
 {
 	struct key_origin *origin;
@@ -629,6 +658,8 @@ static int key_setup(struct gpg_key *key, struct key_lists *l, unsigned flags, s
 		rc = add_recipient(key, ctx, l, i, origin, flags, err);
 	if (!rc)
 		rc = check_pins_used(key, l, err);
+	if (!rc)
+		rc = check_files_used(key, l, origin, err);
 	gpgme_release(ctx);
 	free(origin);
 	return rc;

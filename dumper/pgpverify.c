@@ -426,6 +426,9 @@ int pgpverify_file(const char *path, struct pgp_info *info, struct errbuf *err)
 
 /* ---- the configured keys' ids ---- */
 
+_Static_assert(PGP_MAX_KEYS == GPG_MAX_RECIPIENTS, "one pgp_key per recipient");
+_Static_assert(PGP_MAX_KEYIDS == GPG_MAX_KEYIDS, "the key ids gpg_key_keyids gives");
+
 int pgp_keyids_load(struct pgp_keyids *k, const char *public_key_file, const char *recipient,
 		    const char *fingerprint, struct errbuf *err)
 {
@@ -485,12 +488,14 @@ int pgp_check_recipient(const struct pgp_info *info, const struct pgp_keyids *k,
 				      (unsigned long long)info->keyids[i]);
 	}
 	for (unsigned i = 0; i < k->nkeys; i++) {
-		if (addressed_to(info, k, i) || m >= sizeof(missing))
+		if (addressed_to(info, k, i))
 			continue;
-		m += (size_t)snprintf(missing + m, sizeof(missing) - m, "%s%s %s (recipient '%s')",
-				      nmissing ? ", nor" : "not",
-				      nmissing ? "" : " to the configured key",
-				      k->key[i].fingerprint, k->key[i].recipient);
+		if (m < sizeof(missing))
+			m += (size_t)snprintf(missing + m, sizeof(missing) - m,
+					      "%s%s %s (recipient '%s')",
+					      nmissing ? ", nor" : "not",
+					      nmissing ? "" : " to the configured key",
+					      k->key[i].fingerprint, k->key[i].recipient);
 		nmissing++;
 	}
 	if (!nmissing)

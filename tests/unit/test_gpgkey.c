@@ -204,6 +204,11 @@ TEST(gpgkey_several_recipients_refusals)
 	snprintf(recip, sizeof(recip), "dpo@test.local, %s", fx->good_fpr);
 	expect_refusal("two.gpg", recip, NULL, "same key", fx->good_fpr);
 	expect_refusal("two.gpg", "dpo@test.local,dpo@test.local", NULL, "same key", NULL);
+	/* A listed file whose keys nobody selects: a forgotten recipient. */
+	gpgfx_path(path, sizeof(path), "other.asc");
+	expect_refusal("good.gpg, other.asc", "dpo@test.local", NULL, path,
+		       "holds no key that [gpg] recipient selects");
+	expect_refusal("good.gpg, other.asc", "dpo@test.local", NULL, fx->other_fpr, NULL);
 	/* Pins and recipients must be the same set of keys. */
 	expect_refusal("two.gpg", "dpo@test.local,other@test.local", fx->good_fpr, "pins",
 		       fx->other_fpr);
