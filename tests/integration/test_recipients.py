@@ -10,7 +10,6 @@ alone suffices.
 import gzip
 import os
 import shutil
-import subprocess
 import tempfile
 
 import pytest
