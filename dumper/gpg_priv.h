@@ -5,21 +5,32 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <gpgme.h>
 
 #include "errbuf.h"
+#include "gpgstage.h"
 
 #define FPR_MAX 65 /* v5 fingerprints have 64 hex digits */
+
+/* One configured recipient's key. */
+struct gpg_recipient {
+	char fpr[FPR_MAX];
+	char uid[256];
+	char name[256]; /* the [gpg] recipient entry that selected it */
+	time_t expires;
+	uint64_t keyids[GPG_MAX_KEYIDS]; /* primary and subkeys */
+	unsigned nkeyids;
+};
 
 /* Immutable after gpg_key_load(), so stages may share it across threads. */
 struct gpg_key {
 	char homedir[PATH_MAX];
 	int home_lock; /* tmphome.h: holds homedir; -1 when none */
-	char fpr[FPR_MAX];
-	char uid[256];
-	time_t expires;
+	unsigned n;    /* 1..GPG_MAX_RECIPIENTS, distinct keys, config order */
+	struct gpg_recipient r[GPG_MAX_RECIPIENTS];
 };
 
 /* gpgme's message for e, thread-safe, into buf. */

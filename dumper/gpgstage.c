@@ -43,7 +43,7 @@ struct gpgstage {
 	struct writer w;
 	struct writer *next;
 	gpgme_ctx_t ctx;
-	gpgme_key_t recp[2];
+	gpgme_key_t recp[GPG_MAX_RECIPIENTS + 1]; /* NULL-terminated */
 	struct gpgme_data_cbs plain_cbs, cipher_cbs;
 	struct gpgme_io_cbs io_cbs;
 	gpgme_data_t plain, cipher;
@@ -408,7 +408,8 @@ static void gpgstage_free(struct writer *w)
 	}
 	gpgme_data_release(s->plain);
 	gpgme_data_release(s->cipher);
-	gpgme_key_unref(s->recp[0]);
+	for (int i = 0; s->recp[i]; i++)
+		gpgme_key_unref(s->recp[i]);
 	gpgme_release(s->ctx);
 	for (int i = 0; i < 2; i++)
 		if (s->wake_fd[i] >= 0)
@@ -474,11 +475,17 @@ static int stage_setup(struct gpgstage *s, const struct gpg_key *key, struct err
 	rc = gpg_ctx_new(&s->ctx, key->homedir, err);
 	if (rc)
 		return rc;
-	ge = gpgme_get_key(s->ctx, key->fpr, &s->recp[0], 0);
-	if (ge || !s->recp[0])
-		return error_set(err, ge ? gpg_errcode(ge) : -ENOKEY,
-				 "gpg: key %s vanished from '%s': %s", key->fpr, key->homedir,
-				 ge ? gpg_errstr(ge, eb, sizeof(eb)) : "not found");
+	/* Every configured recipient: any one private key decrypts. */
+	for (unsigned i = 0; i < key->n; i++) {
+		ge = gpgme_get_key(s->ctx, key->r[i].fpr, &s->recp[i], 0);
+		if (ge || !s->recp[i]) {
+			s->recp[i] = NULL; /* keeps the array terminated for the free */
+			return error_set(err, ge ? gpg_errcode(ge) : -ENOKEY,
+					 "gpg: key %s vanished from '%s': %s", key->r[i].fpr,
+					 key->homedir,
+					 ge ? gpg_errstr(ge, eb, sizeof(eb)) : "not found");
+		}
+	}
 	ge = gpgme_set_ctx_flag(s->ctx, "full-status", "1"); /* for END_ENCRYPTION */
 	if (ge)
 		return error_set(err, gpg_errcode(ge), "gpg: cannot ask for status lines: %s",

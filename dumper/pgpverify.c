@@ -4,15 +4,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <gpgme.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "tmphome.h"
+#include "gpgstage.h"
 
 enum {
 	ST_TAG,	 /* expecting a packet's first byte */
@@ -426,152 +424,91 @@ int pgpverify_file(const char *path, struct pgp_info *info, struct errbuf *err)
 	return rc;
 }
 
-/* ---- the configured key's ids, through gpgme ---- */
+/* ---- the configured keys' ids ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* "<TMPDIR or /tmp>/dumpfs-v-<pid>-XXXXXX", short for gpg's socket paths;
- * *lock_fd holds it (tmphome.h). */
-static int make_home(char *buf, size_t len, int *lock_fd, struct errbuf *err)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	if (!tmp || !*tmp || strlen(tmp) > 60)
-		tmp = "/tmp";
-	return tmphome_make(buf, len, tmp, "v", lock_fd, err);
-}
-
-/* Uppercase hex without spaces into out (64). */
-static void clean_fpr(const char *in, char *out, size_t len)
-{
-	size_t n = 0;
-
-	for (; in && *in && n + 1 < len; in++)
-		if (*in != ' ')
-			out[n++] = (char)(*in >= 'a' && *in <= 'f' ? *in - 32 : *in);
-	out[n] = '\0';
-}
-
-static int gpg_fail(struct errbuf *err, gpgme_error_t ge, const char *what, const char *file)
-{
-	return error_set(err, -EIO, "%s '%s': %s", what, file, gpgme_strerror(ge));
-}
-
-static void add_key(struct pgp_keyids *k, gpgme_key_t key)
-{
-	for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next) {
-		uint64_t id;
-
-		if (!sk->keyid || k->n == PGP_MAX_KEYIDS)
-			continue;
-		id = strtoull(sk->keyid, NULL, 16);
-		if (!pgp_keyids_has(k, id))
-			k->id[k->n++] = id;
-	}
-	if (!k->fingerprint[0] && key->fpr)
-		snprintf(k->fingerprint, sizeof(k->fingerprint), "%s", key->fpr);
-}
-
-static int list_keys(gpgme_ctx_t ctx, struct pgp_keyids *k, const char *pattern, const char *pin,
-		     const char *file, struct errbuf *err)
-{
-	gpgme_error_t ge;
-	gpgme_key_t key;
-
-	ge = gpgme_op_keylist_start(ctx, pattern, 0);
-	if (ge)
-		return gpg_fail(err, ge, "cannot list the keys of", file);
-	while (!(ge = gpgme_op_keylist_next(ctx, &key))) {
-		if (!pin[0] || (key->fpr && !strcmp(key->fpr, pin)))
-			add_key(k, key);
-		gpgme_key_unref(key);
-	}
-	gpgme_op_keylist_end(ctx);
-	if (gpgme_err_code(ge) != GPG_ERR_EOF)
-		return gpg_fail(err, ge, "cannot list the keys of", file);
-	if (!k->n)
-		return error_set(err, -ENOKEY, "no key matching '%s' in '%s' (check [gpg] %s)",
-				 pattern, file, pin[0] ? "fingerprint" : "recipient");
-	return 0;
-}
-
-static int import_and_list(gpgme_ctx_t ctx, struct pgp_keyids *k, const char *file,
-			   const char *recipient, const char *pin, struct errbuf *err)
-{
-	gpgme_import_result_t ir;
-	gpgme_data_t data;
-	gpgme_error_t ge;
-
-	ge = gpgme_data_new_from_file(&data, file, 1);
-	if (ge)
-		return gpg_fail(err, ge, "cannot read public key file", file);
-	ge = gpgme_op_import(ctx, data);
-	gpgme_data_release(data);
-	if (ge)
-		return gpg_fail(err, ge, "cannot import public key file", file);
-	ir = gpgme_op_import_result(ctx);
-	if (!ir || !ir->considered)
-		return error_set(err, -ENOKEY, "no OpenPGP key found in '%s'", file);
-	return list_keys(ctx, k, pin[0] ? pin : recipient, pin, file, err);
-}
+_Static_assert(PGP_MAX_KEYS == GPG_MAX_RECIPIENTS, "one pgp_key per recipient");
+_Static_assert(PGP_MAX_KEYIDS == GPG_MAX_KEYIDS, "the key ids gpg_key_keyids gives");
 
 int pgp_keyids_load(struct pgp_keyids *k, const char *public_key_file, const char *recipient,
 		    const char *fingerprint, struct errbuf *err)
 {
-	char home[128], pin[64];
-	gpgme_ctx_t ctx = NULL;
-	gpgme_error_t ge;
-	int rc, lock_fd;
+	struct gpg_key *key;
+	int rc;
 
 	memset(k, 0, sizeof(*k));
-	clean_fpr(fingerprint, pin, sizeof(pin));
-	if (!pin[0] && (!recipient || !*recipient))
-		return error_set(err, -EINVAL, "no recipient or fingerprint to select the key");
-	gpgme_check_version(NULL);
-	rc = make_home(home, sizeof(home), &lock_fd, err);
+	rc = gpg_key_load_flags(&key, public_key_file, recipient, fingerprint, GPG_KEY_ANY_STATE,
+				err);
 	if (rc)
 		return rc;
-	ge = gpgme_new(&ctx);
-	if (!ge)
-		ge = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, home);
-	if (ge)
-		rc = gpg_fail(err, ge, "cannot start gpg for", public_key_file);
-	else
-		rc = import_and_list(ctx, k, public_key_file, recipient, pin, err);
-	gpgme_release(ctx);
-	if (nftw(home, rm_entry, 8, FTW_DEPTH | FTW_PHYS) < 0 && !rc)
-		rc = error_set(err, -errno, "cannot remove temporary GnuPG home '%s': %s", home,
-			       strerror(errno));
-	close(lock_fd); /* after the removal: see tmphome.h */
-	return rc;
+	for (unsigned i = 0; i < gpg_key_count(key) && i < PGP_MAX_KEYS; i++) {
+		struct pgp_key *pk = &k->key[k->nkeys++];
+		struct gpg_key_info info;
+
+		gpg_key_recipient_info(key, i, &info);
+		snprintf(pk->fingerprint, sizeof(pk->fingerprint), "%s", info.fingerprint);
+		snprintf(pk->recipient, sizeof(pk->recipient), "%s", info.recipient);
+		pk->n = gpg_key_keyids(key, i, pk->id);
+	}
+	gpg_key_free(key);
+	return 0;
 }
 
-bool pgp_keyids_has(const struct pgp_keyids *k, uint64_t id)
+bool pgp_keyids_has(const struct pgp_keyids *k, unsigned i, uint64_t id)
 {
-	for (unsigned i = 0; i < k->n; i++)
-		if (k->id[i] == id)
+	if (i >= k->nkeys)
+		return false;
+	for (unsigned j = 0; j < k->key[i].n; j++)
+		if (k->key[i].id[j] == id)
+			return true;
+	return false;
+}
+
+static bool addressed_to(const struct pgp_info *info, const struct pgp_keyids *k, unsigned i)
+{
+	for (unsigned j = 0; j < info->nkeyids; j++)
+		if (pgp_keyids_has(k, i, info->keyids[j]))
 			return true;
 	return false;
 }
 
 int pgp_check_recipient(const struct pgp_info *info, const struct pgp_keyids *k, struct errbuf *err)
 {
-	char got[PGP_MAX_RECIPIENTS * 18 + 1] = "";
-	size_t n = 0;
+	char got[PGP_MAX_RECIPIENTS * 18 + 1] = "", missing[PGP_MAX_KEYS * 340] = "";
+	size_t n = 0, m = 0;
+	unsigned nmissing = 0;
 
 	for (unsigned i = 0; i < info->nkeyids; i++) {
-		if (info->keyids[i] && pgp_keyids_has(k, info->keyids[i]))
-			return 0;
+		if (!info->keyids[i])
+			return error_set(err, -EKEYREJECTED,
+					 "addressed to a hidden recipient (wildcard key id, gpg "
+					 "--throw-keyids), which proves nothing about who can "
+					 "decrypt it; dumpfs never writes such files: it was not "
+					 "made by dumpfs, or was altered");
 		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%016llX", i ? ", " : "",
 				      (unsigned long long)info->keyids[i]);
 	}
-	return error_set(
-		err, -EKEYREJECTED, "encrypted to key id %s, not to the configured key %s%s", got,
-		k->fingerprint, strstr(got, "0000000000000000") ? " (hidden recipient)" : "");
+	for (unsigned i = 0; i < k->nkeys; i++) {
+		if (addressed_to(info, k, i))
+			continue;
+		if (m < sizeof(missing))
+			m += (size_t)snprintf(missing + m, sizeof(missing) - m,
+					      "%s%s %s (recipient '%s')",
+					      nmissing ? ", nor" : "not",
+					      nmissing ? "" : " to the configured key",
+					      k->key[i].fingerprint, k->key[i].recipient);
+		nmissing++;
+	}
+	if (!nmissing)
+		return 0;
+	if (!info->nkeyids)
+		return error_set(err, -EKEYREJECTED, "no recipient key id in the file");
+	if (nmissing < k->nkeys)
+		return error_set(
+			err, -EKEYREJECTED,
+			"encrypted to key id %s, %s: the file predates that key's "
+			"addition to [gpg] recipient (key rotation), or was made for other "
+			"keys; verify it against the recipients of its time "
+			"(DUMPFS_GPG_RECIPIENT=... DUMPFS_GPG_FINGERPRINT=...)",
+			got, missing);
+	return error_set(err, -EKEYREJECTED, "encrypted to key id %s, %s", got, missing);
 }

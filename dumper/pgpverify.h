@@ -70,24 +70,32 @@ int pgp_parser_finish(struct pgp_parser *p, struct pgp_info *info, struct errbuf
 /* Reads the whole file at `path` through the parser. */
 int pgpverify_file(const char *path, struct pgp_info *info, struct errbuf *err);
 
-/* The key ids of the configured key: the primary and every subkey of
- * the key(s) in `public_key_file` selected by `fingerprint` (when set,
- * spaces ignored) else by `recipient` (a user id / e-mail / fingerprint,
- * as gpg matches it).  Expired or revoked keys still count (old backups
- * must stay verifiable).  Uses gpgme with a throwaway GNUPGHOME that is
- * removed before returning.  `fingerprint_out` gets the first selected
- * key's primary fingerprint. */
+/* The configured keys, each with its key ids: the keys that [gpg]
+ * recipient selects among the keys of the comma-separated
+ * `public_key_file` list, pinned by the `fingerprint` list, exactly as
+ * gpg_key_load() selects them for encryption (gpgstage.h), except that
+ * expired or revoked keys still count (old backups must stay
+ * verifiable).  Uses gpgme with a throwaway GNUPGHOME that is removed
+ * before returning. */
+#define PGP_MAX_KEYS 8 /* GPG_MAX_RECIPIENTS */
 struct pgp_keyids {
-	uint64_t id[PGP_MAX_KEYIDS];
-	unsigned n;
-	char fingerprint[64];
+	struct pgp_key {
+		char fingerprint[64];
+		char recipient[256]; /* the [gpg] recipient entry */
+		uint64_t id[PGP_MAX_KEYIDS];
+		unsigned n;
+	} key[PGP_MAX_KEYS];
+	unsigned nkeys;
 };
 int pgp_keyids_load(struct pgp_keyids *k, const char *public_key_file, const char *recipient,
 		    const char *fingerprint, struct errbuf *err);
-bool pgp_keyids_has(const struct pgp_keyids *k, uint64_t id);
-/* Checks that info names at least one of k's ids as a recipient;
- * otherwise -EKEYREJECTED "encrypted to key(s) X, not to the configured
- * key Y". */
+/* Whether `id` is one of configured key i's ids. */
+bool pgp_keyids_has(const struct pgp_keyids *k, unsigned i, uint64_t id);
+/* Checks that info names every configured key as a recipient (by the id
+ * of its primary key or of one of its subkeys); otherwise -EKEYREJECTED
+ * naming each missing key ("not to the configured key F (recipient
+ * 'x')").  A hidden recipient (wildcard key id 0, gpg --throw-keyids)
+ * proves nothing and is refused: dumpfs never writes one. */
 int pgp_check_recipient(const struct pgp_info *info, const struct pgp_keyids *k,
 			struct errbuf *err);
 

@@ -152,6 +152,20 @@ static void render_missing_sidecars(const struct status_input *in, struct strbuf
 	strbuf_addch(out, ']');
 }
 
+static void render_fingerprints(const struct status_input *in, struct strbuf *out)
+{
+	if (!in->n_key_fingerprints) {
+		strbuf_addstr(out, "null");
+		return;
+	}
+	strbuf_addch(out, '[');
+	for (unsigned i = 0; i < in->n_key_fingerprints; i++) {
+		strbuf_addstr(out, i ? ", " : "");
+		json_str(out, in->key_fingerprints[i]);
+	}
+	strbuf_addch(out, ']');
+}
+
 static size_t count_missing_sidecars(const struct status_input *in)
 {
 	size_t n = 0;
@@ -239,6 +253,8 @@ static void render_json(const struct status_input *in, const struct status_eval 
 	json_kstr(out, &first, "key_fingerprint", in->key_fingerprint);
 	json_ktime(out, &first, "key_expires", in->key_expires,
 		   in->key_expires != 0 && in->key_expires != (time_t)-1);
+	json_key(out, "key_fingerprints", &first);
+	render_fingerprints(in, out);
 	json_kint(out, &first, "snapshot_readers", in->snapshot_readers, true);
 	json_kint(out, &first, "max_snapshot_readers", in->max_snapshot_readers, true);
 	json_kint(out, &first, "backups_succeeded", (int64_t)st->successes, true);

@@ -36,9 +36,13 @@ struct status_input {
 	time_t now;
 	unsigned max_age_hours;
 	time_t next_run;	     /* next scheduled run; (time_t)-1 = none */
-	const char *key_fingerprint; /* NULL = unknown */
+	const char *key_fingerprint; /* NULL = unknown; the key expiring first */
 	time_t key_expires;	     /* 0 = never, (time_t)-1 = unknown */
-	unsigned snapshot_readers;   /* open snapshot streams (0 for check) */
+	/* Every recipient's fingerprint, config order (SPEC 9); n = 0: the
+	 * list is unknown and status.json shows key_fingerprints null. */
+	const char *const *key_fingerprints;
+	unsigned n_key_fingerprints;
+	unsigned snapshot_readers; /* open snapshot streams (0 for check) */
 	unsigned max_snapshot_readers;
 	const char *version; /* NULL = DUMPFS_VERSION or "unknown" */
 	/* NULL, or why the archive dir could not be read (archives then

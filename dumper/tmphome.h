@@ -1,9 +1,9 @@
-/* Private temporary directories (the GnuPG homes of gpgkey.c and
- * pgpverify.c): "<base>/dumpfs-<kind>-<pid>-XXXXXX", mode 0700, held by a
- * shared flock on the directory for as long as it is in use.  A process
- * killed with SIGKILL cannot remove its own; tmphome_sweep() removes them
- * later, and only them: never one whose pid is alive or whose lock is
- * held (another pid namespace sharing /tmp). */
+/* Private temporary directories (the GnuPG homes of gpgkey.c, which
+ * pgpverify.c uses too; older versions also made "v" homes):
+ * "<base>/dumpfs-<kind>-<pid>-XXXXXX", mode 0700, held by a shared flock on the directory for as
+ * long as it is in use.  A process killed with SIGKILL cannot remove its own; tmphome_sweep()
+ * removes them later, and only them: never one whose pid is alive or whose lock is held (another
+ * pid namespace sharing /tmp). */
 #ifndef DUMPER_TMPHOME_H
 #define DUMPER_TMPHOME_H
 

@@ -195,7 +195,7 @@ static int store_list(struct config *cfg, size_t i, const char *value, struct er
 
 static int store_string(struct config *cfg, size_t i, const char *value, struct errbuf *why)
 {
-	char *copy;
+	char *copy = NULL;
 
 	if (config_keys[i].type == K_NAME && !cv_is_name(value))
 		return error_set(why, -EINVAL,
@@ -204,10 +204,21 @@ static int store_string(struct config *cfg, size_t i, const char *value, struct 
 	if ((config_keys[i].flags & F_MAIL) && !cv_is_mail(value))
 		return error_set(why, -EINVAL, "expected an e-mail address user@domain");
 	if (config_keys[i].type == K_FPR) {
-		if (cv_fingerprint(value, &copy))
+		char bad[128];
+
+		int rc = cv_fingerprint_list(value, &copy, bad, sizeof(bad));
+
+		if (rc == -ENOMEM)
+			return error_set(why, rc, "out of memory");
+		if (rc && !strchr(value, ','))
 			return error_set(why, -EINVAL,
 					 "expected a key fingerprint of 40 or 64 hex "
 					 "digits");
+		if (rc)
+			return error_set(why, -EINVAL,
+					 "expected key fingerprints of 40 or 64 hex digits "
+					 "separated by commas; '%s' is not one",
+					 bad);
 	} else if (!(copy = strdup(value))) {
 		return error_set(why, -ENOMEM, "out of memory");
 	}

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -243,4 +244,47 @@ void cv_secret_free(char *secret)
 		return;
 	explicit_bzero(secret, strlen(secret));
 	free(secret);
+}
+
+int cv_fingerprint_list(const char *s, char **out, char *bad, size_t badlen)
+{
+	size_t cap = strlen(s) + 1, used = 0;
+	char *joined = malloc(cap);
+
+	if (!joined)
+		return -ENOMEM;
+	joined[0] = '\0';
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		char *item = strndup(s, len), *one = NULL;
+		int rc;
+
+		if (!item) {
+			free(joined);
+			return -ENOMEM;
+		}
+		rc = cv_fingerprint(item, &one);
+		if (rc) {
+			const char *b = item, *e = item + len;
+
+			while (*b == ' ' || *b == '\t')
+				b++;
+			while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			snprintf(bad, badlen, "%.*s", (int)(e - b), b);
+			free(item);
+			free(joined);
+			return rc;
+		}
+		/* A normalised fingerprint is never longer than its entry. */
+		used += (size_t)snprintf(joined + used, cap - used, "%s%s", used ? "," : "", one);
+		free(one);
+		free(item);
+		if (!comma)
+			break;
+		s = comma + 1;
+	}
+	*out = joined;
+	return 0;
 }

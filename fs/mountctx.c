@@ -1,6 +1,7 @@
 #include "mountctx.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +12,19 @@
 static void notify_snapshot_failure(struct dumpfs *fs, const char *msg)
 {
 	notifier_snapshot_failed(fs->notifier, msg);
+}
+
+/* Which keys can decrypt what this mount writes (public, never secret). */
+static void log_recipients(const struct dumpfs *fs)
+{
+	char list[GPG_MAX_RECIPIENTS * 65] = "";
+	size_t used = 0;
+
+	for (unsigned i = 0; i < fs->n_keys && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "",
+					 fs->key_fprs[i]);
+	logger_log(fs->lg, LOGL_INFO, "encryption_keys", "count=%u fingerprints=\"%s\"", fs->n_keys,
+		   list);
 }
 
 int dumpfs_init(struct dumpfs *fs, const struct config *cfg, struct gpg_key *key, struct logger *lg,
@@ -26,6 +40,12 @@ int dumpfs_init(struct dumpfs *fs, const struct config *cfg, struct gpg_key *key
 		return error_set(err, -EINVAL, "cannot set up the dump from '%s'", cfg->path);
 	jobopts_backup(&fs->backup, cfg, &fs->dump, lg);
 	gpg_key_get_info(key, &fs->key_info);
+	fs->n_keys = gpg_key_count(key);
+	for (unsigned i = 0; i < fs->n_keys; i++) {
+		gpg_key_recipient_info(key, i, &fs->recipients[i]);
+		fs->key_fprs[i] = fs->recipients[i].fingerprint;
+	}
+	log_recipients(fs);
 	fs->uid = getuid();
 	fs->gid = getgid();
 	fs->mounted_at = time(NULL);

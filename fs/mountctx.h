@@ -32,12 +32,15 @@ typedef void (*snapshot_failure_hook)(struct dumpfs *fs, const char *msg);
 
 struct dumpfs {
 	/* Set up once before mounting; read-only afterwards. */
-	const struct config *cfg;  /* archive.dir is an absolute path */
-	struct gpg_key *key;	   /* borrowed; outlives the mount */
-	struct logger *lg;	   /* borrowed */
-	struct pipeline_opts dump; /* what every snapshot dumps */
-	struct backup_opts backup; /* what every scheduled run does */
-	struct gpg_key_info key_info;
+	const struct config *cfg;		  /* archive.dir is an absolute path */
+	struct gpg_key *key;			  /* borrowed; outlives the mount */
+	struct logger *lg;			  /* borrowed */
+	struct pipeline_opts dump;		  /* what every snapshot dumps */
+	struct backup_opts backup;		  /* what every scheduled run does */
+	struct gpg_key_info key_info;		  /* the key expiring first */
+	const char *key_fprs[GPG_MAX_RECIPIENTS]; /* every recipient's, into key */
+	unsigned n_keys;
+	struct gpg_key_info recipients[GPG_MAX_RECIPIENTS];
 	uid_t uid; /* owner shown for our own files */
 	gid_t gid;
 	time_t mounted_at; /* mtime of the directories */

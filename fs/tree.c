@@ -381,6 +381,8 @@ int tree_status_render(struct dumpfs *fs, enum status_file f, struct strbuf *out
 		.next_run = fs->sched ? scheduler_next_run(fs->sched) : (time_t)-1,
 		.key_fingerprint = fs->key_info.fingerprint,
 		.key_expires = fs->key_info.expires,
+		.key_fingerprints = fs->key_fprs,
+		.n_key_fingerprints = fs->n_keys,
 		.snapshot_readers = readers_now(fs),
 		.max_snapshot_readers = fs->cfg->fs.max_snapshot_readers,
 		.version = NULL,

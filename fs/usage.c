@@ -48,7 +48,8 @@ static const struct command_help helps[] = {
 		  "2 configuration error (nothing mounted).\n"},
 	{"dump", "usage: dumpfs dump [-c CONFIG] [-o FILE] [--plain]\n"
 		 "Writes one consistent dump of the configured databases: gzip inside\n"
-		 "OpenPGP encrypted to [gpg] recipient.  With -o FILE the dump goes to a\n"
+		 "OpenPGP encrypted to every [gpg] recipient (any one private key\n"
+		 "decrypts it).  With -o FILE the dump goes to a\n"
 		 "hidden temporary next to FILE, renamed to FILE only when complete.\n"
 		 "--plain writes the SQL text itself (no gzip, no encryption): only to\n"
 		 "stdout, never with -o.  Refuses to write binary data to a terminal.\n"
@@ -69,8 +70,10 @@ static const struct command_help helps[] = {
 		  "3 could not tell.  Reads the archive dir directly; no mount needed.\n"},
 	{"verify", "usage: dumpfs verify [-c CONFIG] FILE...\n"
 		   "Checks each FILE against its .sha256 sidecar and that it is a\n"
-		   "well-formed OpenPGP message addressed to the configured key.  No\n"
-		   "private key needed.  Exit: 0 all good, 1 any file bad, 2 usage/config.\n"},
+		   "well-formed OpenPGP message addressed to every configured [gpg]\n"
+		   "recipient (a missing one is named: a file made before a key was added\n"
+		   "lacks it).  No private key needed.\n"
+		   "Exit: 0 all good, 1 any file bad, 2 usage/config.\n"},
 	{"restore", "usage: dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME]\n"
 		    "Checks the sidecar when present, decrypts with the private key from\n"
 		    "GnuPG's keyring (GNUPGHOME), gunzips and streams the SQL into the\n"

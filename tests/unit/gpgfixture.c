@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,7 +181,8 @@ static int fixture_make(void)
 	snprintf(both, sizeof(both), "%s %s", fx.good_fpr, fx.other_fpr);
 	if (export_key("good.asc", "--export --armor", fx.good_fpr) ||
 	    export_key("good.gpg", "--export", fx.good_fpr) ||
-	    export_key("two.gpg", "--export", both))
+	    export_key("two.gpg", "--export", both) ||
+	    export_key("other.asc", "--export --armor", fx.other_fpr))
 		return -1;
 	return make_bad_keys() || make_multi_key() ? -1 : 0;
 }
@@ -202,10 +204,31 @@ const struct gpg_fixture *gpgfx_get(void)
 int gpgfx_load(struct gpg_key **key, const char *file, const char *recipient, const char *pin,
 	       struct errbuf *err)
 {
-	char path[256], *old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
-	int rc;
+	char path[1024], *old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+	size_t used = 0;
+	int rc, first = 1;
 
-	gpgfx_path(path, sizeof(path), file);
+	/* Each entry of a comma-separated list, under the fixture dir. */
+	for (const char *p = file;; p++) {
+		const char *comma = strchr(p, ',');
+		int len = comma ? (int)(comma - p) : (int)strlen(p);
+
+		while (len > 0 && *p == ' ') {
+			p++;
+			len--;
+		}
+		/* An empty entry in a list stays empty (it is what a test
+		 * checks); "" alone is the fixture dir itself. */
+		bool keep = len || !*file;
+
+		used += (size_t)snprintf(path + used, sizeof(path) - used, "%s%s%s%.*s",
+					 first ? "" : ",", keep ? fx.dir : "", keep ? "/" : "", len,
+					 p);
+		first = 0;
+		if (!comma || used >= sizeof(path))
+			break;
+		p = comma;
+	}
 	setenv("TMPDIR", fx.tmp, 1);
 	errbuf_clear(err);
 	rc = gpg_key_load(key, path, recipient, pin, err);

@@ -11,7 +11,9 @@
  * Everything lives under `dir` (a fresh /tmp/dumpfs-gpgtest-XXXXXX), which
  * is removed, gpg-agent included, at exit.  Key files made there:
  *   good.asc, good.gpg  'Test DPO <dpo@test.local>' (good_fpr), expires in 1d
- *   two.gpg             good + 'Other DPO <other@test.local>' (other_fpr)
+ *   two.gpg             good + 'Other DPO <other@test.local>' (other_fpr),
+ *                       never expires
+ *   other.asc           the other key alone (an escrow key, SPEC 9)
  *   multi.gpg           'Multi Sub <multi@test.local>' (multi_fpr): an old
  *                       never-expiring encryption subkey and a newer one
  *                       expiring 2099-01-01
@@ -40,7 +42,8 @@ const struct gpg_fixture *gpgfx_get(void);
 /* Writes "<fixture dir>/<name>" into buf. */
 void gpgfx_path(char *buf, size_t n, const char *name);
 
-/* gpg_key_load of "<fixture dir>/<file>" with TMPDIR pointed at the
+/* gpg_key_load of "<fixture dir>/<file>" (each entry of a comma-separated
+ * `file` list under the fixture dir) with TMPDIR pointed at the
  * fixture's tmp, so tests can see exactly what it leaves behind; `err`
  * is cleared first.  Returns what gpg_key_load returns; *key is the
  * caller's (gpg_key_free). */

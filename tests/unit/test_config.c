@@ -318,6 +318,13 @@ TEST(config_invalid_values)
 	BAD("gpg", "fingerprint", "ABCD1234", "expected a key fingerprint of 40 or 64 hex digits");
 	BAD("gpg", "fingerprint", "0123456789ABCDEF0123456789ABCDEF0123456G",
 	    "expected a key fingerprint of 40 or 64 hex digits");
+	/* SPEC 9: a list; the bad entry is named. */
+	BAD("gpg", "fingerprint", "0123456789ABCDEF0123456789ABCDEF01234567, ABCD",
+	    "expected key fingerprints of 40 or 64 hex digits separated by commas; 'ABCD' is "
+	    "not one");
+	BAD("gpg", "fingerprint", "0123456789ABCDEF0123456789ABCDEF01234567,,",
+	    "expected key fingerprints of 40 or 64 hex digits separated by commas; '' is not "
+	    "one");
 	BAD("archive", "prefix", "../x",
 	    "expected letters, digits, '.', '_' or '-', starting with a letter or digit (it is "
 	    "part of file names)");
@@ -356,6 +363,13 @@ TEST(config_value_forms)
 			"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
 		NULL);
 	CHECK(c.cfg.gpg.fingerprint && strlen(c.cfg.gpg.fingerprint) == 64);
+	/* several (SPEC 9): each normalised, joined by commas */
+	load_ok(&c,
+		MIN_INI "[gpg]\nfingerprint = 0123 4567 89ab cdef 0123 4567 89ab cdef 0123 4567 ,"
+			"89ABCDEF0123456789ABCDEF0123456789ABCDEF\n",
+		NULL);
+	CHECK_STREQ(c.cfg.gpg.fingerprint, "0123456789ABCDEF0123456789ABCDEF01234567,"
+					   "89ABCDEF0123456789ABCDEF0123456789ABCDEF");
 	/* a group by name */
 	load_ok(&c, MIN_INI "[fs]\ngroup = root\n", NULL);
 	CHECK(c.cfg.fs.group == 0);

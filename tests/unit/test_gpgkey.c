@@ -1,5 +1,6 @@
 /* gpg_key_load: which public keys, recipients and pins it takes or refuses. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -130,4 +131,126 @@ TEST(gpgkey_refuses_unusable_keys)
 	expect_refusal("signonly.gpg", "signer@test.local", NULL, "cannot encrypt", "Signer");
 	expect_refusal("stalesub.gpg", "stalesub@test.local", NULL,
 		       "encryption subkey expired on 2020-01-02", "renewed key");
+}
+
+/* SPEC 9: several recipients, from one file or several. */
+TEST(gpgkey_several_recipients)
+{
+	const struct gpg_fixture *fx = gpgfx_get();
+	struct gpg_key *key = NULL;
+	struct gpg_key_info info;
+	struct errbuf err;
+	char pins[200];
+
+	if (!fx)
+		return;
+	/* Two files; the first-expiring key (good, 1 day) is the summary
+	 * whatever the order, the list keeps the configured order. */
+	CHECK(gpgfx_load(&key, "other.asc, good.gpg", "other@test.local , dpo@test.local", NULL,
+			 &err) == 0);
+	CHECK_STREQ(err.msg, "");
+	if (key) {
+		CHECK(gpg_key_count(key) == 2);
+		gpg_key_get_info(key, &info);
+		CHECK_STREQ(info.fingerprint, fx->good_fpr);
+		CHECK(info.expires != 0);
+		gpg_key_recipient_info(key, 0, &info);
+		CHECK_STREQ(info.fingerprint, fx->other_fpr);
+		CHECK_STREQ(info.recipient, "other@test.local");
+		CHECK(info.expires == 0);
+		gpg_key_recipient_info(key, 1, &info);
+		CHECK_STREQ(info.fingerprint, fx->good_fpr);
+		gpg_key_free(key);
+		key = NULL;
+	}
+	/* One file holding both keys; pins as a set, in another order; the
+	 * same key also in a second file is fine. */
+	snprintf(pins, sizeof(pins), "%s,%s", fx->good_fpr, fx->other_fpr);
+	CHECK(gpgfx_load(&key, "two.gpg,good.asc", "other@test.local,dpo@test.local", pins, &err) ==
+	      0);
+	CHECK_STREQ(err.msg, "");
+	CHECK(key && gpg_key_count(key) == 2);
+	gpg_key_free(key);
+	key = NULL;
+	CHECK(gpgfx_count_dir(fx->tmp) == 0);
+}
+
+TEST(gpgkey_several_recipients_refusals)
+{
+	const struct gpg_fixture *fx = gpgfx_get();
+	char pins[300], path[256], recip[120];
+
+	if (!fx)
+		return;
+	/* A bad entry among good ones is named. */
+	expect_refusal("two.gpg", "dpo@test.local, nobody@test.local", NULL,
+		       "no key for recipient 'nobody@test.local'", NULL);
+	gpgfx_path(path, sizeof(path), "missing.asc");
+	expect_refusal("good.gpg,missing.asc", "dpo@test.local", NULL, path, "No such file");
+	gpgfx_path(path, sizeof(path), "garbage.asc");
+	expect_refusal("good.gpg,garbage.asc", "dpo@test.local", NULL, "no OpenPGP public key",
+		       path);
+	expect_refusal("two.gpg", "dpo@test.local,,other@test.local", NULL, "empty entry",
+		       "recipient");
+	expect_refusal("two.gpg,", "dpo@test.local", NULL, "empty entry", "public_key_file");
+	expect_refusal("two.gpg", "a,b,c,d,e,f,g,h,i", NULL, "more than 8", NULL);
+	/* An unusable key among several: which entry, which file. */
+	gpgfx_path(path, sizeof(path), "expired.gpg");
+	expect_refusal("good.gpg,expired.gpg", "dpo@test.local,expired@test.local", NULL,
+		       "[gpg] recipient 'expired@test.local' (in '", "expired on 2020-01-02");
+	expect_refusal("good.gpg,expired.gpg", "dpo@test.local,expired@test.local", NULL, path,
+		       NULL);
+	/* The same key twice is a mistake, not an escrow. */
+	snprintf(recip, sizeof(recip), "dpo@test.local, %s", fx->good_fpr);
+	expect_refusal("two.gpg", recip, NULL, "same key", fx->good_fpr);
+	expect_refusal("two.gpg", "dpo@test.local,dpo@test.local", NULL, "same key", NULL);
+	/* A listed file whose keys nobody selects: a forgotten recipient. */
+	gpgfx_path(path, sizeof(path), "other.asc");
+	expect_refusal("good.gpg, other.asc", "dpo@test.local", NULL, path,
+		       "holds no key that [gpg] recipient selects");
+	expect_refusal("good.gpg, other.asc", "dpo@test.local", NULL, fx->other_fpr, NULL);
+	/* Pins and recipients must be the same set of keys. */
+	expect_refusal("two.gpg", "dpo@test.local,other@test.local", fx->good_fpr, "pins",
+		       fx->other_fpr);
+	snprintf(pins, sizeof(pins), "%s,%s", fx->good_fpr, fx->other_fpr);
+	expect_refusal("two.gpg", "dpo@test.local", pins, "no [gpg] recipient selects",
+		       fx->other_fpr);
+	snprintf(pins, sizeof(pins), "%s, ABCD", fx->good_fpr);
+	expect_refusal("two.gpg", "dpo@test.local", pins, "not a full fingerprint", "'ABCD'");
+}
+
+/* dumpfs verify still needs keys that can no longer encrypt. */
+TEST(gpgkey_any_state_for_verify)
+{
+	const struct gpg_fixture *fx = gpgfx_get();
+	struct gpg_key *key = NULL;
+	struct gpg_key_info info;
+	struct errbuf err;
+	char files[300], *old;
+
+	if (!fx)
+		return;
+	snprintf(files, sizeof(files), "%s/expired.gpg,%s/revoked.gpg", fx->dir, fx->dir);
+	old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+	setenv("TMPDIR", fx->tmp, 1);
+	errbuf_clear(&err);
+	CHECK(gpg_key_load(&key, files, "expired@test.local,revoked@test.local", NULL, &err) < 0);
+	CHECK(key == NULL);
+	CHECK(gpg_key_load_flags(&key, files, "expired@test.local,revoked@test.local", NULL,
+				 GPG_KEY_ANY_STATE, &err) == 0);
+	if (key) {
+		uint64_t ids[GPG_MAX_KEYIDS];
+
+		CHECK(gpg_key_count(key) == 2);
+		gpg_key_recipient_info(key, 1, &info);
+		CHECK_STREQ(info.uid, "Revoked DPO <revoked@test.local>");
+		CHECK(gpg_key_keyids(key, 0, ids) == 2); /* primary + encryption subkey */
+		gpg_key_free(key);
+	}
+	if (old)
+		setenv("TMPDIR", old, 1);
+	else
+		unsetenv("TMPDIR");
+	free(old);
+	CHECK(gpgfx_count_dir(fx->tmp) == 0);
 }

@@ -96,7 +96,8 @@ static void fill_random(unsigned char *buf, size_t n, uint64_t seed)
 
 /* Loads `keyfile` and starts a stage writing `name` under the fixture;
  * `n` random bytes are ready in r->data. */
-static int rig_open(struct rig *r, const char *keyfile, const char *name, size_t n)
+static int rig_open_to(struct rig *r, const char *keyfile, const char *recipients, const char *name,
+		       size_t n)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
@@ -117,12 +118,17 @@ static int rig_open(struct rig *r, const char *keyfile, const char *name, size_t
 	if (r->fd < 0 || !r->data)
 		return -1;
 	fill_random(r->data, n, n + (unsigned char)name[0]);
-	CHECK(gpgfx_load(&r->key, keyfile, "dpo@test.local", NULL, &r->err) == 0);
+	CHECK(gpgfx_load(&r->key, keyfile, recipients, NULL, &r->err) == 0);
 	CHECK_STREQ(r->err.msg, "");
 	if (!r->key)
 		return -1;
 	CHECK(gpgstage_new(&r->st, &r->out, r->key, &r->err) == 0);
 	return r->st ? 0 : -1;
+}
+
+static int rig_open(struct rig *r, const char *keyfile, const char *name, size_t n)
+{
+	return rig_open_to(r, keyfile, "dpo@test.local", name, n);
 }
 
 static void rig_release(struct rig *r)
@@ -436,4 +442,52 @@ TEST(gpgstage_gpg_killed_after_input)
 	CHECK(unit_wait_any_in(SYS_poll, 10) != 0);
 	CHECK(gpgfx_procs_kill(SIGKILL) == 1);
 	check_killed(&r);
+}
+
+/* SPEC 9: one message to two keys; each private key alone decrypts it
+ * (separate GnuPG homes, each holding one secret key). */
+TEST(gpgstage_several_recipients)
+{
+	struct rig r;
+	const char *fprs[2];
+	char expect[300] = "";
+
+	if (rig_open_to(&r, "good.gpg,other.asc", "dpo@test.local,other@test.local", "two.msg",
+			100000) == 0) {
+		FILE *f;
+
+		snprintf(expect, sizeof(expect), "%s.expect", r.path);
+		f = fopen(expect, "w");
+		CHECK(f && fwrite(r.data, 1, r.n, f) == r.n);
+		CHECK(f && fclose(f) == 0);
+		fprs[0] = r.fx->good_fpr;
+		fprs[1] = r.fx->other_fpr;
+		produce(&r);
+		CHECK(r.rc == 0);
+		CHECK(writer_close(r.st, &r.err) == 0);
+		CHECK_STREQ(r.err.msg, "");
+		CHECK(gpgfx_sh("test $(gpg --homedir %s --list-packets %s 2>/dev/null"
+			       " | grep -c '^:pubkey enc packet') = 2",
+			       r.fx->home, r.path) == 0);
+		for (int i = 0; i < 2; i++) {
+			char home[200], plain[300];
+
+			snprintf(home, sizeof(home), "%s/one-%d", r.fx->dir, i);
+			snprintf(plain, sizeof(plain), "%s.%d", r.path, i);
+			CHECK(gpgfx_sh("mkdir -m 700 %s && " GPGFX_GPG
+				       " --export-secret-keys %s | " GPGFX_GPG
+				       " --import 2>/dev/null",
+				       home, r.fx->home, fprs[i], home) == 0);
+			CHECK(gpgfx_sh_quiet("test $(gpg --homedir %s --list-secret-keys "
+					     "--with-colons 2>/dev/null | grep -c '^sec') = 1",
+					     home) == 0);
+			CHECK(gpgfx_sh(GPGFX_GPG " --decrypt -o %s %s 2>/dev/null && cmp %s %s",
+				       home, plain, r.path, plain, expect) == 0);
+			unlink(plain);
+			gpgfx_sh("gpgconf --homedir %s --kill all >/dev/null 2>&1; rm -rf %s", home,
+				 home);
+		}
+		unlink(expect);
+	}
+	rig_release(&r);
 }

@@ -66,7 +66,9 @@ static bool pgp_setup(void)
 	    sh(GPG "--armor -r alice@test -o armored.asc -e plain") ||
 	    sh(GPG "--passphrase x -o sym.gpg -c plain") ||
 	    sh(GPG "-u alice@test -o signed.gpg -s plain") ||
-	    sh(GPG "--throw-keyids -r alice@test -o hidden.gpg -e plain"))
+	    sh(GPG "--throw-keyids -r alice@test -o hidden.gpg -e plain") ||
+	    sh(GPG "-r alice@test -r bob@test -r mallory@test -o three.gpg -e plain") ||
+	    sh(GPG "-r alice@test -r bob@test -R mallory@test -o hidextra.gpg -e plain"))
 		return false;
 	pgp_ready = 1;
 	return true;
@@ -95,9 +97,10 @@ TEST(pgpverify_accepts_real_messages)
 
 	CHECK(pgp_setup());
 	CHECK(pgp_keyids_load(&alice, pgp_path("alice.asc"), "alice@test", NULL, &err) == 0);
-	CHECK(alice.n == 2 && strlen(alice.fingerprint) == 40);
+	CHECK(alice.nkeys == 1 && alice.key[0].n == 2 && strlen(alice.key[0].fingerprint) == 40);
+	CHECK_STREQ(alice.key[0].recipient, "alice@test");
 	CHECK(pgp_keyids_load(&bob, pgp_path("bob.gpg"), "Bob", NULL, &err) == 0);
-	CHECK(bob.n == 1);
+	CHECK(bob.nkeys == 1 && bob.key[0].n == 1);
 
 	CHECK(verify("alice.gpg", &info, &err) == 0);
 	CHECK(info.nkeyids == 1 && info.data_offset > 0);
@@ -128,14 +131,18 @@ TEST(pgpverify_keyids_selection)
 
 	CHECK(pgp_setup());
 	CHECK(pgp_keyids_load(&k, pgp_path("alice.asc"), "alice@test", NULL, &err) == 0);
-	/* The pin wins over the recipient, spaces and case ignored. */
-	snprintf(pin, sizeof(pin), "%.4s %.36s", k.fingerprint, k.fingerprint + 4);
+	/* The pin must match the recipient's key, spaces and case ignored;
+	 * selection is gpg_key_load's (test_gpgkey.c). */
+	snprintf(pin, sizeof(pin), "%.4s %.36s", k.key[0].fingerprint, k.key[0].fingerprint + 4);
 	for (char *p = pin; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
-	CHECK(pgp_keyids_load(&k, pgp_path("alice.asc"), "nobody", pin, &err) == 0 && k.n == 2);
+	CHECK(pgp_keyids_load(&k, pgp_path("alice.asc"), "alice@test", pin, &err) == 0 &&
+	      k.key[0].n == 2);
+	CHECK(pgp_keyids_load(&k, pgp_path("alice.asc"), "nobody", pin, &err) == -ENOKEY);
 	CHECK(pgp_keyids_load(&k, pgp_path("alice.asc"), "bob@test", NULL, &err) == -ENOKEY);
-	CHECK(strstr(err.msg, "no key matching 'bob@test'") != NULL);
-	CHECK(pgp_keyids_load(&k, pgp_path("plain"), "alice@test", NULL, &err) == -ENOKEY);
+	CHECK(strstr(err.msg, "no key for recipient 'bob@test'") != NULL);
+	CHECK(pgp_keyids_load(&k, pgp_path("plain"), "alice@test", NULL, &err) == -EINVAL);
+	CHECK(strstr(err.msg, "no OpenPGP public key") != NULL);
 	CHECK(pgp_keyids_load(&k, pgp_path("missing"), "alice@test", NULL, &err) < 0);
 	CHECK(strstr(err.msg, "missing") != NULL);
 }
@@ -402,4 +409,47 @@ TEST(pgpverify_aead_packets)
 	n = aead_message(m, pk, 0, body, nb, false);
 	CHECK(parse(m, n, n, &info, &err) == -EINVAL &&
 	      strstr(err.msg, "without a public-key encrypted session key"));
+}
+
+/* SPEC 9: a file must be addressed to every configured recipient. */
+TEST(pgpverify_several_recipients)
+{
+	struct pgp_keyids both;
+	struct pgp_info info;
+	struct errbuf err;
+	char files[300];
+
+	CHECK(pgp_setup());
+	snprintf(files, sizeof(files), "%s, %s", pgp_path("alice.asc"), pgp_path("bob.gpg"));
+	CHECK(pgp_keyids_load(&both, files, "alice@test, Bob", NULL, &err) == 0);
+	CHECK(both.nkeys == 2 && both.key[0].n == 2 && both.key[1].n == 1);
+	CHECK(pgp_keyids_has(&both, 0, both.key[0].id[1]));
+	CHECK(!pgp_keyids_has(&both, 1, both.key[0].id[1]));
+	CHECK(!pgp_keyids_has(&both, 2, both.key[0].id[1]));
+
+	CHECK(verify("both.gpg", &info, &err) == 0);
+	CHECK(pgp_check_recipient(&info, &both, &err) == 0);
+	/* An extra, named recipient does not hide anyone configured. */
+	CHECK(verify("three.gpg", &info, &err) == 0 && info.nkeyids == 3);
+	CHECK(pgp_check_recipient(&info, &both, &err) == 0);
+	/* One configured key missing: named, with the rotation hint. */
+	CHECK(verify("alice.gpg", &info, &err) == 0);
+	CHECK(pgp_check_recipient(&info, &both, &err) == -EKEYREJECTED);
+	CHECK(strstr(err.msg, both.key[1].fingerprint) && strstr(err.msg, "recipient 'Bob'"));
+	CHECK(!strstr(err.msg, both.key[0].fingerprint));
+	CHECK(strstr(err.msg, "predates") != NULL);
+	CHECK(verify("bob_msg.gpg", &info, &err) == 0);
+	CHECK(pgp_check_recipient(&info, &both, &err) == -EKEYREJECTED);
+	CHECK(strstr(err.msg, "not to the configured key") &&
+	      strstr(err.msg, both.key[0].fingerprint) && strstr(err.msg, "'alice@test'"));
+	/* A hidden recipient proves nothing, even beside the right ones. */
+	CHECK(verify("hidextra.gpg", &info, &err) == 0 && info.nkeyids == 3);
+	CHECK(pgp_check_recipient(&info, &both, &err) == -EKEYREJECTED);
+	CHECK(strstr(err.msg, "hidden recipient") != NULL);
+	/* Neither key: both named. */
+	snprintf(files, sizeof(files), "%s", pgp_path("mallory.gpg"));
+	CHECK(pgp_keyids_load(&both, files, "mallory@test", NULL, &err) == 0);
+	CHECK(verify("both.gpg", &info, &err) == 0);
+	CHECK(pgp_check_recipient(&info, &both, &err) == -EKEYREJECTED);
+	CHECK(strstr(err.msg, "'mallory@test'") && !strstr(err.msg, "predates"));
 }

@@ -165,6 +165,8 @@ static char *pipe_through(const char *cmd, const char *input)
 
 TEST(status_json_is_valid_and_complete)
 {
+	static const char *const fprs[] = {"89ABCDEF0123456789ABCDEF0123456789ABCDEF",
+					   "0123456789ABCDEF0123456789ABCDEF01234567"};
 	struct status_input in;
 	struct run_state st;
 	char *json, *got, cmd[1024];
@@ -178,13 +180,15 @@ TEST(status_json_is_valid_and_complete)
 	st.running = true;
 	in.next_run = T0 + 86400;
 	in.key_fingerprint = "0123456789ABCDEF0123456789ABCDEF01234567";
+	in.key_fingerprints = fprs;
+	in.n_key_fingerprints = 2;
 	in.snapshot_readers = 1;
 	json = render(STATUS_JSON, &in);
 	CHECK(json && json[strlen(json) - 1] == '\n');
 	snprintf(cmd, sizeof(cmd), PYJSON "%s",
 		 "state last_success age_seconds max_age_seconds last_file last_size_bytes "
 		 "last_duration_seconds last_error last_error_at running archive_count next_run "
-		 "key_fingerprint key_expires snapshot_readers version");
+		 "key_fingerprint key_expires key_fingerprints snapshot_readers version");
 	got = pipe_through(cmd, json);
 	CHECK_STREQ(
 		got,
@@ -195,7 +199,8 @@ TEST(status_json_is_valid_and_complete)
 		"last_error_at='2026-11-29T02:30:00Z' running=True archive_count=2 "
 		"next_run='2026-11-30T02:00:00Z' "
 		"key_fingerprint='0123456789ABCDEF0123456789ABCDEF01234567' "
-		"key_expires=None snapshot_readers=1 version='0.1.0'\n");
+		"key_expires=None key_fingerprints=['89ABCDEF0123456789ABCDEF0123456789ABCDEF', "
+		"'0123456789ABCDEF0123456789ABCDEF01234567'] snapshot_readers=1 version='0.1.0'\n");
 	free(got);
 	free(json);
 
@@ -204,15 +209,17 @@ TEST(status_json_is_valid_and_complete)
 	in.key_expires = T0 + 10 * 86400;
 	in.next_run = (time_t)-1;
 	in.key_fingerprint = NULL;
+	in.n_key_fingerprints = 0;
 	json = render(STATUS_JSON, &in);
 	snprintf(cmd, sizeof(cmd), PYJSON "%s",
 		 "state last_success age_seconds last_file last_size_bytes last_duration_seconds "
-		 "last_error last_error_at running next_run key_fingerprint key_expires");
+		 "last_error last_error_at running next_run key_fingerprint key_expires "
+		 "key_fingerprints");
 	got = pipe_through(cmd, json);
 	CHECK_STREQ(got, "state='none' last_success=None age_seconds=None last_file=None "
 			 "last_size_bytes=None last_duration_seconds=None last_error=None "
 			 "last_error_at=None running=False next_run=None key_fingerprint=None "
-			 "key_expires='2026-12-09T02:00:00Z'\n");
+			 "key_expires='2026-12-09T02:00:00Z' key_fingerprints=None\n");
 	free(got);
 	free(json);
 }
