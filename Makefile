@@ -151,10 +151,13 @@ pkg-check:
 		missing=1; };) \
 	[ -z "$$missing" ] || { echo "(make deps installs them all, as root)" >&2; exit 1; }
 
-# dumper/ is the FUSE-free library: it must never include fs/ or fuse.
+# dumper/ is the FUSE-free library: it must never include fs/ or fuse;
+# no two modules include each other, directly or through others.
 check-layering:
 	@! grep -nE '#include *[<"](\.\./fs/|fuse)' dumper/*.c dumper/*.h || \
 		{ echo "layering: dumper/ must not include fs/ or fuse headers"; exit 1; }
+	@python3 tests/tools/include_cycles.py dumper fs || \
+		{ echo "layering: modules must not include each other in a cycle"; exit 1; }
 
 # The C sources must match the committed .clang-format (`make format` fixes).
 check-format:

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "errbuf.h"
+#include "logline.h"
 
 enum log_level { LOGL_ERROR, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
 enum log_format { LOGF_TEXT, LOGF_JSON };
@@ -49,10 +50,7 @@ int log_level_parse(const char *s, enum log_level *out);
 void logger_log(struct logger *lg, enum log_level level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* A boolean field: "ok=%s", LOG_BOOL(ok).  The logger knows these two
- * strings by their address: "true"/"false" in text, true/false in JSON. */
-extern const char log_true[], log_false[];
-#define LOG_BOOL(b) ((b) ? log_true : log_false)
+/* LOG_BOOL(ok) for a boolean field: logline.h. */
 
 /* A command's last word to its user on stderr, when it fails: "dumpfs:
  * <command>: <msg>" (command NULL: "dumpfs: <msg>"), or with LOGF_JSON a

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "json.h"
-#include "log.h"
 
 #define VALUE_MAX 4096
 #define KEY_MAX	  64

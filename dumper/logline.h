@@ -43,4 +43,9 @@ size_t logline_text(char *buf, size_t cap, const struct logline_head *h, const c
 size_t logline_json(char *buf, size_t cap, const struct logline_head *h, const char *fmt,
 		    va_list *ap);
 
+/* A boolean field: "ok=%s", LOG_BOOL(ok).  The logger knows these two
+ * strings by their address: "true"/"false" in text, true/false in JSON. */
+extern const char log_true[], log_false[];
+#define LOG_BOOL(b) ((b) ? log_true : log_false)
+
 #endif

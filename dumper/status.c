@@ -161,7 +161,7 @@ static void render_fingerprints(const struct status_input *in, struct strbuf *ou
 	strbuf_addch(out, '[');
 	for (unsigned i = 0; i < in->n_key_fingerprints; i++) {
 		strbuf_addstr(out, i ? ", " : "");
-		json_str(out, in->key_fingerprints[i]);
+		json_add_string(out, in->key_fingerprints[i]);
 	}
 	strbuf_addch(out, ']');
 }

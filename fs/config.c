@@ -31,7 +31,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "config_schema.h"
+#include "config_priv.h"
 #include "config_value.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,8 +1,8 @@
 /* Collecting the config's raw text: the INI file (through inih, with our
  * own line reader) and the DUMPFS_* environment.  See fs/config.c for the
- * phases and the rules; fs/config_schema.h for the shared types.
+ * phases and the rules; fs/config_priv.h for the shared types.
  */
-#include "config_schema.h"
+#include "config_priv.h"
 
 #include <ctype.h>
 #include <errno.h>

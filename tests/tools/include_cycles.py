@@ -3,6 +3,9 @@
 
 A module is a stem: dumper/notify.c, notify.h and notify_priv.h are all
 module dumper/notify (a *_priv.h header belongs to the module it serves).
+A *_priv.h with no module of its stem (gpg_priv.h, shared by gpgkey.c and
+gpgstage.c) is the private part of the modules that include it: no edges
+go to or from it.
 An edge a -> b means a file of module a includes a header of module b.
 Usage: include_cycles.py DIR...   (prints each cycle; exit 1 if any)
 """
@@ -14,8 +17,14 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
 def module_of(path):
+    """The module of a file; None for a shared private header."""
     stem = os.path.splitext(os.path.normpath(path))[0]
-    return stem[:-5] if stem.endswith("_priv") else stem
+    if not stem.endswith("_priv"):
+        return stem
+    owner = stem[:-5]
+    if os.path.exists(owner + ".c") or os.path.exists(owner + ".h"):
+        return owner
+    return None
 
 
 def graph(dirs):
@@ -27,10 +36,12 @@ def graph(dirs):
                     continue
                 path = os.path.join(root, name)
                 mod = module_of(path)
+                if mod is None:
+                    continue
                 with open(path, encoding="utf-8", errors="replace") as f:
                     for inc in INCLUDE.findall(f.read()):
                         target = module_of(os.path.join(root, inc))
-                        if target != mod and os.path.exists(os.path.join(root, inc)):
+                        if target not in (mod, None) and os.path.exists(os.path.join(root, inc)):
                             edges.setdefault(mod, set()).add(target)
     return edges
 
