@@ -16,6 +16,7 @@
 #include "lock.h"
 #include "sink.h"
 #include "state.h"
+#include "thread.h"
 
 /* Read-only, for the owner and the readers' group (SPEC 6). */
 #define FILE_MODE  0440
@@ -42,7 +43,7 @@ int backup_new(struct backup **out, const struct backup_opts *opts, struct errbu
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return error_set(err, -ENOMEM, "out of memory");
-	if (pthread_mutex_init(&b->mu, NULL)) {
+	if (mutex_init(&b->mu)) {
 		free(b);
 		return error_set(err, -ENOMEM, "cannot create a mutex");
 	}
@@ -53,18 +54,18 @@ int backup_new(struct backup **out, const struct backup_opts *opts, struct errbu
 
 void backup_cancel(struct backup *b)
 {
-	pthread_mutex_lock(&b->mu);
+	mutex_lock(&b->mu);
 	b->cancelled = true;
 	if (b->job)
 		dump_job_cancel(b->job);
-	pthread_mutex_unlock(&b->mu);
+	mutex_unlock(&b->mu);
 }
 
 void backup_free(struct backup *b)
 {
 	if (!b)
 		return;
-	pthread_mutex_destroy(&b->mu);
+	mutex_destroy(&b->mu);
 	free(b);
 }
 
@@ -72,9 +73,9 @@ static bool is_cancelled(struct backup *b)
 {
 	bool c;
 
-	pthread_mutex_lock(&b->mu);
+	mutex_lock(&b->mu);
 	c = b->cancelled;
-	pthread_mutex_unlock(&b->mu);
+	mutex_unlock(&b->mu);
 	return c;
 }
 
@@ -178,20 +179,20 @@ static int dump_into(struct backup *b, struct outfile *of, struct sha256 *ctx,
 	if (!rc)
 		rc = dump_job_new(&job, b->o->pipeline, err);
 	if (!rc) {
-		pthread_mutex_lock(&b->mu);
+		mutex_lock(&b->mu);
 		if (b->cancelled)
 			rc = cancelled_error(err);
 		else
 			b->job = job;
-		pthread_mutex_unlock(&b->mu);
+		mutex_unlock(&b->mu);
 	}
 	if (!rc)
 		rc = dump_job_run(job, hash, dres, err);
-	pthread_mutex_lock(&b->mu);
+	mutex_lock(&b->mu);
 	b->job = NULL;
 	if (rc && b->cancelled)
 		rc = cancelled_error(err);
-	pthread_mutex_unlock(&b->mu);
+	mutex_unlock(&b->mu);
 	if (!rc)
 		rc = writer_close(hash, err);
 	if (!rc)

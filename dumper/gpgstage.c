@@ -74,30 +74,27 @@ struct gpgstage {
 	int finished; /* gpg said END_ENCRYPTION */
 };
 
-/* These only fail on a corrupted or misused object: a bug, not a
- * condition to report. */
 static void lock(struct gpgstage *s)
 {
-	if (pthread_mutex_lock(&s->mu))
-		abort();
+	mutex_lock(&s->mu);
 }
 
 static void unlock(struct gpgstage *s)
 {
-	if (pthread_mutex_unlock(&s->mu))
-		abort();
+	mutex_unlock(&s->mu);
 }
 
 static void wait_on(struct gpgstage *s, pthread_cond_t *c)
 {
-	if (pthread_cond_wait(c, &s->mu))
-		abort();
+	cond_wait(c, &s->mu);
 }
 
 static void wake(pthread_cond_t *c, int all)
 {
-	if (all ? pthread_cond_broadcast(c) : pthread_cond_signal(c))
-		abort();
+	if (all)
+		cond_broadcast(c);
+	else
+		cond_signal(c);
 }
 
 static int cancelled(struct gpgstage *s)
@@ -364,8 +361,7 @@ static void helper_join(struct gpgstage *s)
 {
 	if (!s->thread_live)
 		return;
-	if (pthread_join(s->thread, NULL)) /* cannot fail on our joinable thread */
-		abort();
+	thread_join(s->thread);
 	s->thread_live = 0;
 }
 
@@ -414,9 +410,9 @@ static void gpgstage_free(struct writer *w)
 	for (int i = 0; i < 2; i++)
 		if (s->wake_fd[i] >= 0)
 			close(s->wake_fd[i]);
-	pthread_cond_destroy(&s->has_space);
-	pthread_cond_destroy(&s->has_data);
-	pthread_mutex_destroy(&s->mu);
+	cond_destroy(&s->has_space);
+	cond_destroy(&s->has_data);
+	mutex_destroy(&s->mu);
 	free(s->ring);
 	free(s);
 }
@@ -432,19 +428,19 @@ static int sync_init(struct gpgstage *s, struct errbuf *err)
 {
 	int e;
 
-	e = pthread_mutex_init(&s->mu, NULL);
+	e = mutex_init(&s->mu);
 	if (e)
-		return error_set(err, -e, "gpg: cannot create a mutex: %s", strerror(e));
-	e = pthread_cond_init(&s->has_data, NULL);
+		return error_set(err, e, "gpg: cannot create a mutex: %s", strerror(-e));
+	e = cond_init(&s->has_data, false);
 	if (e) {
-		pthread_mutex_destroy(&s->mu);
-		return error_set(err, -e, "gpg: cannot create a condition: %s", strerror(e));
+		mutex_destroy(&s->mu);
+		return error_set(err, e, "gpg: cannot create a condition: %s", strerror(-e));
 	}
-	e = pthread_cond_init(&s->has_space, NULL);
+	e = cond_init(&s->has_space, false);
 	if (e) {
-		pthread_cond_destroy(&s->has_data);
-		pthread_mutex_destroy(&s->mu);
-		return error_set(err, -e, "gpg: cannot create a condition: %s", strerror(e));
+		cond_destroy(&s->has_data);
+		mutex_destroy(&s->mu);
+		return error_set(err, e, "gpg: cannot create a condition: %s", strerror(-e));
 	}
 	return 0;
 }

@@ -88,24 +88,14 @@ struct gzstage {
 	char fail_msg[ERRBUF_MAX];
 };
 
-/* The locking calls below cannot fail on a valid default mutex; if they
- * do, memory is corrupt and there is no safe way to go on. */
-static void must(int rc, const char *what)
-{
-	if (rc) {
-		fprintf(stderr, "dumpfs: gzip: %s: %s\n", what, strerror(rc));
-		abort();
-	}
-}
-
 static void gz_lock(struct gzstage *gz)
 {
-	must(pthread_mutex_lock(&gz->lock), "pthread_mutex_lock");
+	mutex_lock(&gz->lock);
 }
 
 static void gz_unlock(struct gzstage *gz)
 {
-	must(pthread_mutex_unlock(&gz->lock), "pthread_mutex_unlock");
+	mutex_unlock(&gz->lock);
 }
 
 static struct gz_slot *slot_at(struct gzstage *gz, uint64_t seq)
@@ -206,7 +196,7 @@ static void *worker_main(void *arg)
 	gz_lock(gz);
 	for (;;) {
 		while (!gz->stop && gz->taken == gz->fill)
-			must(pthread_cond_wait(&gz->work_cv, &gz->lock), "pthread_cond_wait");
+			cond_wait(&gz->work_cv, &gz->lock);
 		if (gz->stop)
 			break;
 		s = slot_at(gz, gz->taken++);
@@ -216,7 +206,7 @@ static void *worker_main(void *arg)
 
 		gz_lock(gz);
 		s->done = true;
-		must(pthread_cond_signal(&gz->done_cv), "pthread_cond_signal");
+		cond_signal(&gz->done_cv);
 	}
 	gz_unlock(gz);
 	return NULL;
@@ -270,7 +260,7 @@ static int forward_oldest(struct gzstage *gz, bool wait, struct errbuf *err)
 
 	gz_lock(gz);
 	while (wait && !s->done)
-		must(pthread_cond_wait(&gz->done_cv, &gz->lock), "pthread_cond_wait");
+		cond_wait(&gz->done_cv, &gz->lock);
 	done = s->done;
 	s->done = false; /* the slot is the caller's again */
 	gz_unlock(gz);
@@ -326,7 +316,7 @@ static void submit_fill(struct gzstage *gz)
 {
 	gz_lock(gz);
 	gz->fill++;
-	must(pthread_cond_signal(&gz->work_cv), "pthread_cond_signal");
+	cond_signal(&gz->work_cv);
 	gz_unlock(gz);
 }
 
@@ -397,14 +387,14 @@ static void gz_free(struct writer *w)
 		gz_lock(gz);
 		gz->stop = true;
 		if (gz->work_cv_ready)
-			must(pthread_cond_broadcast(&gz->work_cv), "pthread_cond_broadcast");
+			cond_broadcast(&gz->work_cv);
 		gz_unlock(gz);
 	}
 	for (i = 0; gz->workers && i < gz->nthreads; i++) {
 		struct gz_worker *wk = &gz->workers[i];
 
 		if (wk->started)
-			must(pthread_join(wk->tid, NULL), "pthread_join");
+			thread_join(wk->tid);
 		if (wk->zs_ready)
 			(void)deflateEnd(&wk->zs); /* frees even on error */
 		libdeflate_free_compressor(wk->ld);
@@ -414,11 +404,11 @@ static void gz_free(struct writer *w)
 		free(gz->slots[i].out);
 	}
 	if (gz->done_cv_ready)
-		pthread_cond_destroy(&gz->done_cv);
+		cond_destroy(&gz->done_cv);
 	if (gz->work_cv_ready)
-		pthread_cond_destroy(&gz->work_cv);
+		cond_destroy(&gz->work_cv);
 	if (gz->lock_ready)
-		pthread_mutex_destroy(&gz->lock);
+		mutex_destroy(&gz->lock);
 	free(gz->workers);
 	free(gz->slots);
 	free(gz);
@@ -457,21 +447,21 @@ static int init_sync(struct gzstage *gz, struct errbuf *err)
 {
 	int rc;
 
-	rc = pthread_mutex_init(&gz->lock, NULL);
+	rc = mutex_init(&gz->lock);
 	if (rc)
 		goto fail;
 	gz->lock_ready = true;
-	rc = pthread_cond_init(&gz->work_cv, NULL);
+	rc = cond_init(&gz->work_cv, false);
 	if (rc)
 		goto fail;
 	gz->work_cv_ready = true;
-	rc = pthread_cond_init(&gz->done_cv, NULL);
+	rc = cond_init(&gz->done_cv, false);
 	if (rc)
 		goto fail;
 	gz->done_cv_ready = true;
 	return 0;
 fail:
-	return error_set(err, -rc, "gzip: cannot initialise locks: %s", strerror(rc));
+	return error_set(err, rc, "gzip: cannot initialise locks: %s", strerror(-rc));
 }
 
 /* libdeflate's level for the stage's 1..9.  libdeflate keeps zlib's

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "logline.h"
+#include "thread.h"
 
 #define TAIL_BYTES 8192
 #define LINE_MAX_  4096 /* a text line */
@@ -40,7 +41,7 @@ struct logger *logger_new(enum log_level level)
 
 	if (!lg)
 		return NULL;
-	if (pthread_mutex_init(&lg->lock, NULL)) {
+	if (mutex_init(&lg->lock)) {
 		free(lg);
 		return NULL;
 	}
@@ -60,7 +61,7 @@ void logger_free(struct logger *lg)
 	if (lg->use_syslog)
 		closelog();
 	free(lg->path);
-	pthread_mutex_destroy(&lg->lock);
+	mutex_destroy(&lg->lock);
 	free(lg);
 }
 
@@ -88,13 +89,13 @@ int logger_set_file(struct logger *lg, const char *path, struct errbuf *err)
 		free(copy);
 		return fd;
 	}
-	pthread_mutex_lock(&lg->lock);
+	mutex_lock(&lg->lock);
 	if (lg->fd >= 0)
 		close(lg->fd);
 	free(lg->path);
 	lg->fd = fd;
 	lg->path = copy;
-	pthread_mutex_unlock(&lg->lock);
+	mutex_unlock(&lg->lock);
 	return 0;
 }
 
@@ -102,7 +103,7 @@ int logger_reopen(struct logger *lg, struct errbuf *err)
 {
 	int fd, ret = 0;
 
-	pthread_mutex_lock(&lg->lock);
+	mutex_lock(&lg->lock);
 	if (lg->path) {
 		fd = open_log(lg->path, err);
 		if (fd < 0) {
@@ -112,7 +113,7 @@ int logger_reopen(struct logger *lg, struct errbuf *err)
 			lg->fd = fd;
 		}
 	}
-	pthread_mutex_unlock(&lg->lock);
+	mutex_unlock(&lg->lock);
 	return ret;
 }
 
@@ -180,7 +181,7 @@ static void emit(struct logger *lg, enum log_level level, const char *line, size
 {
 	static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 
-	pthread_mutex_lock(&lg->lock);
+	mutex_lock(&lg->lock);
 	if (!lg->quiet)
 		write_all(STDERR_FILENO, line, n);
 	if (lg->fd >= 0)
@@ -190,7 +191,7 @@ static void emit(struct logger *lg, enum log_level level, const char *line, size
 	else if (lg->use_syslog)
 		syslog(syslog_prio[level], "%s", text + 21); /* syslog adds the time */
 	tail_append(lg, text, tn);
-	pthread_mutex_unlock(&lg->lock);
+	mutex_unlock(&lg->lock);
 }
 
 static void make_head(const struct logger *lg, enum log_level level, const char *event,
@@ -259,9 +260,9 @@ void logger_user_error(struct logger *lg, const char *command, const char *msg)
 		n = json_linef(json, sizeof(json), &h, "command=%s error=%s", command, msg);
 	else
 		n = json_linef(json, sizeof(json), &h, "error=%s", msg);
-	pthread_mutex_lock(&lg->lock);
+	mutex_lock(&lg->lock);
 	write_all(STDERR_FILENO, json, n);
-	pthread_mutex_unlock(&lg->lock);
+	mutex_unlock(&lg->lock);
 }
 
 void logger_tail(struct logger *lg, char *buf, size_t max)
@@ -272,14 +273,14 @@ void logger_tail(struct logger *lg, char *buf, size_t max)
 
 	if (!max)
 		return;
-	pthread_mutex_lock(&lg->lock);
+	mutex_lock(&lg->lock);
 	if (lg->tail_wrapped) {
 		memcpy(ring, lg->tail + lg->tail_pos, TAIL_BYTES - lg->tail_pos);
 		len = TAIL_BYTES - lg->tail_pos;
 	}
 	memcpy(ring + len, lg->tail, lg->tail_pos);
 	len += lg->tail_pos;
-	pthread_mutex_unlock(&lg->lock);
+	mutex_unlock(&lg->lock);
 	ring[len] = '\0';
 
 	start = ring;

@@ -13,6 +13,7 @@
 #include "notify_priv.h"
 #include "status.h"
 #include "timefmt.h"
+#include "thread.h"
 
 #define DAY 86400
 
@@ -167,8 +168,15 @@ int notifier_new(struct notifier **out, const struct notify_opts *o, struct errb
 	*out = NULL;
 	if (!n)
 		return error_set(err, -ENOMEM, "notify: out of memory");
-	pthread_mutex_init(&n->lock, NULL);
-	pthread_cond_init(&n->cond, NULL);
+	if (mutex_init(&n->lock)) {
+		free(n);
+		return error_set(err, -ENOMEM, "notify: cannot create a mutex");
+	}
+	if (cond_init(&n->cond, false)) { /* CLOCK_REALTIME: check times are wall times */
+		mutex_destroy(&n->lock);
+		free(n);
+		return error_set(err, -ENOMEM, "notify: cannot create a condition");
+	}
 	n->key_expires = (time_t)-1;
 	if (gethostname(n->host, sizeof(n->host) - 1))
 		snprintf(n->host, sizeof(n->host), "localhost");
@@ -190,10 +198,10 @@ int notifier_new(struct notifier **out, const struct notify_opts *o, struct errb
 
 void notifier_set_key(struct notifier *n, const struct gpg_key_info *key)
 {
-	pthread_mutex_lock(&n->lock);
+	mutex_lock(&n->lock);
 	snprintf(n->key_fingerprint, sizeof(n->key_fingerprint), "%s", key->fingerprint);
 	n->key_expires = key->expires;
-	pthread_mutex_unlock(&n->lock);
+	mutex_unlock(&n->lock);
 }
 
 /* ---- applying the policy under the state lock ---- */
@@ -227,17 +235,17 @@ static void apply(struct notifier *n, struct apply_arg *a)
 	struct run_state st;
 	struct errbuf err;
 
-	pthread_mutex_lock(&n->lock);
+	mutex_lock(&n->lock);
 	a->f.key_expires = n->key_expires;
-	pthread_mutex_unlock(&n->lock);
+	mutex_unlock(&n->lock);
 	a->f.mode = n->o.mode;
 	a->f.warn_expiry_days = n->o.warn_expiry_days;
 	state_read(&st, n->o.archive_dir, &err);
 	flags_of(&st, &a->f.flags);
-	pthread_mutex_lock(&n->lock);
+	mutex_lock(&n->lock);
 	if (n->use_mem_flags)
 		a->f.flags = n->mem_flags;
-	pthread_mutex_unlock(&n->lock);
+	mutex_unlock(&n->lock);
 	notify_decide(&a->f, &a->d);
 	if (!a->d.flags_changed)
 		return;
@@ -246,15 +254,15 @@ static void apply(struct notifier *n, struct apply_arg *a)
 		logger_log(n->o.log, LOGL_WARN, "notify_state",
 			   "error=\"cannot record what was notified: %s\" note=\"kept in memory\"",
 			   err.msg);
-		pthread_mutex_lock(&n->lock);
+		mutex_lock(&n->lock);
 		n->mem_flags = a->d.flags;
 		n->use_mem_flags = true;
-		pthread_mutex_unlock(&n->lock);
+		mutex_unlock(&n->lock);
 		return;
 	}
-	pthread_mutex_lock(&n->lock);
+	mutex_lock(&n->lock);
 	n->use_mem_flags = false;
-	pthread_mutex_unlock(&n->lock);
+	mutex_unlock(&n->lock);
 }
 
 /* ---- the notices ---- */
@@ -268,10 +276,10 @@ static void event_init(struct notifier *n, struct notify_event *ev, enum notify_
 	ev->size_bytes = -1;
 	ev->duration = -1;
 	ev->age_seconds = -1;
-	pthread_mutex_lock(&n->lock);
+	mutex_lock(&n->lock);
 	ev->key_expires = n->key_expires;
 	snprintf(ev->key_fingerprint, sizeof(ev->key_fingerprint), "%s", n->key_fingerprint);
-	pthread_mutex_unlock(&n->lock);
+	mutex_unlock(&n->lock);
 }
 
 static void key_message(struct notify_event *ev, unsigned warn_days)
@@ -379,10 +387,10 @@ void notifier_run_end(struct notifier *n, const struct notify_run *run, int rc,
 	a.f.trigger = rc ? NOTIFY_RUN_FAILED : NOTIFY_RUN_OK;
 	a.f.now = time(NULL);
 	a.f.retention_skipped = !rc && res && res->retention_skipped[0];
-	pthread_mutex_lock(&n->lock);
+	mutex_lock(&n->lock);
 	a.f.had_problem = run && run->valid ? run->had_problem : n->had_problem;
 	n->had_problem = rc != 0;
-	pthread_mutex_unlock(&n->lock);
+	mutex_unlock(&n->lock);
 	apply(n, &a);
 	emit(n, &a, rc ? NULL : res, error, -1, NULL);
 }
@@ -400,9 +408,9 @@ void notifier_snapshot_failed(struct notifier *n, const char *error)
 	memset(&a, 0, sizeof(a));
 	a.f.trigger = NOTIFY_SNAPSHOT_FAILED;
 	a.f.now = time(NULL);
-	pthread_mutex_lock(&n->lock);
+	mutex_lock(&n->lock);
 	n->had_problem = true;
-	pthread_mutex_unlock(&n->lock);
+	mutex_unlock(&n->lock);
 	apply(n, &a);
 	emit(n, &a, NULL, error, -1, NULL);
 }
@@ -447,17 +455,17 @@ void notifier_check(struct notifier *n, time_t now)
 
 	memset(&a, 0, sizeof(a));
 	state_read(&st, n->o.archive_dir, &err);
-	pthread_mutex_lock(&n->lock);
+	mutex_lock(&n->lock);
 	n->had_problem = notify_had_problem(&st);
-	pthread_mutex_unlock(&n->lock);
+	mutex_unlock(&n->lock);
 	a.f.trigger = NOTIFY_CHECK;
 	a.f.now = now;
 	a.f.stale = n->o.max_age_hours && archive_stale(n, now, &st, &age, newest, sizeof(newest));
 	apply(n, &a);
 	if (a.d.flags.stale_notified) {
-		pthread_mutex_lock(&n->lock);
+		mutex_lock(&n->lock);
 		n->had_problem = true;
-		pthread_mutex_unlock(&n->lock);
+		mutex_unlock(&n->lock);
 	}
 	emit(n, &a, NULL, NULL, age, newest);
 }

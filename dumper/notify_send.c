@@ -226,9 +226,9 @@ static void deliver(struct notifier *n, const struct notify_job *job)
 			   notify_kind_name(job->ev[i].kind), n->webhook_url ? "webhook" : "",
 			   n->webhook_url && mail ? "," : "", mail ? "mail" : "");
 	if (mail)
-		mail_t = !pthread_create(&tm, NULL, mail_thread, &r);
+		mail_t = !thread_start_nosig(&tm, mail_thread, &r);
 	if (job->heartbeat)
-		hb_t = !pthread_create(&th, NULL, heartbeat_thread, &r);
+		hb_t = !thread_start_nosig(&th, heartbeat_thread, &r);
 	for (unsigned i = 0; n->webhook_url && i < job->n; i++)
 		send_webhook(n, &job->ev[i]);
 	/* Without a thread (pthread_create failed): here, one after another. */
@@ -237,9 +237,9 @@ static void deliver(struct notifier *n, const struct notify_job *job)
 	if (mail && !mail_t)
 		mail_thread(&r);
 	if (hb_t)
-		pthread_join(th, NULL);
+		thread_join(th);
 	if (mail_t)
-		pthread_join(tm, NULL);
+		thread_join(tm);
 }
 
 /* ---- the background thread ---- */
@@ -248,9 +248,9 @@ void notify_submit(struct notifier *n, const struct notify_job *job)
 {
 	struct notify_job *copy;
 
-	pthread_mutex_lock(&n->lock);
+	mutex_lock(&n->lock);
 	if (!n->running) {
-		pthread_mutex_unlock(&n->lock);
+		mutex_unlock(&n->lock);
 		deliver(n, job);
 		return;
 	}
@@ -261,9 +261,9 @@ void notify_submit(struct notifier *n, const struct notify_job *job)
 		*n->tail = copy;
 		n->tail = &copy->next;
 		n->queued++;
-		pthread_cond_signal(&n->cond);
+		cond_signal(&n->cond);
 	}
-	pthread_mutex_unlock(&n->lock);
+	mutex_unlock(&n->lock);
 	if (!copy)
 		logger_log(n->o.log, LOGL_ERROR, "notify_failed",
 			   "error=\"notification queue full or out of memory: %u notices dropped\"",
@@ -287,34 +287,34 @@ static void *notify_thread(void *arg)
 	struct timespec next;
 
 	clock_gettime(CLOCK_REALTIME, &next); /* the first check at once */
-	pthread_mutex_lock(&n->lock);
+	mutex_lock(&n->lock);
 	while (n->head || !n->stopping) {
 		struct timespec now;
 
 		if (n->head) {
 			struct notify_job *j = pop(n);
 
-			pthread_mutex_unlock(&n->lock);
+			mutex_unlock(&n->lock);
 			deliver(n, j);
 			free(j);
-			pthread_mutex_lock(&n->lock);
+			mutex_lock(&n->lock);
 			continue;
 		}
 		if (!n->check_seconds) {
-			pthread_cond_wait(&n->cond, &n->lock);
+			cond_wait(&n->cond, &n->lock);
 			continue;
 		}
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (now.tv_sec < next.tv_sec) {
-			pthread_cond_timedwait(&n->cond, &n->lock, &next);
+			cond_timedwait(&n->cond, &n->lock, &next);
 			continue;
 		}
 		next.tv_sec = now.tv_sec + n->check_seconds;
-		pthread_mutex_unlock(&n->lock);
+		mutex_unlock(&n->lock);
 		notifier_check(n, now.tv_sec);
-		pthread_mutex_lock(&n->lock);
+		mutex_lock(&n->lock);
 	}
-	pthread_mutex_unlock(&n->lock);
+	mutex_unlock(&n->lock);
 	return NULL;
 }
 
@@ -322,9 +322,9 @@ int notifier_start(struct notifier *n, unsigned check_seconds, struct errbuf *er
 {
 	int rc;
 
-	pthread_mutex_lock(&n->lock);
+	mutex_lock(&n->lock);
 	if (n->running) {
-		pthread_mutex_unlock(&n->lock);
+		mutex_unlock(&n->lock);
 		return error_set(err, -EINVAL, "notify: the thread already runs");
 	}
 	n->check_seconds = check_seconds;
@@ -335,7 +335,7 @@ int notifier_start(struct notifier *n, unsigned check_seconds, struct errbuf *er
 	rc = thread_start_nosig(&n->thread, notify_thread, n);
 	if (rc)
 		n->running = false;
-	pthread_mutex_unlock(&n->lock);
+	mutex_unlock(&n->lock);
 	if (rc)
 		return error_set(err, rc, "notify: cannot start the thread: %s", strerror(-rc));
 	return 0;
@@ -367,15 +367,15 @@ void notifier_free(struct notifier *n)
 
 	if (!n)
 		return;
-	pthread_mutex_lock(&n->lock);
+	mutex_lock(&n->lock);
 	running = n->running;
 	n->stopping = true;
-	pthread_cond_signal(&n->cond);
-	pthread_mutex_unlock(&n->lock);
+	cond_signal(&n->cond);
+	mutex_unlock(&n->lock);
 	if (running)
-		pthread_join(n->thread, NULL);
+		thread_join(n->thread);
 	free_strings(n);
-	pthread_mutex_destroy(&n->lock);
-	pthread_cond_destroy(&n->cond);
+	mutex_destroy(&n->lock);
+	cond_destroy(&n->cond);
 	free(n);
 }

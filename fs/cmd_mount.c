@@ -274,7 +274,7 @@ static void watcher_stop(struct watcher *w)
 		return;
 	while (write(w->wfd, &q, 1) < 0 && errno == EINTR)
 		;
-	pthread_join(w->thread, NULL);
+	thread_join(w->thread);
 	close(w->rfd);
 	close(w->wfd);
 	w->started = false;

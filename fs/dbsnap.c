@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../dumper/dblist.h"
+#include "../dumper/thread.h"
 
 /* Seconds a listing query may wait for the server: `ls` must not hang
  * for the dump's long read timeout. */
@@ -86,10 +87,10 @@ static int kept_names(struct dumpfs *fs, char ***out)
 {
 	int ret = 1;
 
-	pthread_mutex_lock(&fs->lock);
+	mutex_lock(&fs->lock);
 	if (fs->db_names && now_mono() - fs->db_names_at < DBSNAP_LIST_TTL)
 		ret = names_dup(out, fs->db_names);
-	pthread_mutex_unlock(&fs->lock);
+	mutex_unlock(&fs->lock);
 	return ret;
 }
 
@@ -115,11 +116,11 @@ static int fetch_names(struct dumpfs *fs, char ***out)
 			warn_name(fs, (*out)[i], "server");
 	if (names_dup(&keep, *out))
 		return 0; /* not kept: asked again next time */
-	pthread_mutex_lock(&fs->lock);
+	mutex_lock(&fs->lock);
 	dblist_free(fs->db_names);
 	fs->db_names = keep;
 	fs->db_names_at = now_mono();
-	pthread_mutex_unlock(&fs->lock);
+	mutex_unlock(&fs->lock);
 	return 0;
 }
 

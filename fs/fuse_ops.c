@@ -17,6 +17,7 @@
 #include "mountctx.h"
 #include "snapshot.h"
 #include "tree.h"
+#include "../dumper/thread.h"
 
 /* What an open file is (fi->fh); on fs->handles until released, so the
  * ones the kernel never releases (open at unmount) are freed too. */
@@ -232,26 +233,26 @@ static int open_node(struct handle *h, const struct node *n, struct fuse_file_in
 
 static void handle_enlist(struct dumpfs *fs, struct handle *h)
 {
-	pthread_mutex_lock(&fs->lock);
+	mutex_lock(&fs->lock);
 	h->next = fs->handles;
 	if (h->next)
 		h->next->pprev = &h->next;
 	h->pprev = &fs->handles;
 	fs->handles = h;
-	pthread_mutex_unlock(&fs->lock);
+	mutex_unlock(&fs->lock);
 }
 
 static void handle_free(struct dumpfs *fs, struct handle *h)
 {
 	if (!h)
 		return;
-	pthread_mutex_lock(&fs->lock);
+	mutex_lock(&fs->lock);
 	if (h->pprev) {
 		*h->pprev = h->next;
 		if (h->next)
 			h->next->pprev = h->pprev;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	mutex_unlock(&fs->lock);
 	if (h->fd >= 0)
 		close(h->fd);
 	snapshot_close(h->snap);
@@ -348,9 +349,9 @@ void fuse_ops_close_all(struct dumpfs *fs)
 	struct handle *h;
 
 	for (;;) {
-		pthread_mutex_lock(&fs->lock);
+		mutex_lock(&fs->lock);
 		h = fs->handles;
-		pthread_mutex_unlock(&fs->lock);
+		mutex_unlock(&fs->lock);
 		if (!h)
 			break;
 		handle_free(fs, h);

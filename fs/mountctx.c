@@ -7,6 +7,7 @@
 
 #include "alerts.h"
 #include "jobopts.h"
+#include "../dumper/thread.h"
 
 /* Hands the failure to the notifier's thread: never blocks the reader. */
 static void notify_snapshot_failure(struct dumpfs *fs, const char *msg)
@@ -54,7 +55,12 @@ int dumpfs_init(struct dumpfs *fs, const struct config *cfg, struct gpg_key *key
 		return ret;
 	notifier_set_key(fs->notifier, &fs->key_info);
 	fs->on_snapshot_failure = notify_snapshot_failure;
-	pthread_mutex_init(&fs->lock, NULL);
+	ret = mutex_init(&fs->lock);
+	if (ret) {
+		notifier_free(fs->notifier);
+		fs->notifier = NULL;
+		return error_set(err, ret, "cannot create the mount's mutex: %s", strerror(-ret));
+	}
 	return 0;
 }
 
@@ -62,5 +68,5 @@ void dumpfs_release(struct dumpfs *fs)
 {
 	notifier_free(fs->notifier); /* delivers what is queued, bounded */
 	fs->notifier = NULL;
-	pthread_mutex_destroy(&fs->lock);
+	mutex_destroy(&fs->lock);
 }

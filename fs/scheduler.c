@@ -32,15 +32,15 @@ static void run_backup(struct scheduler *s)
 	memset(&res, 0, sizeof(res));
 	rc = backup_new(&b, s->o.backup, &err);
 	if (!rc) {
-		pthread_mutex_lock(&s->lock);
+		mutex_lock(&s->lock);
 		s->running = b;
 		if (s->cancelled)
 			backup_cancel(b);
-		pthread_mutex_unlock(&s->lock);
+		mutex_unlock(&s->lock);
 		rc = backup_run(b, &res, &err);
-		pthread_mutex_lock(&s->lock);
+		mutex_lock(&s->lock);
 		s->running = NULL;
-		pthread_mutex_unlock(&s->lock);
+		mutex_unlock(&s->lock);
 		backup_free(b);
 	}
 	if (rc == -EBUSY)
@@ -65,7 +65,7 @@ static bool sleep_until(struct scheduler *s, time_t when)
 		if (now >= when)
 			return true;
 		ts.tv_sec = when - now > SLICE_SECONDS ? now + SLICE_SECONDS : when;
-		pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+		cond_timedwait(&s->wake, &s->lock, &ts);
 	}
 }
 
@@ -74,27 +74,27 @@ static void *scheduler_main(void *arg)
 	struct scheduler *s = arg;
 
 	pthread_setname_np(pthread_self(), "dumpfs-sched");
-	pthread_mutex_lock(&s->lock);
+	mutex_lock(&s->lock);
 	while (!s->cancelled) {
 		time_t next = schedule_next(s->o.schedule, time(NULL));
 
 		s->next = next;
 		if (next == (time_t)-1) {
 			while (!s->cancelled)
-				pthread_cond_wait(&s->wake, &s->lock);
+				cond_wait(&s->wake, &s->lock);
 			break;
 		}
 		if (!sleep_until(s, next))
 			break;
 		/* While it runs, status shows the run after it. */
 		s->next = schedule_next(s->o.schedule, next);
-		pthread_mutex_unlock(&s->lock);
+		mutex_unlock(&s->lock);
 		logger_log(s->o.log, LOGL_INFO, "scheduled_backup", "due=%lld", (long long)next);
 		run_backup(s);
-		pthread_mutex_lock(&s->lock);
+		mutex_lock(&s->lock);
 	}
 	s->next = (time_t)-1;
-	pthread_mutex_unlock(&s->lock);
+	mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -108,12 +108,22 @@ int scheduler_start(struct scheduler **out, const struct scheduler_opts *o, stru
 		return error_set(err, -ENOMEM, "out of memory");
 	s->o = *o;
 	s->next = schedule_next(o->schedule, time(NULL));
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL); /* CLOCK_REALTIME: wall times */
+	e = mutex_init(&s->lock);
+	if (e) {
+		free(s);
+		return error_set(err, e, "cannot create the schedule's mutex: %s", strerror(-e));
+	}
+	e = cond_init(&s->wake, false); /* CLOCK_REALTIME: wall times */
+	if (e) {
+		mutex_destroy(&s->lock);
+		free(s);
+		return error_set(err, e, "cannot create the schedule's condition: %s",
+				 strerror(-e));
+	}
 	e = thread_start_nosig(&s->thread, scheduler_main, s);
 	if (e) {
-		pthread_cond_destroy(&s->wake);
-		pthread_mutex_destroy(&s->lock);
+		cond_destroy(&s->wake);
+		mutex_destroy(&s->lock);
 		free(s);
 		return error_set(err, e, "cannot start the schedule thread: %s", strerror(-e));
 	}
@@ -125,20 +135,20 @@ time_t scheduler_next_run(struct scheduler *s)
 {
 	time_t next;
 
-	pthread_mutex_lock(&s->lock);
+	mutex_lock(&s->lock);
 	next = s->next;
-	pthread_mutex_unlock(&s->lock);
+	mutex_unlock(&s->lock);
 	return next;
 }
 
 void scheduler_cancel(struct scheduler *s)
 {
-	pthread_mutex_lock(&s->lock);
+	mutex_lock(&s->lock);
 	s->cancelled = true;
 	if (s->running)
 		backup_cancel(s->running);
-	pthread_cond_broadcast(&s->wake);
-	pthread_mutex_unlock(&s->lock);
+	cond_broadcast(&s->wake);
+	mutex_unlock(&s->lock);
 }
 
 void scheduler_stop(struct scheduler *s)
@@ -146,8 +156,8 @@ void scheduler_stop(struct scheduler *s)
 	if (!s)
 		return;
 	scheduler_cancel(s);
-	pthread_join(s->thread, NULL);
-	pthread_cond_destroy(&s->wake);
-	pthread_mutex_destroy(&s->lock);
+	thread_join(s->thread);
+	cond_destroy(&s->wake);
+	mutex_destroy(&s->lock);
 	free(s);
 }

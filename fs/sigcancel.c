@@ -1,4 +1,5 @@
 #include "sigcancel.h"
+#include "../dumper/thread.h"
 
 #include <errno.h>
 #include <string.h>
@@ -44,7 +45,7 @@ void sigcancel_stop(struct sigcancel *sc)
 		return;
 	/* Wakes the thread if no signal came; harmless if it already ran. */
 	pthread_kill(sc->thread, SIGUSR1);
-	pthread_join(sc->thread, NULL);
+	thread_join(sc->thread);
 	pthread_sigmask(SIG_UNBLOCK, &sc->set, NULL);
 	sc->started = 0;
 }

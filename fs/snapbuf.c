@@ -1,4 +1,5 @@
 #include "snapbuf.h"
+#include "../dumper/thread.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -33,14 +34,14 @@ static int sb_write(struct writer *w, const void *buf, size_t len, struct errbuf
 	struct snapbuf *sb = (struct snapbuf *)w;
 	const unsigned char *p = buf;
 
-	pthread_mutex_lock(&sb->lock);
+	mutex_lock(&sb->lock);
 	while (len > 0) {
 		size_t tail, chunk;
 
 		while (!sb->aborted && sb->len == sb->cap)
-			pthread_cond_wait(&sb->can_write, &sb->lock);
+			cond_wait(&sb->can_write, &sb->lock);
 		if (sb->aborted) {
-			pthread_mutex_unlock(&sb->lock);
+			mutex_unlock(&sb->lock);
 			return error_set(err, -ECANCELED, "snapshot reader went away");
 		}
 		tail = (sb->head + sb->len) % sb->cap;
@@ -53,9 +54,9 @@ static int sb_write(struct writer *w, const void *buf, size_t len, struct errbuf
 		sb->len += chunk;
 		p += chunk;
 		len -= chunk;
-		pthread_cond_signal(&sb->can_read);
+		cond_signal(&sb->can_read);
 	}
-	pthread_mutex_unlock(&sb->lock);
+	mutex_unlock(&sb->lock);
 	return 0;
 }
 
@@ -81,7 +82,6 @@ static const struct writer_ops snapbuf_ops = {
 int snapbuf_new(struct snapbuf **out, size_t capacity, unsigned order_wait_ms, struct errbuf *err)
 {
 	struct snapbuf *sb = calloc(1, sizeof(*sb));
-	pthread_condattr_t ca;
 	int e;
 
 	*out = NULL;
@@ -91,27 +91,23 @@ int snapbuf_new(struct snapbuf **out, size_t capacity, unsigned order_wait_ms, s
 	}
 	/* Timed waits measure intervals, so they must not jump with the
 	 * wall clock: deadline_after() counts on CLOCK_MONOTONIC. */
-	e = pthread_condattr_init(&ca);
-	if (!e) {
-		e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		if (!e)
-			e = pthread_cond_init(&sb->turn, &ca);
-		if (!e) {
-			e = pthread_cond_init(&sb->can_read, &ca);
-			if (e)
-				pthread_cond_destroy(&sb->turn);
-		}
-		pthread_condattr_destroy(&ca);
+	e = cond_init(&sb->turn, true);
+	if (!e && (e = cond_init(&sb->can_read, true)) != 0)
+		cond_destroy(&sb->turn);
+	if (!e && (e = cond_init(&sb->can_write, false)) != 0) {
+		cond_destroy(&sb->can_read);
+		cond_destroy(&sb->turn);
+	}
+	if (!e && (e = mutex_init(&sb->lock)) != 0) {
+		cond_destroy(&sb->can_write);
+		cond_destroy(&sb->can_read);
+		cond_destroy(&sb->turn);
 	}
 	if (e) {
 		free(sb->data);
 		free(sb);
-		return error_set(err, -e, "cannot set up a snapshot buffer's clock: %s",
-				 strerror(e));
+		return error_set(err, e, "cannot set up a snapshot buffer: %s", strerror(-e));
 	}
-	/* With default attributes these cannot fail on Linux. */
-	pthread_mutex_init(&sb->lock, NULL);
-	pthread_cond_init(&sb->can_write, NULL);
 	sb->w.ops = &snapbuf_ops;
 	sb->cap = capacity;
 	sb->order_wait_ms = order_wait_ms;
@@ -126,31 +122,31 @@ struct writer *snapbuf_writer(struct snapbuf *sb)
 
 void snapbuf_set_gave_up(struct snapbuf *sb, bool (*gave_up)(void))
 {
-	pthread_mutex_lock(&sb->lock);
+	mutex_lock(&sb->lock);
 	sb->gave_up = gave_up;
-	pthread_mutex_unlock(&sb->lock);
+	mutex_unlock(&sb->lock);
 }
 
 void snapbuf_finish(struct snapbuf *sb, int status)
 {
-	pthread_mutex_lock(&sb->lock);
+	mutex_lock(&sb->lock);
 	if (!sb->done) {
 		sb->done = true;
 		sb->status = status < 0 ? status : 0;
 	}
-	pthread_cond_broadcast(&sb->can_read);
-	pthread_cond_broadcast(&sb->turn);
-	pthread_mutex_unlock(&sb->lock);
+	cond_broadcast(&sb->can_read);
+	cond_broadcast(&sb->turn);
+	mutex_unlock(&sb->lock);
 }
 
 void snapbuf_abort(struct snapbuf *sb)
 {
-	pthread_mutex_lock(&sb->lock);
+	mutex_lock(&sb->lock);
 	sb->aborted = true;
-	pthread_cond_broadcast(&sb->can_write);
-	pthread_cond_broadcast(&sb->can_read);
-	pthread_cond_broadcast(&sb->turn);
-	pthread_mutex_unlock(&sb->lock);
+	cond_broadcast(&sb->can_write);
+	cond_broadcast(&sb->can_read);
+	cond_broadcast(&sb->turn);
+	mutex_unlock(&sb->lock);
 }
 
 static void deadline_after(struct timespec *ts, unsigned ms)
@@ -186,7 +182,7 @@ static int wait_turn(struct snapbuf *sb, uint64_t off)
 		if (sb->serving) {
 			/* Progress: the earlier read is being served. */
 			idle_wait = false;
-			pthread_cond_wait(&sb->turn, &sb->lock);
+			cond_wait(&sb->turn, &sb->lock);
 			continue;
 		}
 		if (off == sb->pos)
@@ -199,7 +195,7 @@ static int wait_turn(struct snapbuf *sb, uint64_t off)
 			deadline_after(&deadline, sb->order_wait_ms);
 			idle_wait = true;
 		}
-		if (pthread_cond_timedwait(&sb->turn, &sb->lock, &deadline) == ETIMEDOUT)
+		if (!cond_timedwait(&sb->turn, &sb->lock, &deadline))
 			return -EIO; /* the earlier read never came */
 	}
 }
@@ -217,7 +213,7 @@ static size_t take(struct snapbuf *sb, unsigned char *dst, size_t size)
 	sb->head = (sb->head + n) % sb->cap;
 	sb->len -= n;
 	if (n)
-		pthread_cond_signal(&sb->can_write);
+		cond_signal(&sb->can_write);
 	return n;
 }
 
@@ -237,14 +233,13 @@ static ssize_t fill(struct snapbuf *sb, unsigned char *dst, size_t size)
 		if (sb->done)
 			return sb->status < 0 ? -EIO : (ssize_t)got;
 		if (!sb->gave_up) {
-			pthread_cond_wait(&sb->can_read, &sb->lock);
+			cond_wait(&sb->can_read, &sb->lock);
 			continue;
 		}
 		/* A reader killed while it waits (a server gone silent) must
 		 * not stay stuck in read() until the dump fails. */
 		deadline_after(&deadline, GAVE_UP_POLL_MS);
-		if (pthread_cond_timedwait(&sb->can_read, &sb->lock, &deadline) == ETIMEDOUT &&
-		    sb->gave_up()) {
+		if (!cond_timedwait(&sb->can_read, &sb->lock, &deadline) && sb->gave_up()) {
 			/* Bytes already taken cannot be given back: a short read
 			 * would lose them silently, so the stream fails instead. */
 			if (got)
@@ -261,7 +256,7 @@ ssize_t snapbuf_read_at(struct snapbuf *sb, void *dst, size_t size, off_t off)
 
 	if (off < 0)
 		return -EIO;
-	pthread_mutex_lock(&sb->lock);
+	mutex_lock(&sb->lock);
 	ret = wait_turn(sb, (uint64_t)off);
 	if (ret == 1) {
 		sb->serving = true;
@@ -269,9 +264,9 @@ ssize_t snapbuf_read_at(struct snapbuf *sb, void *dst, size_t size, off_t off)
 		if (ret > 0)
 			sb->pos += (uint64_t)ret;
 		sb->serving = false;
-		pthread_cond_broadcast(&sb->turn);
+		cond_broadcast(&sb->turn);
 	}
-	pthread_mutex_unlock(&sb->lock);
+	mutex_unlock(&sb->lock);
 	return ret;
 }
 
@@ -279,9 +274,9 @@ uint64_t snapbuf_position(struct snapbuf *sb)
 {
 	uint64_t pos;
 
-	pthread_mutex_lock(&sb->lock);
+	mutex_lock(&sb->lock);
 	pos = sb->pos;
-	pthread_mutex_unlock(&sb->lock);
+	mutex_unlock(&sb->lock);
 	return pos;
 }
 
@@ -289,10 +284,10 @@ void snapbuf_free(struct snapbuf *sb)
 {
 	if (!sb)
 		return;
-	pthread_cond_destroy(&sb->turn);
-	pthread_cond_destroy(&sb->can_read);
-	pthread_cond_destroy(&sb->can_write);
-	pthread_mutex_destroy(&sb->lock);
+	cond_destroy(&sb->turn);
+	cond_destroy(&sb->can_read);
+	cond_destroy(&sb->can_write);
+	mutex_destroy(&sb->lock);
 	free(sb->data);
 	free(sb);
 }

@@ -78,9 +78,9 @@ static bool unmounting(struct dumpfs *fs)
 {
 	bool stopping;
 
-	pthread_mutex_lock(&fs->lock);
+	mutex_lock(&fs->lock);
 	stopping = fs->stopping;
-	pthread_mutex_unlock(&fs->lock);
+	mutex_unlock(&fs->lock);
 	return stopping;
 }
 
@@ -125,10 +125,10 @@ static void *spool_worker(void *arg)
 
 	pthread_setname_np(pthread_self(), SNAPSHOT_THREAD_NAME);
 	run_dump(s, s->spool.sink);
-	pthread_mutex_lock(&s->fs->lock);
+	mutex_lock(&s->fs->lock);
 	s->spool_done = true;
-	pthread_cond_signal(&s->spool_cv);
-	pthread_mutex_unlock(&s->fs->lock);
+	cond_signal(&s->spool_cv);
+	mutex_unlock(&s->fs->lock);
 	return NULL;
 }
 
@@ -148,7 +148,7 @@ static int enlist(struct snapshot *s, struct errbuf *err)
 	struct dumpfs *fs = s->fs;
 	int ret = 0;
 
-	pthread_mutex_lock(&fs->lock);
+	mutex_lock(&fs->lock);
 	if (fs->stopping) {
 		ret = error_set(err, -ESHUTDOWN, "unmounting");
 	} else if (fs->readers >= fs->cfg->fs.max_snapshot_readers) {
@@ -165,7 +165,7 @@ static int enlist(struct snapshot *s, struct errbuf *err)
 		s->pprev = &fs->live;
 		fs->live = s;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	mutex_unlock(&fs->lock);
 	return ret;
 }
 
@@ -173,7 +173,7 @@ static void delist(struct snapshot *s)
 {
 	struct dumpfs *fs = s->fs;
 
-	pthread_mutex_lock(&fs->lock);
+	mutex_lock(&fs->lock);
 	if (s->pprev) {
 		*s->pprev = s->next;
 		if (s->next)
@@ -181,7 +181,7 @@ static void delist(struct snapshot *s)
 		s->pprev = NULL;
 		fs->readers--;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	mutex_unlock(&fs->lock);
 }
 
 static void destroy(struct snapshot *s)
@@ -190,7 +190,7 @@ static void destroy(struct snapshot *s)
 	if (s->spooled)
 		spool_release(&s->spool);
 	if (s->spool_cv_ok)
-		pthread_cond_destroy(&s->spool_cv);
+		cond_destroy(&s->spool_cv);
 	snapbuf_free(s->buf);
 	dump_job_free(s->job);
 	free(s);
@@ -216,7 +216,7 @@ static void wait_spool(struct snapshot *s, bool (*interrupted)(void))
 {
 	struct timespec ts;
 
-	pthread_mutex_lock(&s->fs->lock);
+	mutex_lock(&s->fs->lock);
 	while (!s->spool_done) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += INTERRUPT_POLL_NS;
@@ -224,31 +224,24 @@ static void wait_spool(struct snapshot *s, bool (*interrupted)(void))
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&s->spool_cv, &s->fs->lock, &ts);
+		cond_timedwait(&s->spool_cv, &s->fs->lock, &ts);
 		/* stop() may run under fs->lock (snapshot_abort_all). */
 		if (!s->spool_done && !s->interrupted && interrupted && interrupted()) {
 			s->interrupted = true;
 			stop(s);
 		}
 	}
-	pthread_mutex_unlock(&s->fs->lock);
-	pthread_join(s->worker, NULL);
+	mutex_unlock(&s->fs->lock);
+	thread_join(s->worker);
 	s->worker_started = false;
 }
 
 static int spool_cv_init(struct snapshot *s, struct errbuf *err)
 {
-	pthread_condattr_t ca;
-	int e = pthread_condattr_init(&ca);
+	int e = cond_init(&s->spool_cv, true);
 
-	if (!e) {
-		e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		if (!e)
-			e = pthread_cond_init(&s->spool_cv, &ca);
-		pthread_condattr_destroy(&ca);
-	}
 	if (e)
-		return error_set(err, -e, "cannot start a snapshot: %s", strerror(e));
+		return error_set(err, e, "cannot start a snapshot: %s", strerror(-e));
 	s->spool_cv_ok = true;
 	return 0;
 }
@@ -281,9 +274,9 @@ static int open_spool(struct snapshot *s, bool (*interrupted)(void), struct errb
 	}
 	ret = spool_complete(&s->spool, err);
 	if (!ret) {
-		pthread_mutex_lock(&s->fs->lock);
+		mutex_lock(&s->fs->lock);
 		s->spool_ready = true;
-		pthread_mutex_unlock(&s->fs->lock);
+		mutex_unlock(&s->fs->lock);
 	}
 	return ret;
 }
@@ -368,7 +361,7 @@ bool snapshot_spool_size(struct dumpfs *fs, pid_t owner, const char *database, u
 
 	if (!database)
 		database = "";
-	pthread_mutex_lock(&fs->lock);
+	mutex_lock(&fs->lock);
 	/* The list is newest first. */
 	for (struct snapshot *s = fs->live; s && !found; s = s->next) {
 		if (s->spool_ready && s->owner == owner && !strcmp(s->database, database)) {
@@ -376,7 +369,7 @@ bool snapshot_spool_size(struct dumpfs *fs, pid_t owner, const char *database, u
 			found = true;
 		}
 	}
-	pthread_mutex_unlock(&fs->lock);
+	mutex_unlock(&fs->lock);
 	return found;
 }
 
@@ -397,7 +390,7 @@ void snapshot_close(struct snapshot *s)
 	delist(s);
 	if (s->worker_started) {
 		stop(s);
-		pthread_join(s->worker, NULL);
+		thread_join(s->worker);
 	}
 	logger_log(s->fs->lg, LOGL_DEBUG, "snapshot_closed", "id=%u", s->id);
 	destroy(s);
@@ -405,11 +398,11 @@ void snapshot_close(struct snapshot *s)
 
 void snapshot_abort_all(struct dumpfs *fs)
 {
-	pthread_mutex_lock(&fs->lock);
+	mutex_lock(&fs->lock);
 	fs->stopping = true;
 	for (struct snapshot *s = fs->live; s; s = s->next)
 		stop(s);
-	pthread_mutex_unlock(&fs->lock);
+	mutex_unlock(&fs->lock);
 }
 
 void snapshot_close_all(struct dumpfs *fs)
@@ -418,9 +411,9 @@ void snapshot_close_all(struct dumpfs *fs)
 
 	snapshot_abort_all(fs);
 	for (;;) {
-		pthread_mutex_lock(&fs->lock);
+		mutex_lock(&fs->lock);
 		s = fs->live;
-		pthread_mutex_unlock(&fs->lock);
+		mutex_unlock(&fs->lock);
 		if (!s)
 			break;
 		snapshot_close(s);

@@ -12,6 +12,7 @@
 #include "dbsnap.h"
 #include "jobopts.h"
 #include "scheduler.h"
+#include "../dumper/thread.h"
 
 static const char snapshot_dir[] = "snapshot";
 static const char archive_dir[] = "archive";
@@ -348,9 +349,9 @@ static unsigned readers_now(struct dumpfs *fs)
 {
 	unsigned n;
 
-	pthread_mutex_lock(&fs->lock);
+	mutex_lock(&fs->lock);
 	n = fs->readers;
-	pthread_mutex_unlock(&fs->lock);
+	mutex_unlock(&fs->lock);
 	return n;
 }
 
