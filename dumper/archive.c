@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "sink.h"
 
 #define STAMP_LEN   17 /* "YYYY-MM-DD_HHMMSS" */

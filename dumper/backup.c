@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "lock.h"
 #include "sink.h"
 #include "state.h"

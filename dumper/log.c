@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "logline.h"
 #include "thread.h"
 
@@ -149,18 +150,10 @@ int log_level_parse(const char *s, enum log_level *out)
 	return -EINVAL;
 }
 
+/* Nowhere is left to report a failing log: its errors are dropped. */
 static void write_all(int fd, const char *p, size_t len)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* nowhere left to report a failing log */
-		p += n;
-		len -= (size_t)n;
-	}
+	(void)fd_write_all(fd, p, len);
 }
 
 static void tail_append(struct logger *lg, const char *line, size_t len)

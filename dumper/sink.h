@@ -12,14 +12,6 @@
  * friends are reported with the name and strerror. */
 int fdsink_new(struct writer **out, int fd, const char *name, struct errbuf *err);
 
-/* Writes all `len` bytes to a blocking fd, retrying on EINTR and short
- * writes.  Returns 0 or -errno (-EIO when write returns 0). */
-int fd_write_all(int fd, const void *buf, size_t len);
-/* Reads until `len` bytes or end of file, retrying on EINTR and short
- * reads: pread at `off` when off >= 0, else read.  Returns the bytes
- * read (less than len only at end of file) or -errno. */
-ssize_t fd_read_full(int fd, void *buf, size_t len, off_t off);
-
 /* A file written as a hidden temporary ".<name>.tmp-XXXXXX" next to
  * `path`, then fsync'ed and renamed into place by outfile_commit().
  * Until committed, nothing exists under `path`. */

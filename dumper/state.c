@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "lock.h"
 #include "sink.h"
 

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../dumper/fdio.h"
 #include "../dumper/sink.h"
 
 #define SECRET_MAX (64 * 1024)

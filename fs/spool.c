@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../dumper/fdio.h"
 #include "../dumper/archive.h"
 
 int spool_create(struct spool *sp, const char *dir, struct errbuf *err)

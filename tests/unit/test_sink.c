@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../../dumper/sink.h"
+#include "../../dumper/fdio.h"
 #include "unit.h"
 
 static int make_dir(char *tmpl)
