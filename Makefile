@@ -85,6 +85,7 @@ DUMPER_SRC := $(sort $(wildcard dumper/*.c))
 FS_SRC := $(filter-out fs/main.c,$(sort $(wildcard fs/*.c)))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FORMAT_SRC = $(sort $(wildcard dumper/*.[ch] fs/*.[ch] tests/unit/*.[ch]))
+FORMAT_SRC += $(wildcard tests/unit/selftest/*.c)
 
 DUMPER_OBJ := $(DUMPER_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ := $(FS_SRC:%.c=$(BUILD)/%.o)
@@ -122,6 +123,10 @@ $(BUILD)/dumpfs: $(BUILD)/fs/main.o $(FS_OBJ) $(BUILD)/libdumper.a
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(FS_OBJ) $(BUILD)/libdumper.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The unit runner's own tests (tests/unit/selftest/check.sh runs them).
+$(BUILD)/runner-selftest: $(BUILD)/tests/unit/runner.o $(BUILD)/tests/unit/selftest/selftest.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 # pkg-check runs first (order-only: it never forces a rebuild).
 $(DUMPER_OBJ) $(FS_OBJ) $(UNIT_OBJ) $(BUILD)/fs/main.o: $(BUILD)/build-info | pkg-check
@@ -169,10 +174,12 @@ check unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 asan:
-	$(MAKE) BUILD=build/asan SAN=asan CFLAGS='-O1 -g' build/asan/dumpfs build/asan/unit-tests
+	$(MAKE) BUILD=build/asan SAN=asan CFLAGS='-O1 -g' build/asan/dumpfs build/asan/unit-tests \
+		build/asan/runner-selftest
 
 tsan:
-	$(MAKE) BUILD=build/tsan SAN=thread CFLAGS='-O1 -g' build/tsan/dumpfs build/tsan/unit-tests
+	$(MAKE) BUILD=build/tsan SAN=thread CFLAGS='-O1 -g' build/tsan/dumpfs build/tsan/unit-tests \
+		build/tsan/runner-selftest
 
 clang:
 	$(MAKE) CC=clang BUILD=build/clang build/clang/dumpfs build/clang/unit-tests
