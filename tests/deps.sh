@@ -10,9 +10,12 @@ pkgs_build="gcc make pkg-config libfuse3-dev libmariadb-dev libgpgme-dev
 	libcurl4-openssl-dev libinih-dev zlib1g-dev libdeflate-dev"
 pkgs_test="fuse3 mariadb-server mariadb-client gnupg rsync python3
 	python3-pytest prometheus curl procps psmisc coreutils openssl
-	ca-certificates faketime clang clang-format libc6-dbg"
+	ca-certificates faketime clang clang-format libc6-dbg
+	libclang-rt-dev"
 # libc6-dbg: ThreadSanitizer names glibc's internal functions only with
 # its symbols, and tests/tsan.supp suppresses one of them (tzset_internal).
+# libclang-rt-dev: libFuzzer and clang's sanitizer runtimes (`make fuzz`);
+# clang only recommends it.
 pkgs_demo="fuse3 mariadb-server mariadb-client gnupg"
 pkgs_bench="pigz time gzip fuse3 python3 mariadb-server mariadb-client gnupg"
 
