@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -296,6 +297,24 @@ static int run_one(size_t i, int n, double limit_s)
 	return 0;
 }
 
+static void *idle_thread(void *arg)
+{
+	return arg;
+}
+
+/* A sanitizer runtime may start a thread of its own at a process's first
+ * pthread_create() (ThreadSanitizer's background thread; after fork() it
+ * starts one in the child too).  Doing that once here puts each test's
+ * child in a long-running process's state: no extra thread appears in
+ * the middle of a test that counts its threads. */
+static void start_runtime_threads(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, idle_thread, NULL) == 0)
+		pthread_join(t, NULL);
+}
+
 static double time_limit(void)
 {
 	const char *v = getenv("UNIT_TIMEOUT");
@@ -326,6 +345,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	result = shared;
+	start_runtime_threads();
 	for (size_t i = 0; i < ntests; i++)
 		planned += selected(i, only);
 	if (!planned) {
