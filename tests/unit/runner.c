@@ -48,6 +48,7 @@ static struct unit_fixture fixtures[MAX_FIXTURES];
 static size_t nfixtures;
 static struct unit_result local_result; /* until main() maps the shared one */
 static struct unit_result *result = &local_result;
+static volatile pid_t running_child; /* its process group, for on_stop() */
 
 void unit_register(const char *name, void (*fn)(void))
 {
@@ -234,10 +235,23 @@ static int wait_child(pid_t pid, double limit_s, bool *timed_out)
 	return status;
 }
 
+/* Ctrl-C or a kill stops the runner: the test's process group (not in the
+ * terminal's foreground group) goes with it. */
+static void on_stop(int sig)
+{
+	if (running_child > 0)
+		kill(-running_child, SIGKILL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void run_child(size_t i)
 {
 	/* its own process group: a timeout kills what it started too */
 	(void)setpgid(0, 0);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	tests[i].fn();
 	result->finished = 1;
 	fflush(stdout);
@@ -265,7 +279,11 @@ static int run_one(size_t i, int n, double limit_s)
 	}
 	if (pid == 0)
 		run_child(i);
+	/* (also here: the child may not have run setpgid() yet) */
+	(void)setpgid(pid, pid);
+	running_child = pid;
 	status = wait_child(pid, limit_s, &timed_out);
+	running_child = 0;
 	if (timed_out) {
 		printf("not ok %d - %s # timeout: killed after %g s (UNIT_TIMEOUT)\n", n, name,
 		       limit_s);
@@ -346,6 +364,9 @@ int main(int argc, char **argv)
 	}
 	result = shared;
 	start_runtime_threads();
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
+	signal(SIGHUP, on_stop);
 	for (size_t i = 0; i < ntests; i++)
 		planned += selected(i, only);
 	if (!planned) {
