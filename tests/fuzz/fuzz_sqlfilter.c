@@ -1,6 +1,7 @@
 /* The restore's SQL filter (dumper/restore_stages.c: completion line, one
- * database kept, the client-command guard) on any SQL in random pieces.
- * The first byte picks the options. */
+ * database kept, the client-command guard) on any SQL, fed whole and in
+ * random pieces: the output and the verdict must not depend on where the
+ * reads cut the text.  The first byte picks the options. */
 #include <string.h>
 
 #include "../../dumper/restore.h"
@@ -9,14 +10,13 @@
 
 struct collect {
 	struct writer w;
-	size_t bytes;
+	struct strbuf sb;
 };
 
 static int c_write(struct writer *w, const void *buf, size_t len, struct errbuf *err)
 {
-	(void)buf;
 	(void)err;
-	((struct collect *)w)->bytes += len;
+	strbuf_add(&((struct collect *)w)->sb, buf, len);
 	return 0;
 }
 
@@ -34,33 +34,50 @@ static void c_free(struct writer *w)
 
 static const struct writer_ops collect_ops = {"collect", c_write, c_close, c_free};
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int filter(const uint8_t *data, size_t size, uint8_t opts, bool pieces, struct strbuf *out,
+		  struct errbuf *err)
 {
 	static const char *const dbs[] = {NULL, "a", "we`ird", ""};
-	struct collect c = {{&collect_ops}, 0};
+	struct collect c = {{&collect_ops}, STRBUF_INIT};
 	struct restore_stats st;
 	struct writer *f = NULL;
-	struct errbuf err;
-	uint32_t seed;
+	uint32_t seed = fuzz_seed(data, size);
 	int rc;
+
+	memset(&st, 0, sizeof(st));
+	errbuf_clear(err);
+	rc = sqlfilter_new(&f, &c.w, dbs[opts & 3], opts & 4, &st, err);
+	FUZZ_ASSERT(!rc);
+	for (size_t off = 0, n; off < size && !rc; off += n) {
+		n = pieces ? fuzz_chunk(&seed, size - off) : size - off;
+		rc = writer_write(f, data + off, n, err);
+	}
+	if (!rc)
+		rc = writer_close(f, err);
+	writer_free(f);
+	*out = c.sb;
+	return rc;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct strbuf o1, o2;
+	struct errbuf e1, e2;
+	int r1, r2;
 
 	if (!size)
 		return 0;
-	memset(&st, 0, sizeof(st));
-	errbuf_clear(&err);
-	rc = sqlfilter_new(&f, &c.w, dbs[data[0] & 3], data[0] & 4, &st, &err);
-	FUZZ_ASSERT(!rc);
-	data++;
-	size--;
-	seed = fuzz_seed(data, size);
-	for (size_t off = 0, n; off < size && !rc; off += n) {
-		n = fuzz_chunk(&seed, size - off);
-		rc = writer_write(f, data + off, n, &err);
-	}
-	if (!rc)
-		rc = writer_close(f, &err);
-	writer_free(f);
-	/* what passed never exceeds the input (dropped lines: at most "\n") */
-	FUZZ_ASSERT(c.bytes <= size);
+	r1 = filter(data + 1, size - 1, data[0], false, &o1, &e1);
+	r2 = filter(data + 1, size - 1, data[0], true, &o2, &e2);
+	if (r1 != r2 || strcmp(e1.msg, e2.msg))
+		fprintf(stderr, "whole: %d %s\npieces: %d %s\n", r1, e1.msg, r2, e2.msg);
+	FUZZ_ASSERT(r1 == r2 && !strcmp(e1.msg, e2.msg));
+	/* what passed never exceeds the input (dropped lines: at most "\n");
+	 * on success, it is the same however it was cut */
+	FUZZ_ASSERT(o1.len <= size - 1 && o2.len <= size - 1);
+	if (!r1)
+		FUZZ_ASSERT(o1.len == o2.len && (!o1.len || !memcmp(o1.buf, o2.buf, o1.len)));
+	strbuf_release(&o1);
+	strbuf_release(&o2);
 	return 0;
 }
