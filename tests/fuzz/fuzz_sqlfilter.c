@@ -69,9 +69,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	r1 = filter(data + 1, size - 1, data[0], false, &o1, &e1);
 	r2 = filter(data + 1, size - 1, data[0], true, &o2, &e2);
-	if (r1 != r2 || strcmp(e1.msg, e2.msg))
+	if ((r1 == 0) != (r2 == 0))
 		fprintf(stderr, "whole: %d %s\npieces: %d %s\n", r1, e1.msg, r2, e2.msg);
-	FUZZ_ASSERT(r1 == r2 && !strcmp(e1.msg, e2.msg));
+	/* Both refuse, or both pass.  (Which refusal is reported may differ:
+	 * the guard judges a whole write before the filter reads its lines,
+	 * so a later line's client command can win over an earlier line's
+	 * broken section in one large write.) */
+	FUZZ_ASSERT((r1 == 0) == (r2 == 0));
 	/* what passed never exceeds the input (dropped lines: at most "\n");
 	 * on success, it is the same however it was cut */
 	FUZZ_ASSERT(o1.len <= size - 1 && o2.len <= size - 1);
