@@ -24,7 +24,8 @@ CFLAGS ?= -O2 -g
 # break a user's build).  `make DEVELOPER=` turns it off in a checkout.
 DEVELOPER ?= $(if $(wildcard .git),1)
 
-# SAN=asan (or 1): ASan+UBSan; SAN=thread: ThreadSanitizer (see `make asan`/`tsan`).
+# SAN=asan (or 1): ASan+UBSan; SAN=thread: ThreadSanitizer (see `make asan`/`tsan`);
+# SAN=fuzz: libFuzzer targets (see `make fuzz`).
 SAN ?=
 
 # Hardening, on unless HARDEN=0: stack protector, PIE, full RELRO, and
@@ -43,6 +44,10 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 else ifeq ($(SAN),thread)
 SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else ifeq ($(SAN),fuzz)
+# clang only: libFuzzer's coverage, with ASan+UBSan (`make fuzz`)
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
 else ifneq ($(SAN),)
 $(error SAN=$(SAN): use SAN=asan or SAN=thread)
 endif
@@ -85,6 +90,10 @@ DUMPER_SRC := $(sort $(wildcard dumper/*.c))
 FS_SRC := $(filter-out fs/main.c,$(sort $(wildcard fs/*.c)))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FORMAT_SRC = $(sort $(wildcard dumper/*.[ch] fs/*.[ch] tests/unit/*.[ch]))
+FORMAT_SRC += $(wildcard tests/unit/selftest/*.c tests/fuzz/*.[ch])
+# The libFuzzer targets (tests/fuzz/fuzz_NAME.c -> $(BUILD)/fuzz/fuzz_NAME).
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 DUMPER_OBJ := $(DUMPER_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ := $(FS_SRC:%.c=$(BUILD)/%.o)
@@ -92,6 +101,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all clean deps test unit check check-layering check-format pkg-check \
 	demo bench install uninstall format asan tsan clang
+.PHONY: fuzz fuzz-build
 
 all: dumpfs
 
@@ -123,6 +133,14 @@ $(BUILD)/dumpfs: $(BUILD)/fs/main.o $(FS_OBJ) $(BUILD)/libdumper.a
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(FS_OBJ) $(BUILD)/libdumper.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The unit runner's own tests (tests/unit/selftest/check.sh runs them).
+$(BUILD)/runner-selftest: $(BUILD)/tests/unit/runner.o $(BUILD)/tests/unit/selftest/selftest.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(FS_OBJ) $(BUILD)/libdumper.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
 # pkg-check runs first (order-only: it never forces a rebuild).
 $(DUMPER_OBJ) $(FS_OBJ) $(UNIT_OBJ) $(BUILD)/fs/main.o: $(BUILD)/build-info | pkg-check
 
@@ -138,7 +156,12 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(FS_CFLAGS) -Wno-missing-prototypes -MMD -MP -c -o $@ $<
 
+$(BUILD)/tests/fuzz/%.o: tests/fuzz/%.c $(BUILD)/build-info | pkg-check
+	@mkdir -p $(@D)
+	$(CC) $(FS_CFLAGS) -MMD -MP -c -o $@ $<
+
 -include $(DUMPER_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/fs/main.d
+-include $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%.d)
 
 # A missing library stops the build here, named, instead of as a missing
 # header further on.
@@ -172,10 +195,23 @@ check unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 asan:
-	$(MAKE) BUILD=build/asan SAN=asan CFLAGS='-O1 -g' build/asan/dumpfs build/asan/unit-tests
+	$(MAKE) BUILD=build/asan SAN=asan CFLAGS='-O1 -g' build/asan/dumpfs build/asan/unit-tests \
+		build/asan/runner-selftest
 
 tsan:
-	$(MAKE) BUILD=build/tsan SAN=thread CFLAGS='-O1 -g' build/tsan/dumpfs build/tsan/unit-tests
+	$(MAKE) BUILD=build/tsan SAN=thread CFLAGS='-O1 -g' build/tsan/dumpfs build/tsan/unit-tests \
+		build/tsan/runner-selftest
+
+# libFuzzer targets of the parsers of untrusted input (tests/fuzz/), built
+# with clang; `make fuzz` runs each for FUZZ_SECONDS (default 60), crashes
+# saved under build/fuzz/artifacts/ (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 60
+fuzz-build:
+	$(MAKE) CC=clang BUILD=build/fuzz SAN=fuzz CFLAGS='-O1 -g' \
+		$(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/fuzz/%)
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 clang:
 	$(MAKE) CC=clang BUILD=build/clang build/clang/dumpfs build/clang/unit-tests
@@ -185,6 +221,7 @@ clang:
 # clang, formatting checked.
 test: deps
 	$(MAKE) DEVELOPER=1 check-layering check-format all asan tsan clang
+	$(MAKE) DEVELOPER=1 fuzz-build
 	tests/run.sh
 
 demo:

@@ -342,10 +342,8 @@ int pgp_parser_feed(struct pgp_parser *p, const void *buf, size_t len, struct er
 			p->left -= n;
 			break;
 		case ST_DONE:
-			rc = fail(p, p->off,
-				  "%zu bytes of trailing data after the encrypted data "
-				  "packet",
-				  len);
+			/* (how many bytes follow is unknown: only this read's) */
+			rc = fail(p, p->off, "trailing data after the encrypted data packet");
 			n = 0;
 			break;
 		default:

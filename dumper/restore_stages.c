@@ -190,12 +190,15 @@ static void sf_emit(struct sqlfilter *f, const char *p, size_t n, bool keep)
 
 static void sf_resolve_pending(struct sqlfilter *f, bool keep)
 {
-	const char *p = f->pending.buf, *end = p + f->pending.len;
+	const char *p = f->pending.buf, *end;
 
+	if (!p) /* nothing pending yet (and NULL + 0 is undefined) */
+		return;
+	end = p + f->pending.len;
 	if (keep) {
 		sf_emit(f, p, f->pending.len, true);
 	} else {
-		for (; p && p < end; p++)
+		for (; p < end; p++)
 			if (*p == '\n')
 				sf_emit(f, "\n", 1, false);
 	}

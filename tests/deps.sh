@@ -11,12 +11,14 @@ pkgs_build="gcc make pkg-config libfuse3-dev libmariadb-dev libgpgme-dev
 pkgs_test="fuse3 mariadb-server mariadb-client gnupg rsync python3
 	python3-pytest prometheus curl procps psmisc coreutils openssl
 	ca-certificates faketime clang clang-format libc6-dbg
-	rsyslog rsyslog-elasticsearch"
+	rsyslog rsyslog-elasticsearch libclang-rt-dev"
 # libc6-dbg: ThreadSanitizer names glibc's internal functions only with
 # its symbols, and tests/tsan.supp suppresses one of them (tzset_internal).
 # rsyslog, rsyslog-elasticsearch: `rsyslogd -N1` checks
 # contrib/logging/rsyslog-dumpfs.conf (test_jsonlog.py); no test uses the
 # system's syslog daemon.
+# libclang-rt-dev: libFuzzer and clang's sanitizer runtimes (`make fuzz`);
+# clang only recommends it.
 pkgs_demo="fuse3 mariadb-server mariadb-client gnupg"
 pkgs_bench="pigz time gzip fuse3 python3 mariadb-server mariadb-client gnupg"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/run.sh [PYTEST-ARGS...] — runs the unit tests (build/asan/unit-tests,
-# then build/tsan/unit-tests under ThreadSanitizer),
+# then build/tsan/unit-tests under ThreadSanitizer, and the unit runner's
+# self-test), each libFuzzer target briefly (tests/fuzz/run.sh),
 # the integration tests (pytest, against build/asan/dumpfs; the mount and
 # alert tests again against build/tsan/dumpfs) and the compose
 # stack test (tests/stack/stack-test.sh, podman), then repeats the names of
@@ -8,11 +9,15 @@
 # with the totals (a skipped unit test, pytest test or stack test counts as
 # skipped, never as passed; the recap lists each with its reason).  Exit
 # status is non-zero when anything failed.
+# Every suite but the stack test reports in TAP ("1..N", "ok N - name",
+# "not ok N - name", "ok N - name # SKIP why"; pytest's junit report is
+# turned into TAP by tests/junit2tap.py), counted by one function.
 # `make test` builds first.
 #
 # Environment: DUMPFS_BIN (default build/asan/dumpfs), UNIT_TESTS (default
 # build/asan/unit-tests), TSAN_UNIT_TESTS (default build/tsan/unit-tests),
 # TSAN_DUMPFS_BIN (default build/tsan/dumpfs), TSAN_OPTIONS,
+# FUZZ_TEST_SECONDS (each fuzz target's run, default 10),
 # PYTHON (an interpreter with pytest), STACK_TEST=0
 # skips the stack test (counted and reported as skipped, with the reason).
 set -uo pipefail
@@ -36,56 +41,80 @@ trap 'rm -rf "$log"' EXIT
 
 passed=0 failed=0 skipped=0
 
+# -- TAP ---------------------------------------------------------------------
+# tap_count NAME LOGFILE STATUS: adds one suite's TAP results in LOGFILE to
+# the totals.  A plan with tests that never reported (the runner died), no
+# plan at all, or a non-zero exit status without a failed test counts as
+# one more failure, said here.
+tap_count() {
+	local name=$1 out=$2 rc=$3 plan tp tf ts
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$out" | head -n 1)
+	ts=$(grep -cE '^ok [0-9]+ .*# SKIP' "$out")
+	tp=$(($(grep -cE '^ok [0-9]+' "$out") - ts))
+	tf=$(grep -cE '^not ok [0-9]+' "$out")
+	passed=$((passed + tp))
+	failed=$((failed + tf))
+	skipped=$((skipped + ts))
+	if [ -z "$plan" ]; then
+		echo "$name: no TAP plan (exit status $rc: did it start?)" | tee -a "$log/problems"
+		failed=$((failed + 1))
+	elif [ $((tp + tf + ts)) -lt "$plan" ]; then
+		echo "$name: $((plan - tp - tf - ts)) of $plan tests never reported (exit status $rc)" |
+			tee -a "$log/problems"
+		failed=$((failed + 1))
+	elif [ "$rc" -ne 0 ] && [ "$tf" -eq 0 ]; then
+		echo "$name: exit status $rc with no failed test" | tee -a "$log/problems"
+		failed=$((failed + 1))
+	fi
+}
+
 # -- unit tests ------------------------------------------------------------
-# run_unit NAME BINARY LOGFILE: one unit suite; adds its counts to the totals.
+# run_unit NAME LOGFILE COMMAND...: one TAP suite; adds its counts.
 run_unit() {
-	local name=$1 bin=$2 out=$3 rc summary up uf us counted=0
-	echo "== $name: $bin"
-	if [ ! -x "$bin" ]; then
-		echo "$name: $bin is missing (run: make asan tsan)" | tee "$out"
+	local name=$1 out=$2 rc
+	shift 2
+	echo "== $name: $*"
+	if [ ! -x "${!#}" ]; then
+		echo "$name: ${!#} is missing (run: make asan tsan)" | tee -a "$log/problems"
 		failed=$((failed + 1))
 		return
 	fi
-	"$bin" 2>&1 | tee "$out"
+	"$@" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	# Older TSan runtimes cannot start under the high mmap randomisation of
 	# recent kernels: once more without ASLR (setarch -R).
 	if grep -q 'ThreadSanitizer: unexpected memory mapping' "$out"; then
 		echo "$name: TSan cannot map its shadow memory here: running again with setarch -R"
-		setarch "$(uname -m)" -R "$bin" 2>&1 | tee "$out"
+		setarch "$(uname -m)" -R "$@" 2>&1 | tee "$out"
 		rc=${PIPESTATUS[0]}
 	fi
-	# "N passed, N failed, N skipped"; a skip is never a pass.
-	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1)
-	if [ -n "$summary" ]; then
-		read -r up _ uf _ us _ <<<"$summary"
-		passed=$((passed + up))
-		failed=$((failed + uf))
-		skipped=$((skipped + us))
-		# Failures must show in the count even if the runner crashed
-		# after printing its summary (sanitizer at exit).
-		if [ "$rc" -ne 0 ] && [ "$uf" -eq 0 ]; then
-			echo "$name: exit status $rc after the summary"
+	tap_count "$name" "$out" "$rc"
+	# Each test's child fails on its own sanitizer report (exit status);
+	# a report in the runner itself fails the suite once more.
+	local report='^(==[0-9]+==)?(WARNING|ERROR): [A-Za-z]+Sanitizer|runtime error:'
+	if grep -qE "$report" "$out"; then
+		grep -hE "$report" "$out" |
+			sort -u | sed "s/^/$name: /" >>"$log/sanitizer"
+		if [ "$(grep -cE '^not ok ' "$out")" -eq 0 ]; then
+			echo "$name: sanitizer report in the output (above)" | tee -a "$log/problems"
 			failed=$((failed + 1))
 		fi
-		[ "$rc" -eq 0 ] || counted=1
-	else
-		echo "$name: no summary line (exit status $rc; crashed or stopped by a sanitizer?)"
-		failed=$((failed + 1))
-		counted=1
-	fi
-	# A sanitizer report fails the suite, whatever the exit status (counted
-	# once: a failing exit status already counted).
-	if grep -qE '^(WARNING|ERROR): (ThreadSanitizer|AddressSanitizer|LeakSanitizer)|runtime error:' "$out"; then
-		echo "$name: sanitizer report in the output (above)"
-		grep -hE '^(WARNING|ERROR): [A-Za-z]+Sanitizer' "$out" | sed "s/^/$name: /" >>"$log/sanitizer"
-		[ "$counted" = 1 ] || failed=$((failed + 1))
 	fi
 }
 
-run_unit "unit tests" "$unit_bin" "$log/unit"
+run_unit "unit tests" "$log/unit" "$unit_bin"
 # The same tests under ThreadSanitizer (TSAN_OPTIONS above).
-run_unit "unit tests (tsan)" "$tsan_unit_bin" "$log/unit-tsan"
+run_unit "unit tests (tsan)" "$log/unit-tsan" "$tsan_unit_bin"
+# The runner itself: crashes, hangs, leaks and skips are reported.
+run_unit "unit runner self-test" "$log/unit-self" tests/unit/selftest/check.sh \
+	"$(dirname "$unit_bin")/runner-selftest"
+
+# -- fuzz targets ------------------------------------------------------------
+# Each libFuzzer target (build/fuzz, `make fuzz-build`) for a few seconds
+# from its seed corpus: one test each.
+echo "== fuzz targets: ${FUZZ_TEST_SECONDS:-10} s each"
+tests/fuzz/run.sh "${FUZZ_TEST_SECONDS:-10}" 2>&1 | tee "$log/fuzz"
+tap_count "fuzz targets" "$log/fuzz" "${PIPESTATUS[0]}"
 
 # -- integration tests -----------------------------------------------------
 python=${PYTHON:-}
@@ -98,42 +127,32 @@ if [ -z "$python" ]; then
 	done
 fi
 # run_pytest NAME LOGFILE PYTEST-ARGS...: one pytest run (DUMPFS_BIN from
-# the environment); adds its counts to the totals.
+# the environment); its junit report, as TAP, adds to the totals.
 run_pytest() {
-	local name=$1 out=$2 py_rc summary pp pf ps pe pxf pxp
+	local name=$1 out=$2 py_rc
 	shift 2
-	"$python" -m pytest -p no:cacheprovider -q -rfEs "$@" 2>&1 | tee "$out"
+	"$python" -m pytest -p no:cacheprovider -q -rfEs --junitxml="$out.xml" "$@" 2>&1 | tee "$out"
 	py_rc=${PIPESTATUS[0]}
-	# The last line like "2 failed, 10 passed, 1 skipped, 1 error in 9.1s".
-	summary=$(grep -E '[0-9]+ (passed|failed|skipped|errors?|xfailed|xpassed|deselected)' \
-		"$out" | grep -E ' in [0-9.]+s' | tail -n 1)
-	count() {
-		grep -oE "(^|[^0-9a-z])[0-9]+ $1( |,|$)" <<<"$summary" |
-			grep -oE '[0-9]+' | head -n 1
-	}
-	pp=$(count passed) pf=$(count failed) ps=$(count skipped)
-	pe=$(count 'errors?') pxf=$(count xfailed) pxp=$(count xpassed)
-	passed=$((passed + ${pp:-0} + ${pxp:-0}))
-	failed=$((failed + ${pf:-0} + ${pe:-0}))
-	skipped=$((skipped + ${ps:-0} + ${pxf:-0}))
+	"$python" tests/junit2tap.py "$out.xml" >"$out.tap"
 	case $py_rc in
-	0 | 1) ;;
-	5) echo "$name: none collected" ;;
+	0 | 1) tap_count "$name" "$out.tap" "$py_rc" ;;
+	5)
+		echo "$name: none collected"
+		tap_count "$name" "$out.tap" 0
+		;;
 	*)
-		echo "$name: pytest exit status $py_rc" \
-			"(interrupted, internal or usage error)"
+		# interrupted, internal or usage error: what ran still counts
+		tap_count "$name" "$out.tap" 0
+		echo "$name: pytest exit status $py_rc (interrupted, internal or usage error)" |
+			tee -a "$log/problems"
 		failed=$((failed + 1))
 		;;
 	esac
-	if [ "$py_rc" -eq 1 ] && [ $((${pf:-0} + ${pe:-0})) -eq 0 ]; then
-		echo "$name: pytest failed without a failure count"
-		failed=$((failed + 1))
-	fi
 }
 
 echo "== integration tests: DUMPFS_BIN=$DUMPFS_BIN"
 if [ -z "$python" ]; then
-	echo "integration tests: no python3 with pytest (tests/deps.sh test)"
+	echo "integration tests: no python3 with pytest (tests/deps.sh test)" | tee -a "$log/problems"
 	failed=$((failed + 1))
 else
 	# Where the test servers' data dirs go (/dev/shm only when it has room).
@@ -186,15 +205,22 @@ fi
 
 # -- recap -------------------------------------------------------------------
 # The names of what failed, next to the totals (CI logs show their tail).
+# tap_lines REGEX: the matching TAP lines of every suite, "suite: line".
+tap_lines() {
+	local f tag
+	for f in unit unit-tsan unit-self fuzz pytest.tap pytest-tsan.tap; do
+		case $f in
+		unit) tag=unit ;; unit-tsan) tag="unit (tsan)" ;; unit-self) tag="unit runner" ;;
+		fuzz) tag=fuzz ;; pytest.tap) tag=integration ;; pytest-tsan.tap) tag="integration (tsan)" ;;
+		esac
+		grep -hE "$1" "$log/$f" 2>/dev/null | sed "s/^\(not \)\{0,1\}ok [0-9]* - /$tag: /"
+	done
+}
 if [ "$failed" -gt 0 ]; then
 	echo "== failed:"
 	{
-		grep -hE '^(not ok |# no test matches )' "$log/unit" 2>/dev/null
-		grep -hE '^(not ok |# no test matches )' "$log/unit-tsan" 2>/dev/null |
-			sed 's/^/tsan: /'
-		cat "$log/sanitizer" 2>/dev/null
-		grep -hE '^(FAILED|ERROR):? ' "$log/pytest" 2>/dev/null
-		grep -hE '^(FAILED|ERROR):? ' "$log/pytest-tsan" 2>/dev/null | sed 's/^/tsan: /'
+		tap_lines '^not ok '
+		cat "$log/problems" "$log/sanitizer" 2>/dev/null
 		grep -h 'FAILED: ' "$log/stack" 2>/dev/null | sed 's/^\[ *[0-9]*s\] /stack: /'
 	} | sed 's/^/  /'
 fi
@@ -202,12 +228,7 @@ fi
 if [ "$skipped" -gt 0 ]; then
 	echo "== skipped:"
 	{
-		grep -h '^ok [0-9]* - .* # SKIP ' "$log/unit" 2>/dev/null |
-			sed 's/^ok [0-9]* - /unit: /'
-		grep -h '^ok [0-9]* - .* # SKIP ' "$log/unit-tsan" 2>/dev/null |
-			sed 's/^ok [0-9]* - /unit (tsan): /'
-		grep -h '^SKIPPED ' "$log/pytest" 2>/dev/null
-		grep -h '^SKIPPED ' "$log/pytest-tsan" 2>/dev/null | sed 's/^/tsan: /'
+		tap_lines '^ok [0-9]+ .*# SKIP ' | sed 's/ # SKIP /: /'
 		grep -h '^stack test: SKIPPED' "$log/stack" 2>/dev/null
 	} | sed 's/^/  /'
 fi

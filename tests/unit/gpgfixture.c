@@ -16,6 +16,7 @@
 
 /* Test-runner state: keys are generated once and shared by the tests. */
 static struct gpg_fixture fx;
+static pid_t fx_owner; /* the process that made it: only it removes it */
 
 static int vsh(int quiet, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static int vsh(int quiet, const char *fmt, va_list ap)
@@ -93,7 +94,7 @@ static int export_key(const char *file, const char *opts, const char *fprs)
 
 static void fixture_cleanup(void)
 {
-	if (!fx.dir[0])
+	if (!fx.dir[0] || getpid() != fx_owner)
 		return;
 	gpgfx_sh("gpgconf --homedir %s --kill all >/dev/null 2>&1; rm -rf %s", fx.home, fx.dir);
 }
@@ -168,6 +169,7 @@ static int fixture_make(void)
 		fx.dir[0] = '\0';
 		return -1;
 	}
+	fx_owner = getpid();
 	atexit(fixture_cleanup);
 	gpgfx_path(fx.home, sizeof(fx.home), "gnupg");
 	gpgfx_path(fx.tmp, sizeof(fx.tmp), "tmp");
@@ -200,6 +202,14 @@ const struct gpg_fixture *gpgfx_get(void)
 	CHECK(ready);
 	return ready ? &fx : NULL;
 }
+
+/* Made once in the runner's process for the tests that use it (unit.h). */
+static void fixture_warm(void)
+{
+	(void)gpgfx_get();
+}
+UNIT_FIXTURE("gpgkey_", fixture_warm)
+UNIT_FIXTURE("gpgstage_", fixture_warm)
 
 int gpgfx_load(struct gpg_key **key, const char *file, const char *recipient, const char *pin,
 	       struct errbuf *err)

@@ -11,12 +11,15 @@
 
 /* A throwaway GnuPG home with two key pairs, made once. */
 static char pgp_dir[64];
-static int pgp_ready; /* 0 not tried, 1 ok, -1 failed */
+static int pgp_ready;	/* 0 not tried, 1 ok, -1 failed */
+static pid_t pgp_owner; /* the process that made it: only it removes it */
 
 static void pgp_cleanup(void)
 {
 	char cmd[256];
 
+	if (getpid() != pgp_owner)
+		return;
 	snprintf(cmd, sizeof(cmd),
 		 "gpgconf --homedir %s/home --kill all >/dev/null 2>&1; rm -rf %s", pgp_dir,
 		 pgp_dir);
@@ -50,6 +53,7 @@ static bool pgp_setup(void)
 	strcpy(pgp_dir, "/tmp/dumpfs-ut-pgp-XXXXXX");
 	if (!mkdtemp(pgp_dir))
 		return false;
+	pgp_owner = getpid();
 	atexit(pgp_cleanup);
 	if (sh("mkdir -m 700 home") ||
 	    sh(GPG "--quick-gen-key 'Alice <alice@test>' future-default default never") ||
@@ -73,6 +77,13 @@ static bool pgp_setup(void)
 	pgp_ready = 1;
 	return true;
 }
+
+/* Made once in the runner's process for the tests that use it (unit.h). */
+static void pgp_warm(void)
+{
+	(void)pgp_setup();
+}
+UNIT_FIXTURE("pgpverify_", pgp_warm)
 
 static char *pgp_path(const char *name)
 {
