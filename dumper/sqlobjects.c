@@ -8,6 +8,7 @@
 #include "sqldump_priv.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -248,90 +249,128 @@ static int no_definition(struct sqldump *d, const char *what, struct errbuf *err
 			 what, d->object);
 }
 
-int dump_triggers(struct sqldump *d, const char *db, const char *table, struct errbuf *err)
+/* How to list and show one kind of stored program.  The list query's
+ * first column is the name; `kind_col` >= 0 names a column of the list
+ * that holds the kind (ROUTINE_TYPE: PROCEDURE, FUNCTION, PACKAGE,
+ * PACKAGE BODY), else `kind` is it.  The SHOW CREATE columns: sql_mode,
+ * time zone (-1: none), definition, collation_connection. */
+struct program_kind {
+	const char *kind;    /* SHOW CREATE <kind>, DROP <kind>; NULL: kind_col */
+	const char *section; /* the "-- <section>: name" comment; NULL: the kind */
+	const char *what;    /* in errors: "trigger" */
+	const char *list, *schema_col, *table_col, *order;
+	int kind_col;
+	unsigned min_cols;
+	int mode_col, tz_col, create_col, collation_col;
+	size_t counter; /* offsetof(struct sqldump_stats, ...) */
+};
+
+static const struct program_kind triggers = {
+	"TRIGGER",
+	"Trigger",
+	"trigger",
+	"SELECT TRIGGER_NAME FROM information_schema.TRIGGERS",
+	"EVENT_OBJECT_SCHEMA",
+	"EVENT_OBJECT_TABLE",
+	/* Creation order keeps the order of triggers on the same event. */
+	"EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER",
+	-1,
+	5,
+	1,
+	-1,
+	2,
+	4,
+	offsetof(struct sqldump_stats, triggers),
+};
+
+static const struct program_kind routines = {
+	NULL,
+	NULL,
+	NULL,
+	"SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES",
+	"ROUTINE_SCHEMA",
+	NULL,
+	/* PACKAGE sorts before PACKAGE BODY, as creation needs. */
+	"ROUTINE_TYPE, BINARY ROUTINE_NAME",
+	1,
+	5,
+	1,
+	-1,
+	2,
+	4,
+	offsetof(struct sqldump_stats, routines),
+};
+
+static const struct program_kind events = {
+	"EVENT",
+	"Event",
+	"event",
+	"SELECT EVENT_NAME FROM information_schema.EVENTS",
+	"EVENT_SCHEMA",
+	NULL,
+	"BINARY EVENT_NAME",
+	-1,
+	6,
+	1,
+	2,
+	3,
+	5,
+	offsetof(struct sqldump_stats, events),
+};
+
+/* One program of kind k, named name[0] (its kind in name[k->kind_col]). */
+static int dump_program(struct sqldump *d, const struct program_kind *k, const char *db,
+			MYSQL_ROW name, struct errbuf *err)
 {
-	MYSQL_RES *list = NULL, *res;
-	MYSQL_ROW name, row;
+	const char *kind = k->kind ? k->kind : name[k->kind_col];
+	MYSQL_RES *res;
+	MYSQL_ROW row;
 	int ret;
 
-	/* Creation order keeps the order of triggers on the same event. */
-	ret = is_query(d, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS",
-		       "EVENT_OBJECT_SCHEMA", db, "EVENT_OBJECT_TABLE", table,
-		       "EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER", &list, err);
-	while (!ret && (name = mysql_fetch_row(list))) {
-		dset_object(d, db, name[0]);
-		ret = show_create(d, "TRIGGER", db, name[0], &res, &row, 5, err);
-		if (ret)
-			break;
-		if (!row[2]) {
-			ret = no_definition(d, "trigger", err);
-		} else {
-			add_section(&d->sb, "Trigger", name[0]);
-			emit_program(d, "TRIGGER", name[0], row[1], NULL, row[4], row[2]);
-			d->stats->triggers++;
-			ret = dout_flush(d, 0, err);
-		}
-		mysql_free_result(res);
+	dset_object(d, db, name[0]);
+	ret = show_create(d, kind, db, name[0], &res, &row, k->min_cols, err);
+	if (ret)
+		return ret;
+	if (!row[k->create_col]) {
+		ret = no_definition(d, k->what ? k->what : kind, err);
+	} else {
+		add_section(&d->sb, k->section ? k->section : kind, name[0]);
+		emit_program(d, kind, name[0], row[k->mode_col],
+			     k->tz_col < 0 ? NULL : row[k->tz_col], row[k->collation_col],
+			     row[k->create_col]);
+		(*(unsigned *)((char *)d->stats + k->counter))++;
+		ret = dout_flush(d, 0, err);
 	}
+	mysql_free_result(res);
+	return ret;
+}
+
+static int dump_programs(struct sqldump *d, const struct program_kind *k, const char *db,
+			 const char *table, struct errbuf *err)
+{
+	MYSQL_RES *list = NULL;
+	MYSQL_ROW name;
+	int ret;
+
+	ret = is_query(d, k->list, k->schema_col, db, k->table_col, table, k->order, &list, err);
+	while (!ret && (name = mysql_fetch_row(list)))
+		ret = dump_program(d, k, db, name, err);
 	if (list)
 		mysql_free_result(list);
 	return ret;
+}
+
+int dump_triggers(struct sqldump *d, const char *db, const char *table, struct errbuf *err)
+{
+	return dump_programs(d, &triggers, db, table, err);
 }
 
 int dump_routines(struct sqldump *d, const char *db, struct errbuf *err)
 {
-	MYSQL_RES *list = NULL, *res;
-	MYSQL_ROW name, row;
-	int ret;
-
-	/* PACKAGE sorts before PACKAGE BODY, as creation needs. */
-	ret = is_query(d, "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES",
-		       "ROUTINE_SCHEMA", db, NULL, NULL, "ROUTINE_TYPE, BINARY ROUTINE_NAME", &list,
-		       err);
-	while (!ret && (name = mysql_fetch_row(list))) {
-		dset_object(d, db, name[0]);
-		ret = show_create(d, name[1], db, name[0], &res, &row, 5, err);
-		if (ret)
-			break;
-		if (!row[2]) {
-			ret = no_definition(d, name[1], err);
-		} else {
-			add_section(&d->sb, name[1], name[0]);
-			emit_program(d, name[1], name[0], row[1], NULL, row[4], row[2]);
-			d->stats->routines++;
-			ret = dout_flush(d, 0, err);
-		}
-		mysql_free_result(res);
-	}
-	if (list)
-		mysql_free_result(list);
-	return ret;
+	return dump_programs(d, &routines, db, NULL, err);
 }
 
 int dump_events(struct sqldump *d, const char *db, struct errbuf *err)
 {
-	MYSQL_RES *list = NULL, *res;
-	MYSQL_ROW name, row;
-	int ret;
-
-	ret = is_query(d, "SELECT EVENT_NAME FROM information_schema.EVENTS", "EVENT_SCHEMA", db,
-		       NULL, NULL, "BINARY EVENT_NAME", &list, err);
-	while (!ret && (name = mysql_fetch_row(list))) {
-		dset_object(d, db, name[0]);
-		ret = show_create(d, "EVENT", db, name[0], &res, &row, 6, err);
-		if (ret)
-			break;
-		if (!row[3]) {
-			ret = no_definition(d, "event", err);
-		} else {
-			add_section(&d->sb, "Event", name[0]);
-			emit_program(d, "EVENT", name[0], row[1], row[2], row[5], row[3]);
-			d->stats->events++;
-			ret = dout_flush(d, 0, err);
-		}
-		mysql_free_result(res);
-	}
-	if (list)
-		mysql_free_result(list);
-	return ret;
+	return dump_programs(d, &events, db, NULL, err);
 }
