@@ -1,4 +1,4 @@
-/* Alerts (SPEC section 5): when to notify, and the notifier that sends
+/* Alerts (docs/interface.md §5): when to notify, and the notifier that sends
  * webhook JSON, alert mails and the heartbeat.
  *
  * Two layers:
@@ -134,7 +134,7 @@ struct notify_opts {
 	const char *heartbeat_url; /* secret; NULL = no heartbeat */
 	const char *ca_file;	   /* NULL = system CAs */
 	struct mail_opts mail;	   /* mail.smtp_url NULL = no mail */
-	const char *mail_subject;  /* failures; NULL = the SPEC default */
+	const char *mail_subject;  /* failures; NULL = the documented default */
 	const char *archive_dir;   /* state flags, mail body; required */
 	const char *prefix;	   /* archive prefix (staleness check) */
 	unsigned max_age_hours;	   /* staleness */

@@ -1,6 +1,6 @@
 /* dumpfs verify [-c CONFIG] FILE...: each FILE matches its .sha256
  * sidecar and is a well-formed OpenPGP message to every configured key
- * (SPEC 9). */
+ * (docs/interface.md §9). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>

@@ -536,7 +536,7 @@ grants=$(db_root -e "SHOW GRANTS FOR 'backup_ro'@'%'" 2>&1 | head -1)
 # (10.5+ shows REPLICATION CLIENT under its new name BINLOG MONITOR)
 grep -Eq '^GRANT SELECT, RELOAD, LOCK TABLES, (REPLICATION CLIENT|BINLOG MONITOR), SHOW VIEW, EVENT, TRIGGER ON \*\.\* TO ' <<<"$grants"
 r=$?
-expect "backup_ro has exactly the SPEC's least-privilege GRANT" $r "$grants"
+expect "backup_ro has exactly the documented least-privilege GRANT" $r "$grants"
 
 out=$(mk logs 2>&1)
 case $out in *"info mounted"*"ready for connections"* | *"ready for connections"*"info mounted"*) r=0 ;; *) r=1 ;; esac
