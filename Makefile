@@ -87,9 +87,9 @@ ALL_LDFLAGS := $(HARDEN_LDFLAGS) $(SANFLAGS) -pthread $(CFLAGS) $(LDFLAGS)
 LDLIBS := $(call PKG_LIBS,$(FS_PKGS) $(LIB_PKGS)) -pthread
 
 DUMPER_SRC := $(sort $(wildcard dumper/*.c))
-FS_SRC := $(filter-out fs/main.c,$(sort $(wildcard fs/*.c)))
+FS_SRC := $(filter-out fs/main.c,$(sort $(wildcard fs/*.c fs/*/*.c)))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
-FORMAT_SRC = $(sort $(wildcard dumper/*.[ch] fs/*.[ch] tests/unit/*.[ch]))
+FORMAT_SRC = $(sort $(wildcard dumper/*.[ch] fs/*.[ch] fs/*/*.[ch] tests/unit/*.[ch]))
 FORMAT_SRC += $(wildcard tests/unit/selftest/*.c tests/fuzz/*.[ch])
 # The libFuzzer targets (tests/fuzz/fuzz_NAME.c -> $(BUILD)/fuzz/fuzz_NAME).
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -175,10 +175,18 @@ pkg-check:
 	[ -z "$$missing" ] || { echo "(make deps installs them all, as root)" >&2; exit 1; }
 
 # dumper/ is the FUSE-free library: it must never include fs/ or fuse;
+# in fs/, config/ stands alone, cli/ (the commands) uses config/, mount/
+# (the FUSE program) uses both;
 # no two modules include each other, directly or through others.
 check-layering:
 	@! grep -nE '#include *[<"](\.\./fs/|fuse)' dumper/*.c dumper/*.h || \
 		{ echo "layering: dumper/ must not include fs/ or fuse headers"; exit 1; }
+	@! grep -nE '#include *"\.\./(cli|mount)/' fs/config/*.[ch] || \
+		{ echo "layering: fs/config/ must not include the commands or the mount"; exit 1; }
+	@! grep -nE '#include *"\.\./mount/' fs/cli/*.[ch] || \
+		{ echo "layering: fs/cli/ must not include the mount"; exit 1; }
+	@! grep -nE '#include *<fuse' fs/main.c fs/cli/*.[ch] fs/config/*.[ch] || \
+		{ echo "layering: only fs/mount/ uses FUSE"; exit 1; }
 	@python3 tests/tools/include_cycles.py dumper fs || \
 		{ echo "layering: modules must not include each other in a cycle"; exit 1; }
 	@! git grep -nE 'SPEC(\.md| section| [0-9])' -- . ':!docs' 2>/dev/null || \

@@ -173,7 +173,7 @@ void notifier_run_begin(struct notifier *n, struct notify_run *run);
 void notifier_run_end(struct notifier *n, const struct notify_run *run, int rc,
 		      const struct backup_result *res, const char *error);
 
-/* The fs/scheduler.h hook (scheduler_hook): notifier_run_end with the
+/* The fs/mount/scheduler.h hook (scheduler_hook): notifier_run_end with the
  * state remembered from the last call or check (the scheduler has no
  * hook before a run).  `arg` is the notifier. */
 void notifier_backup_hook(void *arg, int rc, const struct backup_result *res,

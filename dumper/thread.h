@@ -1,7 +1,7 @@
 /* Threads, and the checked pthread primitives every thread of dumpfs uses.
  *
  * Threads never take asynchronous signals.  Signals are for the one thread
- * that waits for them (fs/sigcancel.c, the mount's watcher); a worker that
+ * that waits for them (fs/cli/sigcancel.c, the mount's watcher); a worker that
  * took SIGTERM would end the process without its cleanup.  Blocking every
  * signal around pthread_create makes the new thread inherit the full
  * mask; the caller's mask is restored.

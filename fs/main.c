@@ -11,8 +11,8 @@
 #include <curl/curl.h>
 
 #include "../dumper/log.h"
-#include "cmd.h"
-#include "usage.h"
+#include "cli/cmd.h"
+#include "cli/usage.h"
 
 struct command {
 	const char *name;

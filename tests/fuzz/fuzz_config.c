@@ -3,7 +3,7 @@
  * memfd), what follows are NUL-separated "DUMPFS_..." entries. */
 #include <string.h>
 
-#include "../../fs/config.h"
+#include "../../fs/config/config.h"
 #include "fuzz.h"
 
 #define MAX_ENV 32

@@ -13,7 +13,7 @@ a small SMTP server recording envelope and message (sinks.py).
 - no secret (database password, webhook and heartbeat tokens, SMTP
   password) in any output, log, state file or notification.
 
-Needs the notifier wired into `dumpfs backup` (fs/cmd_backup.c calling
+Needs the notifier wired into `dumpfs backup` (fs/cli/cmd_backup.c calling
 alerts_new / notifier_run_begin / notifier_run_end) and
 curl_global_init in main().
 """

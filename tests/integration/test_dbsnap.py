@@ -38,7 +38,7 @@ SUFFIX = ".sql.gz.gpg"
 WEIRD = "we`ird-db.x é"  # corpus: backtick, dash, dot, space, non-ASCII
 # Databases whose names cannot be file names: never listed.
 UNSAFE = ("sl/ash", ".hidden")
-LIST_TTL = 5  # DBSNAP_LIST_TTL, fs/dbsnap.h
+LIST_TTL = 5  # DBSNAP_LIST_TTL, fs/mount/dbsnap.h
 
 
 class Env:

@@ -53,7 +53,7 @@ ISO_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 NOTIFY_BOUND = 40
 QUIET = 3  # seconds without a second notice after the expected one
 STALE_HOURS = 30  # age given to the staleness mount's backup
-CHECK_SECONDS = 60  # the mount's periodic check (fs/cmd_mount.c)
+CHECK_SECONDS = 60  # the mount's periodic check (fs/mount/cmd_mount.c)
 
 
 class Channel:

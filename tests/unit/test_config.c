@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../fs/config.h"
+#include "../../fs/config/config.h"
 #include "unit.h"
 
 #define SECRET "TOPSECRET-s3cr3t"

@@ -3,7 +3,7 @@
 #include <limits.h>
 
 #include "../../dumper/sqldump.h"
-#include "../../fs/dbsnap.h"
+#include "../../fs/mount/dbsnap.h"
 #include "unit.h"
 
 static int parse(const char *file, char *db)

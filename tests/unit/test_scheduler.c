@@ -2,7 +2,7 @@
  * actually back up are covered by the integration tests.) */
 #include <time.h>
 
-#include "../../fs/scheduler.h"
+#include "../../fs/mount/scheduler.h"
 #include "unit.h"
 
 static double now_s(void)

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../fs/snapbuf.h"
+#include "../../fs/mount/snapbuf.h"
 #include "unit.h"
 
 static unsigned char pattern(uint64_t i)

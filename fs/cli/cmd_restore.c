@@ -1,0 +1,195 @@
+/* dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME]
+ *
+ * The target server is [restore], each unset key falling back to
+ * [mariadb], with two exceptions that keep a partial [restore] from
+ * mixing two servers or two accounts: once [restore] sets host or socket,
+ * [mariadb]'s socket and ssl_ca are not used; once it sets user, the
+ * password comes from [restore] only (none when unset). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../dumper/dbconn.h"
+#include "../../dumper/restore.h"
+#include "cmd.h"
+#include "cmdutil.h"
+#include "../config/jobopts.h"
+#include "sigcancel.h"
+
+struct restore_args {
+	const char *config;
+	const char *file;
+	const char *database; /* NULL: every database in the dump */
+	int to_stdout;
+};
+
+static void restore_usage(void)
+{
+	fprintf(stderr, "usage: dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME]\n");
+}
+
+static int parse_args(int argc, char **argv, struct restore_args *a)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"to-stdout", no_argument, NULL, 's'},
+		{"database", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:d:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			a->config = optarg;
+			break;
+		case 's':
+			a->to_stdout = 1;
+			break;
+		case 'd':
+			a->database = optarg;
+			break;
+		default:
+			restore_usage();
+			return -1;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "dumpfs: restore: missing FILE\n");
+		restore_usage();
+		return -1;
+	}
+	a->file = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "dumpfs: restore: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (a->database && !a->database[0]) {
+		fprintf(stderr, "dumpfs: restore: --database needs a name\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void resolve_target(struct restore_target *t, const struct config *cfg)
+{
+	const struct db_target *r = &cfg->restore, *m = &cfg->mariadb.conn;
+	int own_endpoint = r->host || r->socket;
+
+	memset(t, 0, sizeof(*t));
+	t->host = r->host ? r->host : m->host;
+	t->port = r->port ? r->port : m->port;
+	t->socket = r->socket ? r->socket : own_endpoint ? NULL : m->socket;
+	t->ssl_ca = own_endpoint ? NULL : cfg->mariadb.ssl_ca;
+	t->user = r->user ? r->user : m->user;
+	t->password = r->user ? r->password : m->password;
+}
+
+/* --to-stdout needs no config: the DPO's machine may have none.  Only
+ * when none was asked for (-c, $DUMPFS_CONFIG) and the default is absent. */
+static int config_optional(const struct restore_args *a)
+{
+	const char *env = getenv("DUMPFS_CONFIG");
+
+	if (!a->to_stdout || a->config || (env && *env))
+		return 0;
+	return access(jobopts_config_path(NULL), F_OK) && errno == ENOENT;
+}
+
+static void cancel_restore(void *r)
+{
+	restore_cancel(r);
+}
+
+static int run(const struct restore_opts *o, struct restore_stats *st, struct errbuf *err)
+{
+	struct restore *r;
+	struct sigcancel sc;
+	int ret;
+
+	ret = restore_new(&r, o, err);
+	if (ret)
+		return ret;
+	ret = sigcancel_start(&sc, cancel_restore, r, err);
+	if (!ret) {
+		ret = restore_run(r, st, err);
+		sigcancel_stop(&sc);
+	}
+	restore_free(r);
+	return ret;
+}
+
+static void describe(const struct restore_opts *o, char *buf, size_t len)
+{
+	struct dbconn_opts d;
+
+	if (o->out_fd >= 0) {
+		snprintf(buf, len, "stdout");
+		return;
+	}
+	memset(&d, 0, sizeof(d));
+	d.host = o->target.host;
+	d.port = o->target.port;
+	d.socket = o->target.socket;
+	dbconn_describe(&d, buf, len);
+}
+
+static void report(const struct restore_opts *o, int ret, const struct restore_stats *st,
+		   const struct errbuf *err, struct logger *lg)
+{
+	char where[512];
+
+	describe(o, where, sizeof(where));
+	if (ret) {
+		cmd_error(lg, "restore", err);
+		logger_log(lg, LOGL_ERROR, "restore_failed",
+			   "file=\"%s\" target=\"%s\" error=\"%s\"", o->file, where, err->msg);
+		return;
+	}
+	logger_log(lg, LOGL_INFO, "restore_done",
+		   "file=\"%s\" target=\"%s\" database=\"%s\" sidecar=%s sql_bytes=%llu "
+		   "statements=%llu seconds=%.1f",
+		   o->file, where, o->database ? o->database : "(all)",
+		   st->sidecar_checked ? "match" : "none", (unsigned long long)st->sql_bytes,
+		   (unsigned long long)st->statements, st->seconds);
+}
+
+int cmd_restore(int argc, char **argv, struct logger *lg)
+{
+	struct restore_args a;
+	struct restore_opts o;
+	struct restore_stats st;
+	struct config cfg;
+	struct errbuf err;
+	int have_cfg = 0, ret;
+
+	errbuf_clear(&err);
+	if (parse_args(argc, argv, &a))
+		return EXIT_USAGE;
+	if (config_optional(&a)) {
+		config_scrub_env();
+	} else {
+		if (cmd_load_config(&cfg, a.config, lg))
+			return EXIT_USAGE;
+		have_cfg = 1;
+	}
+	memset(&o, 0, sizeof(o));
+	o.file = a.file;
+	o.database = a.database;
+	o.out_fd = a.to_stdout ? STDOUT_FILENO : -1;
+	o.progress = isatty(STDERR_FILENO);
+	o.log = lg;
+	if (have_cfg)
+		resolve_target(&o.target, &cfg);
+	ret = run(&o, &st, &err);
+	report(&o, ret, &st, &err, lg);
+	if (have_cfg)
+		config_release(&cfg);
+	return ret ? EXIT_FAILED : EXIT_OK;
+}

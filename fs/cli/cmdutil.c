@@ -1,0 +1,57 @@
+#include "cmdutil.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "../config/jobopts.h"
+
+extern char **environ;
+
+int cmd_load_config(struct config *cfg, const char *opt_path, struct logger *lg)
+{
+	const char *path = jobopts_config_path(opt_path);
+	struct errbuf err;
+
+	errbuf_clear(&err);
+	if (config_load(cfg, path, (const char *const *)environ, &err)) {
+		fprintf(stderr, "dumpfs: %s\n", err.msg);
+		return -1;
+	}
+	config_scrub_env();
+	logger_set_level(lg, cfg->log.level);
+	logger_set_format(lg, cfg->log.format);
+	if (cfg->log.syslog)
+		logger_set_syslog(lg, "dumpfs");
+	if (cfg->log.file && logger_set_file(lg, cfg->log.file, &err)) {
+		logger_user_error(lg, NULL, err.msg);
+		config_release(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+void cmd_error(struct logger *lg, const char *command, const struct errbuf *err)
+{
+	logger_user_error(lg, command, err->msg[0] ? err->msg : "failed");
+}
+
+int cmd_parse_config_opt(int argc, char **argv, const char *usage, const char **config)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*config = NULL;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		if (c != 'c') {
+			fprintf(stderr, "usage: %s\n", usage);
+			return -1;
+		}
+		*config = optarg;
+	}
+	return optind;
+}

@@ -1,0 +1,30 @@
+/* From the configuration to the dumper library's options: shared by the
+ * commands (dump, backup, ...) and the mount. */
+#ifndef FS_JOBOPTS_H
+#define FS_JOBOPTS_H
+
+#include "../../dumper/backup.h"
+#include "../../dumper/pipeline.h"
+#include "config.h"
+
+/* The config file to use: `opt` (-c) when set, else $DUMPFS_CONFIG when
+ * set and non-empty, else "/etc/dumpfs/dumpfs.ini".  Borrowed strings. */
+const char *jobopts_config_path(const char *opt);
+
+/* Loads the configured public key ([gpg] public_key_file, recipient,
+ * fingerprint); *key is the caller's (gpg_key_free). */
+int jobopts_load_key(struct gpg_key **key, const struct config *cfg, struct errbuf *err);
+
+/* Fills *o from cfg.  Everything is borrowed from cfg, key and lg, which
+ * must outlive *o.  key NULL = plain SQL. */
+int jobopts_from_config(struct pipeline_opts *o, const struct config *cfg, struct gpg_key *key,
+			struct logger *lg);
+
+/* The retention rules of cfg's [archive] section. */
+void jobopts_retention(struct retention_rules *r, const struct config *cfg);
+
+/* Fills *b from cfg's [archive] section; `pipeline` and lg borrowed. */
+void jobopts_backup(struct backup_opts *b, const struct config *cfg,
+		    const struct pipeline_opts *pipeline, struct logger *lg);
+
+#endif
