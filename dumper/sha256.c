@@ -2,6 +2,7 @@
 #include "sha256.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,7 @@ static inline uint32_t ror(uint32_t x, unsigned n)
 	return (x >> n) | (x << (32 - n));
 }
 
-static void compress(uint32_t h[8], const unsigned char *p)
+static void compress_c(uint32_t h[8], const unsigned char *p)
 {
 	uint32_t w[64], a, b, c, d, e, f, g, hh, t1, t2;
 	int i;
@@ -55,6 +56,75 @@ static void compress(uint32_t h[8], const unsigned char *p)
 	h[0] += a, h[1] += b, h[2] += c, h[3] += d;
 	h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+#include <pthread.h>
+
+/* The SHA extensions (SHA-NI) do two rounds an instruction: about 10x the
+ * plain C above, which matters for the row digests (one hash per row) and
+ * the sidecar of every backup.  The same FIPS 180-4 function: the unit
+ * tests' vectors run through whichever compress() this machine uses. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void compress_ni(uint32_t h[8],
+								    const unsigned char *p)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+	__m128i st0, st1, tmp, msg, abef, cdgh, x[4];
+
+	tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1); /* CDAB */
+	st1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B); /* EFGH */
+	st0 = _mm_alignr_epi8(tmp, st1, 8);					/* ABEF */
+	st1 = _mm_blend_epi16(st1, tmp, 0xF0);					/* CDGH */
+	abef = st0;
+	cdgh = st1;
+	for (int g = 0; g < 16; g++) {
+		if (g < 4) {
+			x[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)),
+						bswap);
+		} else {
+			__m128i w = _mm_sha256msg1_epu32(x[g & 3], x[(g + 1) & 3]);
+
+			w = _mm_add_epi32(w, _mm_alignr_epi8(x[(g + 3) & 3], x[(g + 2) & 3], 4));
+			x[g & 3] = _mm_sha256msg2_epu32(w, x[(g + 3) & 3]);
+		}
+		msg = _mm_add_epi32(x[g & 3], _mm_loadu_si128((const __m128i *)&K[4 * g]));
+		st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+		st0 = _mm_sha256rnds2_epu32(st0, st1, _mm_shuffle_epi32(msg, 0x0E));
+	}
+	st0 = _mm_add_epi32(st0, abef);
+	st1 = _mm_add_epi32(st1, cdgh);
+	tmp = _mm_shuffle_epi32(st0, 0x1B);    /* FEBA */
+	st1 = _mm_shuffle_epi32(st1, 0xB1);    /* DCHG */
+	st0 = _mm_blend_epi16(tmp, st1, 0xF0); /* DCBA */
+	st1 = _mm_alignr_epi8(st1, tmp, 8);    /* HGFE */
+	_mm_storeu_si128((__m128i *)&h[0], st0);
+	_mm_storeu_si128((__m128i *)&h[4], st1);
+}
+
+static pthread_once_t pick_once = PTHREAD_ONCE_INIT;
+static void (*compress_fn)(uint32_t h[8], const unsigned char *p); /* set once */
+
+static void pick(void)
+{
+	unsigned a, b, c, d;
+	bool sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+	bool sse41 = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19)) && (c & (1u << 9));
+
+	compress_fn = sha && sse41 ? compress_ni : compress_c;
+}
+
+static void compress(uint32_t h[8], const unsigned char *p)
+{
+	pthread_once(&pick_once, pick);
+	compress_fn(h, p);
+}
+#else
+static void compress(uint32_t h[8], const unsigned char *p)
+{
+	compress_c(h, p);
+}
+#endif
 
 void sha256_init(struct sha256 *c)
 {

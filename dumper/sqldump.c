@@ -93,6 +93,7 @@ int sqldump_new(struct sqldump **out, const struct sqldump_opts *opts, struct er
 	atomic_init(&d->cancelled, false);
 	strbuf_init(&d->sb);
 	strbuf_init(&d->views);
+	strbuf_init(&d->trailer);
 	*out = d;
 	return 0;
 }
@@ -103,6 +104,7 @@ void sqldump_free(struct sqldump *d)
 		return;
 	strbuf_release(&d->sb);
 	strbuf_release(&d->views);
+	strbuf_release(&d->trailer);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -399,6 +401,19 @@ static void write_header(struct sqldump *d, const struct snapshot_info *snap,
 		      "SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0;\n");
 }
 
+/* What a restore can be checked against (rowdigest.h). */
+static void write_trailer(struct sqldump *d)
+{
+	const struct sqldump_stats *s = d->stats;
+
+	strbuf_addch(&d->sb, '\n');
+	if (d->trailer.len)
+		strbuf_add(&d->sb, d->trailer.buf, d->trailer.len);
+	strbuf_addf(&d->sb,
+		    "-- dumpfs: objects views=%u triggers=%u routines=%u events=%u sequences=%u\n",
+		    s->views, s->triggers, s->routines, s->events, s->sequences);
+}
+
 static void write_footer(struct sqldump *d)
 {
 	strbuf_addstr(&d->sb, "\nSET SQL_MODE=@OLD_SQL_MODE;\n"
@@ -408,8 +423,9 @@ static void write_footer(struct sqldump *d)
 			      "SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT,"
 			      " CHARACTER_SET_RESULTS=@OLD_CHARACTER_SET_RESULTS,"
 			      " COLLATION_CONNECTION=@OLD_COLLATION_CONNECTION;\n"
-			      "SET SQL_NOTES=@OLD_SQL_NOTES;\n"
-			      "\n" SQLDUMP_COMPLETION_LINE "\n");
+			      "SET SQL_NOTES=@OLD_SQL_NOTES;\n");
+	write_trailer(d);
+	strbuf_addstr(&d->sb, "\n" SQLDUMP_COMPLETION_LINE "\n");
 }
 
 static int dump_database_ddl(struct sqldump *d, const char *db, struct errbuf *err)
@@ -454,6 +470,7 @@ static void warn_outside_snapshot(struct sqldump *d, const char *db, const char 
 static int dump_one_table(struct sqldump *d, const char *db, const char *table, const char *type,
 			  const char *engine, struct errbuf *err)
 {
+	struct rowdigest dg;
 	int ret;
 
 	dset_object(d, db, table);
@@ -471,8 +488,14 @@ static int dump_one_table(struct sqldump *d, const char *db, const char *table, 
 		return ret;
 	if (engine && strcasecmp(engine, "InnoDB"))
 		warn_outside_snapshot(d, db, table, engine);
+	rowdigest_init(&dg);
 	if (!engine || !in_list(engines_without_data, engine, 1))
-		ret = dump_table_rows(d, db, table, err);
+		ret = dump_table_rows(d, db, table, &dg, err);
+	if (!ret) {
+		rowdigest_add_line(&d->trailer, db, table, &dg);
+		if (strbuf_error(&d->trailer))
+			return error_set(err, -ENOMEM, "out of memory");
+	}
 	if (!ret && d->opts->triggers)
 		ret = dump_triggers(d, db, table, err);
 	return ret;
@@ -561,6 +584,7 @@ int sqldump_run(struct sqldump *d, struct writer *out, struct sqldump_stats *sta
 	memset(d->stats, 0, sizeof(*d->stats));
 	strbuf_reset(&d->sb);
 	strbuf_reset(&d->views);
+	strbuf_reset(&d->trailer);
 	d->object[0] = '\0';
 	ret = dump_all(d, err);
 	pthread_mutex_lock(&d->lock);

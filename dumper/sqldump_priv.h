@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "rowdigest.h"
 #include "sqldump.h"
 #include "strbuf.h"
 
@@ -25,8 +26,9 @@ struct sqldump {
 	struct writer *out;
 	struct strbuf sb; /* staged output */
 	struct sqldump_stats *stats;
-	struct strbuf views; /* views to create last: "db\0view\0" pairs */
-	char object[512];    /* what is being dumped, for messages */
+	struct strbuf views;   /* views to create last: "db\0view\0" pairs */
+	struct strbuf trailer; /* a rowdigest line per base table dumped */
+	char object[512];      /* what is being dumped, for messages */
 };
 
 /* Runs a statement that returns no rows. */
@@ -56,6 +58,8 @@ int dump_routines(struct sqldump *d, const char *db, struct errbuf *err);
 int dump_events(struct sqldump *d, const char *db, struct errbuf *err);
 
 /* sqlrows.c */
-int dump_table_rows(struct sqldump *d, const char *db, const char *table, struct errbuf *err);
+/* Also adds every row dumped to dg. */
+int dump_table_rows(struct sqldump *d, const char *db, const char *table, struct rowdigest *dg,
+		    struct errbuf *err);
 
 #endif

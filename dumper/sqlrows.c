@@ -221,14 +221,19 @@ static int add_row(struct sqldump *d, const struct table_columns *c, MYSQL_ROW r
 }
 
 static int stream_rows(struct sqldump *d, MYSQL_RES *res, const struct table_columns *c,
-		       struct insert_state *st, struct errbuf *err)
+		       struct insert_state *st, struct rowdigest *dg, struct errbuf *err)
 {
 	MYSQL_ROW row;
 	int ret = 0;
 
 	while (!ret && (row = mysql_fetch_row(res))) {
-		ret = add_row(d, c, row, mysql_fetch_lengths(res), st, err);
-		d->stats->rows += !ret;
+		const unsigned long *len = mysql_fetch_lengths(res);
+
+		ret = add_row(d, c, row, len, st, err);
+		if (!ret) {
+			rowdigest_add(dg, c->n, row, len);
+			d->stats->rows++;
+		}
 	}
 	if (!ret && mysql_errno(d->conn))
 		ret = dq_error(d, "reading rows", err);
@@ -237,7 +242,8 @@ static int stream_rows(struct sqldump *d, MYSQL_RES *res, const struct table_col
 	return ret;
 }
 
-int dump_table_rows(struct sqldump *d, const char *db, const char *table, struct errbuf *err)
+int dump_table_rows(struct sqldump *d, const char *db, const char *table, struct rowdigest *dg,
+		    struct errbuf *err)
 {
 	struct table_columns c = {STRBUF_INIT, STRBUF_INIT, NULL, 0};
 	struct insert_state st = {0, STRBUF_INIT};
@@ -260,7 +266,7 @@ int dump_table_rows(struct sqldump *d, const char *db, const char *table, struct
 		ret = error_set(err, -EIO, "sql: %s: expected %u columns, the server sent %u",
 				d->object, c.n, mysql_num_fields(res));
 	if (!ret)
-		ret = stream_rows(d, res, &c, &st, err);
+		ret = stream_rows(d, res, &c, &st, dg, err);
 	/* Freeing an unfinished streamed result would read every remaining
 	 * row: cut the connection instead; the server then ends the query. */
 	if (ret)

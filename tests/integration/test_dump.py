@@ -6,6 +6,7 @@ decrypted with stock gpg, gunzipped, restored with stock
 with the source (harness/compare.py says exactly what is compared)."""
 
 import os
+import re
 import subprocess
 import time
 
@@ -185,6 +186,59 @@ def test_dump_file_format(encrypted_dump, key):
     first = sql.split(b"\n", 1)[0]
     assert dumpfile.SANDBOX_MARK not in first, \
         "first line is mariadb-dump's sandbox-mode line: %r" % first
+
+
+TRAILER_TABLE = re.compile(
+    rb"^-- dumpfs: table `((?:[^`]|``)+)`\.`((?:[^`]|``)+)` rows=(0|[1-9][0-9]*)"
+    rb" digest=([0-9a-f]{64})$")
+
+
+def _unquote(name):
+    return name.replace(b"``", b"`").decode()
+
+
+def test_trailer_counts_what_was_dumped(encrypted_dump, key, source):
+    """docs/interface.md §11: just before the completion line, one line per
+    base table with the rows dumped, then the object counts; all as on the
+    source server."""
+    encrypted_dump.require()
+    sql = dumpfile.gunzip(key.decrypt(encrypted_dump.path))
+    lines = sql.rstrip(b"\n").split(b"\n")
+    assert lines[-1] == dumpfile.COMPLETION_LINE and lines[-2] == b""
+    objects = lines[-3].decode()
+    tables = {}
+    i = len(lines) - 4
+    while lines[i]:
+        m = TRAILER_TABLE.match(lines[i])
+        assert m, "not a trailer line: %r" % lines[i]
+        tables[(_unquote(m.group(1)), _unquote(m.group(2)))] = int(m.group(3))
+        i -= 1
+    dbs = source.user_databases()
+    inlist = ", ".join("'%s'" % d.replace("'", "''") for d in dbs)
+    base = source.query(
+        "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE "
+        "TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') AND TABLE_SCHEMA IN (%s)" % inlist)
+    assert set(tables) == {(d, t) for d, t in base}
+    counts = source.query_many(
+        ["SELECT COUNT(*) FROM `%s`.`%s`" % (d.replace("`", "``"), t.replace("`", "``"))
+         for d, t in sorted(tables)])
+    for (d, t), rows in zip(sorted(tables), counts):
+        assert tables[(d, t)] == int(rows[0][0]), (d, t)
+    assert sum(tables.values()) > 0
+
+    def count(sql):
+        return int(source.query(sql % inlist)[0][0])
+
+    want = "-- dumpfs: objects views=%d triggers=%d routines=%d events=%d sequences=%d" % (
+        count("SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN (%s)"),
+        count("SELECT COUNT(*) FROM information_schema.TRIGGERS"
+              " WHERE TRIGGER_SCHEMA IN (%s)"),
+        count("SELECT COUNT(*) FROM information_schema.ROUTINES"
+              " WHERE ROUTINE_SCHEMA IN (%s)"),
+        count("SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN (%s)"),
+        count("SELECT COUNT(*) FROM information_schema.TABLES"
+              " WHERE TABLE_TYPE = 'SEQUENCE' AND TABLE_SCHEMA IN (%s)"))
+    assert objects == want
 
 
 # (d) --plain
