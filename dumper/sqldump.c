@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sqlquote.h"
+#include "thread.h"
 
 static const char *const system_databases[] = {
 	"information_schema", "performance_schema", "sys", "mysql", NULL,
@@ -84,7 +85,7 @@ int sqldump_new(struct sqldump **out, const struct sqldump_opts *opts, struct er
 
 	if (!d)
 		return error_set(err, -ENOMEM, "out of memory");
-	if (pthread_mutex_init(&d->lock, NULL)) {
+	if (mutex_init(&d->lock)) {
 		free(d);
 		return error_set(err, -ENOMEM, "cannot create a mutex");
 	}
@@ -105,7 +106,7 @@ void sqldump_free(struct sqldump *d)
 	strbuf_release(&d->sb);
 	strbuf_release(&d->views);
 	strbuf_release(&d->trailer);
-	pthread_mutex_destroy(&d->lock);
+	mutex_destroy(&d->lock);
 	free(d);
 }
 
@@ -120,10 +121,10 @@ void sqldump_free(struct sqldump *d)
 void sqldump_cancel(struct sqldump *d)
 {
 	atomic_store(&d->cancelled, true);
-	pthread_mutex_lock(&d->lock);
+	mutex_lock(&d->lock);
 	if (d->sock >= 0)
 		(void)shutdown(d->sock, SHUT_RDWR); /* ENOTCONN: already cut */
-	pthread_mutex_unlock(&d->lock);
+	mutex_unlock(&d->lock);
 }
 
 /* After a cancelled or cut dump: a query the server was running without
@@ -253,10 +254,10 @@ static int connect_session(struct sqldump *d, struct errbuf *err)
 	if (sock < 0)
 		return error_set(err, -errno, "sql: cannot duplicate the connection's socket: %s",
 				 strerror(errno));
-	pthread_mutex_lock(&d->lock);
+	mutex_lock(&d->lock);
 	d->conn_id = mysql_thread_id(d->conn);
 	d->sock = sock;
-	pthread_mutex_unlock(&d->lock);
+	mutex_unlock(&d->lock);
 	/* A cancel before the socket was known had nothing to cut. */
 	if (atomic_load(&d->cancelled))
 		return error_set(err, -ECANCELED, "sql: dump cancelled");
@@ -587,19 +588,19 @@ int sqldump_run(struct sqldump *d, struct writer *out, struct sqldump_stats *sta
 	strbuf_reset(&d->trailer);
 	d->object[0] = '\0';
 	ret = dump_all(d, err);
-	pthread_mutex_lock(&d->lock);
+	mutex_lock(&d->lock);
 	id = d->conn_id;
 	d->conn_id = 0;
-	pthread_mutex_unlock(&d->lock);
+	mutex_unlock(&d->lock);
 	if (d->conn) {
 		mysql_close(d->conn);
 		d->conn = NULL;
 	}
-	pthread_mutex_lock(&d->lock);
+	mutex_lock(&d->lock);
 	if (d->sock >= 0)
 		close(d->sock); /* the last reference: the connection ends here */
 	d->sock = -1;
-	pthread_mutex_unlock(&d->lock);
+	mutex_unlock(&d->lock);
 	if (id && (ret == -ECANCELED || ret == -ECONNRESET))
 		kill_leftover(d, id);
 	d->out = NULL;
