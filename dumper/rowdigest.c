@@ -1,6 +1,7 @@
 /* Row digests and their trailer lines.  See rowdigest.h. */
 #include "rowdigest.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -14,40 +15,105 @@ void rowdigest_init(struct rowdigest *dg)
 	memset(dg, 0, sizeof(*dg));
 }
 
-static void sum_add(unsigned char sum[ROWDIGEST_LEN], const unsigned char h[ROWDIGEST_LEN])
+/* The row hash: four 64-bit lanes in the manner of xxHash64 (multiply,
+ * rotate; its primes), 32 bytes a step, each lane mixed with the others
+ * at the end.  Not a cryptographic hash, and it need not be: whoever can
+ * change a dump can change its trailer too; what the digest must catch is
+ * a restore that does not bring back what was read, at a cost small
+ * beside the dump's (a SHA-256 a row took 13% of its CPU). */
+#define P1 0x9E3779B185EBCA87ULL
+#define P2 0xC2B2AE3D27D4EB4FULL
+#define P3 0x165667B19E3779F9ULL
+#define P4 0x85EBCA77C2B2AE63ULL
+#define P5 0x27D4EB2F165667C5ULL
+
+struct lanes {
+	uint64_t v[4];
+};
+
+static inline uint64_t rotl(uint64_t x, unsigned r)
 {
+	return x << r | x >> (64 - r);
+}
+
+static inline uint64_t round64(uint64_t acc, uint64_t in)
+{
+	return rotl(acc + in * P2, 31) * P1;
+}
+
+static inline uint64_t read64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return le64toh(v); /* the same digest on every host */
+}
+
+/* A field: its header word (NULL, or 1 and its length) in lane 0, 32-byte
+ * stripes across the four lanes, whole words in lane 1, the last bytes in
+ * lane 2 (fixed lanes: the compiler keeps them in registers). */
+static void lanes_field(struct lanes *l, const char *value, unsigned long len)
+{
+	const unsigned char *p = (const unsigned char *)value;
+	uint64_t last = 0;
+
+	if (!value) {
+		l->v[0] = round64(l->v[0], 0);
+		return;
+	}
+	l->v[0] = round64(l->v[0], (uint64_t)1 << 63 | (uint64_t)len);
+	for (; len >= 32; p += 32, len -= 32) {
+		l->v[0] = round64(l->v[0], read64(p));
+		l->v[1] = round64(l->v[1], read64(p + 8));
+		l->v[2] = round64(l->v[2], read64(p + 16));
+		l->v[3] = round64(l->v[3], read64(p + 24));
+	}
+	for (; len >= 8; p += 8, len -= 8)
+		l->v[1] = round64(l->v[1], read64(p));
+	if (len) {
+		for (size_t i = len; i-- > 0;)
+			last = last << 8 | p[i];
+		l->v[2] = round64(l->v[2], last);
+	}
+}
+
+static uint64_t avalanche(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= P2;
+	h ^= h >> 29;
+	h *= P3;
+	h ^= h >> 32;
+	return h;
+}
+
+/* Adds the row's 256-bit hash to sum (big-endian, modulo 2^256). */
+static void sum_add(unsigned char sum[ROWDIGEST_LEN], const struct lanes *l)
+{
+	uint64_t all = l->v[0] ^ rotl(l->v[1], 13) ^ rotl(l->v[2], 29) ^ rotl(l->v[3], 47);
 	unsigned carry = 0;
 
-	for (int i = ROWDIGEST_LEN - 1; i >= 0; i--) {
-		unsigned v = (unsigned)sum[i] + h[i] + carry;
+	for (int w = 3; w >= 0; w--) {
+		uint64_t h = avalanche(l->v[w] + all * P4 + (uint64_t)w * P5);
 
-		sum[i] = (unsigned char)v;
-		carry = v >> 8;
+		for (int b = 0; b < 8; b++) {
+			unsigned i = (unsigned)(8 * w + 7 - b);
+			unsigned v = (unsigned)sum[i] + (unsigned)((h >> (8 * b)) & 0xff) + carry;
+
+			sum[i] = (unsigned char)v;
+			carry = v >> 8;
+		}
 	}
 }
 
 void rowdigest_add(struct rowdigest *dg, unsigned n, char *const *values, const unsigned long *lens)
 {
-	unsigned char h[SHA256_DIGEST_LEN];
-	struct sha256 c;
+	struct lanes l = {{P1 + P2, P2, 0, 0 - P1}};
 
-	sha256_init(&c);
-	for (unsigned i = 0; i < n; i++) {
-		unsigned char head[9] = {0};
-		uint64_t len = lens[i];
-
-		if (!values[i]) {
-			sha256_update(&c, head, 1);
-			continue;
-		}
-		head[0] = 1;
-		for (int b = 0; b < 8; b++)
-			head[1 + b] = (unsigned char)(len >> (8 * b));
-		sha256_update(&c, head, sizeof(head));
-		sha256_update(&c, values[i], lens[i]);
-	}
-	sha256_final(&c, h);
-	sum_add(dg->sum, h);
+	for (unsigned i = 0; i < n; i++)
+		lanes_field(&l, values[i], lens[i]);
+	l.v[3] = round64(l.v[3], n);
+	sum_add(dg->sum, &l);
 	dg->rows++;
 }
 

@@ -1,12 +1,13 @@
 /* Row digests: what a dump read from each table, in a form a restore can
  * be checked against (docs/interface.md §11).
  *
- * A table's digest is the sum, modulo 2^256, of the SHA-256 of each row's
- * values as the server sent them: so the order of the rows does not count,
- * and two equal rows do not cancel out (as they would with XOR).  A row is
- * hashed as, for each field in column order, the byte 0 for NULL, else
- * the byte 1, the value's length as 8 bytes little-endian and its bytes:
- * NULL differs from 'NULL' and field boundaries cannot shift.
+ * A table's digest is the sum, modulo 2^256, of a 256-bit hash of each
+ * row's values as the server sent them: so the order of the rows does not
+ * count, and two equal rows do not cancel out (as they would with XOR).
+ * Each field is hashed after a word holding NULL, or its length: NULL
+ * differs from 'NULL' and field boundaries cannot shift.  The hash is
+ * defined by rowdigest.c (four xxHash64-style lanes); a reader must use
+ * this code, as `rehearse` will.
  *
  * The dump ends with one line per base table, then the object counts:
  *   -- dumpfs: table `db`.`name` rows=N digest=<64 hex>
