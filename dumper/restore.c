@@ -19,6 +19,7 @@
 #include "restore_priv.h"
 #include "sha256.h"
 #include "sink.h"
+#include "thread.h"
 
 #define READ_CHUNK (256 * 1024)
 
@@ -310,9 +311,9 @@ static int make_sink(struct restore *r, enum pass_kind kind, struct writer *null
 		return fdsink_new(sink, r->o->out_fd, "stdout", err);
 	ret = sqlclient_start(sink, r->o->client, &r->o->target, err);
 	if (!ret) {
-		pthread_mutex_lock(&r->lock);
+		mutex_lock(&r->lock);
 		r->client = *sink;
-		pthread_mutex_unlock(&r->lock);
+		mutex_unlock(&r->lock);
 		if (atomic_load(&r->cancel))
 			sqlclient_kill(*sink);
 	}
@@ -361,9 +362,9 @@ static int run_pass(struct restore *r, int fd, enum pass_kind kind, struct resto
 	progress_show(&prog, true);
 	writer_free(gz);
 	writer_free(filter);
-	pthread_mutex_lock(&r->lock);
+	mutex_lock(&r->lock);
 	r->client = NULL;
-	pthread_mutex_unlock(&r->lock);
+	mutex_unlock(&r->lock);
 	if (sink != &nullw)
 		writer_free(sink); /* kills the client unless it finished */
 	return ret;
@@ -380,7 +381,10 @@ int restore_new(struct restore **out, const struct restore_opts *opts, struct er
 		return error_set(err, -ENOMEM, "restore: out of memory");
 	r->o = opts;
 	atomic_init(&r->cancel, false);
-	pthread_mutex_init(&r->lock, NULL);
+	if (mutex_init(&r->lock)) {
+		free(r);
+		return error_set(err, -ENOMEM, "restore: cannot create a mutex");
+	}
 	*out = r;
 	return 0;
 }
@@ -388,16 +392,16 @@ int restore_new(struct restore **out, const struct restore_opts *opts, struct er
 void restore_cancel(struct restore *r)
 {
 	atomic_store(&r->cancel, true);
-	pthread_mutex_lock(&r->lock);
+	mutex_lock(&r->lock);
 	sqlclient_kill(r->client);
-	pthread_mutex_unlock(&r->lock);
+	mutex_unlock(&r->lock);
 }
 
 void restore_free(struct restore *r)
 {
 	if (!r)
 		return;
-	pthread_mutex_destroy(&r->lock);
+	mutex_destroy(&r->lock);
 	free(r);
 }
 

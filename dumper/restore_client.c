@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "restore_priv.h"
 #include "strbuf.h"
 #include "thread.h"
@@ -91,8 +92,7 @@ void sqlclient_options(struct strbuf *sb, const struct restore_target *t)
 static int options_memfd(const struct restore_target *t, int *out, struct errbuf *err)
 {
 	struct strbuf sb = STRBUF_INIT;
-	int fd, hi = -1, ret = 0;
-	size_t off = 0;
+	int fd, hi = -1, ret = 0, e;
 
 	sqlclient_options(&sb, t);
 	if (strbuf_error(&sb))
@@ -104,17 +104,8 @@ static int options_memfd(const struct restore_target *t, int *out, struct errbuf
 	/* The client ignores a world-writable option file (memfd: 0777). */
 	if (!ret && fchmod(fd, 0600))
 		ret = error_set(err, -errno, "cannot chmod the option memfd: %s", strerror(errno));
-	while (!ret && off < sb.len) {
-		ssize_t n = write(fd, sb.buf + off, sb.len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			ret = error_set(err, -EIO, "cannot write the option memfd: %s",
-					strerror(errno));
-		else
-			off += (size_t)n;
-	}
+	if (!ret && (e = fd_write_all(fd, sb.buf, sb.len)) != 0)
+		ret = error_set(err, e, "cannot write the option memfd: %s", strerror(-e));
 	if (!ret &&
 	    (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) ||
 	     lseek(fd, 0, SEEK_SET)))
@@ -163,7 +154,7 @@ static void *stderr_reader(void *arg)
 				continue;
 			break;
 		}
-		pthread_mutex_lock(&c->lock);
+		mutex_lock(&c->lock);
 		if (c->errlen < ERRTEXT_MAX - 1) { /* the first error is what counts */
 			size_t k = (size_t)n < ERRTEXT_MAX - 1 - c->errlen
 					   ? (size_t)n
@@ -173,7 +164,7 @@ static void *stderr_reader(void *arg)
 			c->errlen += k;
 			c->errtext[c->errlen] = '\0';
 		}
-		pthread_mutex_unlock(&c->lock);
+		mutex_unlock(&c->lock);
 	}
 	return NULL;
 }
@@ -246,7 +237,7 @@ static int reap(struct sqlclient *c, struct errbuf *err)
 	while (p < 0 && errno == EINTR);
 	c->pid = 0;
 	if (c->reader_started) {
-		pthread_join(c->reader, NULL);
+		thread_join(c->reader);
 		c->reader_started = false;
 	}
 	if (p > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -271,32 +262,20 @@ static int reap(struct sqlclient *c, struct errbuf *err)
 static int cl_write(struct writer *w, const void *buf, size_t len, struct errbuf *err)
 {
 	struct sqlclient *c = (struct sqlclient *)w;
-	const char *p = buf;
+	int e;
 
 	if (c->failed)
 		return error_set(err, -EIO, "restore: the client stage failed earlier");
-	while (len) {
-		ssize_t n = write(c->in_fd, p, len);
+	e = fd_write_all(c->in_fd, buf, len);
+	if (!e)
+		return 0;
+	c->failed = true;
+	if (e == -EPIPE) { /* the client stopped: its error says why */
+		int ret = reap(c, err);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-
-			c->failed = true;
-			if (e == EPIPE) { /* the client stopped: its error says why */
-				int ret = reap(c, err);
-
-				return ret ? ret
-					   : error_set(err, -EIO, "the client stopped reading");
-			}
-			return error_set(err, -e, "cannot write to the '%s' client: %s", c->name,
-					 strerror(e));
-		}
-		p += n;
-		len -= (size_t)n;
+		return ret ? ret : error_set(err, -EIO, "the client stopped reading");
 	}
-	return 0;
+	return error_set(err, e, "cannot write to the '%s' client: %s", c->name, strerror(-e));
 }
 
 static int cl_close(struct writer *w, struct errbuf *err)
@@ -334,10 +313,10 @@ static void cl_free(struct writer *w)
 	if (c->in_fd >= 0)
 		close(c->in_fd);
 	if (c->reader_started)
-		pthread_join(c->reader, NULL);
+		thread_join(c->reader);
 	if (c->err_fd >= 0)
 		close(c->err_fd);
-	pthread_mutex_destroy(&c->lock);
+	mutex_destroy(&c->lock);
 	free(c->name);
 	free(c);
 }
@@ -357,7 +336,11 @@ int sqlclient_start(struct writer **out, const char *client, const struct restor
 	}
 	c->w.ops = &client_ops;
 	c->in_fd = c->err_fd = -1;
-	pthread_mutex_init(&c->lock, NULL);
+	if (mutex_init(&c->lock)) {
+		free(c->name);
+		free(c);
+		return error_set(err, -ENOMEM, "restore: cannot create a mutex");
+	}
 	ret = options_memfd(t, &optfd, err);
 	if (!ret)
 		ret = high_pipe(in, err);
