@@ -19,9 +19,7 @@ The tests run as root (FUSE allow_other, setpriv); the second uid is
 
 import errno
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
@@ -29,8 +27,10 @@ import pytest
 from harness.config import write_config
 from harness.dumpfs import assert_no_sanitizer, child_env, dumpfs_bin, run_dumpfs
 from harness.gpg import GpgKey
-from harness.mount import Mount, mounted
+from harness.mount import mounted
+from harness.procsecrets import comm, core_limit, exposed, family, watch_for_secrets
 from harness.server import Server
+from harness.workspace import Workspace
 from sinks import HttpSink, SmtpSink
 
 SNAP = "snapshot/now.sql.gz.gpg"
@@ -62,70 +62,42 @@ except OSError as e:
 """
 
 
-class Env:
-    def __init__(self):
-        self.server = self.key = None
-        self.mounts = []
-        self.n = 0
-        # Reachable by the second uid (mkdtemp makes it 0700).
-        self.dir = tempfile.mkdtemp(prefix="dfs-access-", dir="/tmp")
-        os.chmod(self.dir, 0o755)
-        try:
-            self.server = Server(name="acc").start()
-            self.server.run_sql(
-                "CREATE DATABASE shop;"
-                "CREATE TABLE shop.item (id INT PRIMARY KEY, name VARCHAR(40));"
-                "INSERT INTO shop.item VALUES (1,'apple'),(2,'pear');"
-                "CREATE TABLE shop.big (id INT PRIMARY KEY, h CHAR(64));")
-            self.server.run_sql("INSERT INTO big SELECT seq, SHA2(seq,256)"
-                                " FROM seq_1_to_300000;", db="shop")
-            self.user = self.server.create_backup_user()
-            self.key = GpgKey()
-        except BaseException:
-            self.close()
-            raise
+class Env(Workspace):
+    prefix = "access"
+
+    def setup(self):
+        os.chmod(self.dir, 0o755)  # reachable by the second uid
+        self.server = self.own(Server(name="acc")).start()
+        self.server.run_sql(
+            "CREATE DATABASE shop;"
+            "CREATE TABLE shop.item (id INT PRIMARY KEY, name VARCHAR(40));"
+            "INSERT INTO shop.item VALUES (1,'apple'),(2,'pear');"
+            "CREATE TABLE shop.big (id INT PRIMARY KEY, h CHAR(64));")
+        self.server.run_sql("INSERT INTO big SELECT seq, SHA2(seq,256)"
+                            " FROM seq_1_to_300000;", db="shop")
+        self.user = self.server.create_backup_user()
+        self.key = self.own(GpgKey())
 
     def config(self, archive_dir, extra=None):
-        self.n += 1
+        path = self.next_config_path()
         extra = dict(extra or {})
         extra.setdefault("fs", {}).setdefault("group", str(GROUP))
-        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n),
-                            self.server, self.key, user=self.user,
+        return write_config(path, self.server, self.key, user=self.user,
                             databases=["shop"], archive_dir=archive_dir,
                             extra=extra, fingerprint=False)
 
-    def subdir(self, name):
-        path = os.path.join(self.dir, name)
-        os.makedirs(path)
-        return path
-
     def mount(self, config, name, env=None):
-        m = Mount(config, os.path.join(self.dir, "mnt-" + name),
-                  ["-o", "allow_other"], env=env)
-        self.mounts.append(m)
-        return m
+        return super().mount(config, name, ["-o", "allow_other"], env=env)
 
     def connections(self, session):
         """The server's count of connection attempts so far."""
         return int(session.query("SHOW GLOBAL STATUS LIKE 'Connections'")[0][1])
 
-    def close(self):
-        for m in self.mounts:
-            if m.proc.poll() is None or mounted(m.mnt):
-                m.stop()
-            print("---- %s\n%s" % (m.log_path, m.log()[-6000:]))
-        if self.server:
-            self.server.cleanup()
-        if self.key:
-            self.key.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
 
 @pytest.fixture(scope="module")
 def env():
-    e = Env()
-    yield e
-    e.close()
+    with Env() as e:
+        yield e
 
 
 @pytest.fixture(scope="module")
@@ -302,70 +274,6 @@ def secret_env(env):
     smtp.close()
 
 
-def family(pid, mark):
-    """pid first, then its descendants: its children's, and the processes
-    with `mark` in their environment (gpgme double-forks gpg: not a child)."""
-    todo = [pid]
-    for p in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/environ" % p, "rb") as f:
-                if p.isdigit() and mark.encode() in f.read():
-                    todo.append(int(p))
-        except OSError:
-            pass  # not a process, or ended meanwhile
-    out = []
-    while todo:
-        p = todo.pop(0)
-        if p in out:
-            continue
-        out.append(p)
-        try:
-            for task in os.listdir("/proc/%d/task" % p):
-                with open("/proc/%d/task/%s/children" % (p, task)) as f:
-                    todo += [int(c) for c in f.read().split()]
-        except OSError:
-            pass  # ended meanwhile
-    return out
-
-
-def exposed(pids, secrets):
-    """Where a secret (or its last 12 bytes) shows in the
-    environment or command line of one of pids; [] when nowhere."""
-    found = []
-    for p in pids:
-        for what in ("environ", "cmdline"):
-            try:
-                with open("/proc/%d/%s" % (p, what), "rb") as f:
-                    data = f.read()
-            except PermissionError as e:
-                # Non-dumpable: reading it takes CAP_SYS_PTRACE, which
-                # root lacks in a container.  Never a silent pass.
-                pytest.skip("cannot read /proc/%d/%s (%s): no CAP_SYS_PTRACE "
-                            "here, as in a container" % (p, what, e))
-            except OSError:
-                continue  # ended meanwhile
-            for s in secrets:
-                if s.encode() in data or s.encode()[-12:] in data:
-                    found.append("%s of pid %d holds %s..." % (what, p, s[:4]))
-    return found
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return "?"
-
-
-def core_limit(pid):
-    with open("/proc/%d/limits" % pid) as f:
-        for line in f:
-            if line.startswith("Max core file size"):
-                return line.split()[4:6]
-    return None
-
-
 def test_no_secret_in_proc_of_the_mount_and_its_children(env, secret_env):
     cfg, variables, secrets = secret_env
     m = env.mount(cfg, "secrets", env=variables)
@@ -382,36 +290,6 @@ def test_no_secret_in_proc_of_the_mount_and_its_children(env, secret_env):
     assert limit == ["0", "0"], limit
     assert m.stop() == 0
     assert "snapshot_failed" not in m.log(), m.log()
-
-
-def watch_for_secrets(argv, env, secrets, mark, err_path, ready):
-    """Runs argv and, while it runs and once ready(child names, stderr so
-    far) holds, scans it and its children for secrets.  Returns (exit
-    status, stderr text, child names seen, exposures, core limit)."""
-    errf = open(err_path, "w+b")
-    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=errf)
-    found, children, limit = [], set(), None
-    try:
-        while proc.poll() is None:
-            pids = family(proc.pid, mark)
-            names = [comm(p) for p in pids[1:]]
-            errf.seek(0)
-            if ready(names, errf.read()):
-                children.update(names)
-                found += exposed(pids, secrets)
-                limit = limit or core_limit(proc.pid)
-            time.sleep(0.02)
-        proc.wait(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        errf.seek(0)
-        err = errf.read().decode(errors="replace")
-        errf.close()
-    assert_no_sanitizer(err)
-    return proc.returncode, err, children, found, limit
 
 
 def test_no_secret_in_proc_of_backup_and_its_children(env, secret_env):

@@ -11,7 +11,7 @@ sinks (sinks.py).
   namespace whose /dev/log is a datagram socket of the test;
 - no secret (database password, webhook and heartbeat tokens, SMTP
   password) in any of it, nor in /proc of the backup and its children
-  (test_access.watch_for_secrets);
+  (harness/procsecrets.py);
 - the compose stack's docker/dumpfs.ini switches with DUMPFS_LOG_FORMAT;
 - contrib/logging: the rsyslog example passes `rsyslogd -N1` and, run by
   a real rsyslogd, turns the messages into the same objects; the Vector
@@ -25,7 +25,6 @@ import re
 import shutil
 import socket
 import subprocess
-import tempfile
 import textwrap
 import threading
 import time
@@ -35,34 +34,30 @@ import pytest
 from harness.config import write_config
 from harness.dumpfs import assert_no_sanitizer, child_env, dumpfs_bin, run_dumpfs
 from harness.gpg import GpgKey
-from harness.mount import Mount, mounted
+from harness.mount import Mount
+from harness.procsecrets import watch_for_secrets
 from harness.server import Server
+from harness.workspace import Workspace
 from sinks import HttpSink, SmtpSink, closed_port
-from test_access import watch_for_secrets
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 LEVELS = {"error": 3, "warn": 4, "info": 6, "debug": 7}  # syslog severities
 SNAP = "snapshot/now.sql.gz.gpg"
 
 
-class Env:
-    def __init__(self):
-        self.server = self.key = self.http = self.smtp = None
-        self.dir = tempfile.mkdtemp(prefix="dfs-jlog-", dir="/tmp")
-        self.n = 0
-        self.mounts = []
-        try:
-            self.server = Server(name="jlog").start()
-            self.server.run_sql(
-                "CREATE DATABASE shop;"
-                "CREATE TABLE shop.item (id INT PRIMARY KEY, name VARCHAR(40));"
-                "INSERT INTO shop.item VALUES (1,'apple'),(2,'pear');")
-            self.user = self.server.create_backup_user()
-            self.key = GpgKey()
-            self.http, self.smtp = HttpSink(), SmtpSink()
-        except BaseException:
-            self.close()
-            raise
+class Env(Workspace):
+    prefix = "jlog"
+
+    def setup(self):
+        self.server = self.own(Server(name="jlog")).start()
+        self.server.run_sql(
+            "CREATE DATABASE shop;"
+            "CREATE TABLE shop.item (id INT PRIMARY KEY, name VARCHAR(40));"
+            "INSERT INTO shop.item VALUES (1,'apple'),(2,'pear');")
+        self.user = self.server.create_backup_user()
+        self.key = self.own(GpgKey())
+        self.http = self.own(HttpSink())
+        self.smtp = self.own(SmtpSink())
         token = os.urandom(8).hex()
         self.token, self.hb_token = "TOKEN" + token, "HBTOKEN" + token
         self.smtp_password = "SMTP" + token
@@ -73,22 +68,14 @@ class Env:
             "heartbeat", "http://127.0.0.1:%d/hb/%s" % (closed_port(), self.hb_token))
         self.smtp_pw_file = self.secret("smtp", self.smtp_password)
 
-    def secret(self, name, value):
-        path = os.path.join(self.dir, name + ".secret")
-        with open(path, "w") as f:
-            os.fchmod(f.fileno(), 0o600)
-            f.write(value + "\n")
-        return path
-
     def secrets(self):
         return [self.user.password, self.token, self.hb_token, self.smtp_password]
 
     def config(self, name, port=None, syslog=False):
         """A JSON-logging config with alerts to the sinks; its [log] file
         is DIR/<name>.log."""
-        self.n += 1
-        d = os.path.join(self.dir, name)
-        os.makedirs(d)
+        path = self.next_config_path()
+        d = self.subdir(name)
         extra = {
             "log": {"format": "json", "level": "debug",
                     "file": os.path.join(self.dir, name + ".log"),
@@ -101,33 +88,19 @@ class Env:
         }
         if port:
             extra["mariadb"] = {"port": str(port)}
-        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), self.server,
-                            self.key, user=self.user, databases=["shop"], archive_dir=d,
-                            extra=extra, fingerprint=False)
+        return write_config(path, self.server, self.key, user=self.user,
+                            databases=["shop"], archive_dir=d, extra=extra,
+                            fingerprint=False)
 
     def log_file(self, name):
         with open(os.path.join(self.dir, name + ".log"), "rb") as f:
             return f.read().decode()
 
-    def close(self):
-        for m in self.mounts:
-            if m.proc.poll() is None or mounted(m.mnt):
-                m.stop()
-        for sink in (self.http, self.smtp):
-            if sink:
-                sink.close()
-        if self.server:
-            self.server.cleanup()
-        if self.key:
-            self.key.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
 
 @pytest.fixture(scope="module")
 def env():
-    e = Env()
-    yield e
-    e.close()
+    with Env() as e:
+        yield e
 
 
 def no_duplicates(pairs):
