@@ -17,9 +17,7 @@ restored with the stock client into a fresh empty server.
 
 import errno
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
@@ -27,9 +25,9 @@ import pytest
 from harness import compare, corpus
 from harness.config import write_config
 from harness.gpg import GpgKey
-from harness.mount import Mount, mounted
 from harness.restore import restore_encrypted
 from harness.server import Server, ident
+from harness.workspace import Workspace
 
 COMPLETION = b"-- dumpfs: dump completed"
 DBS = "snapshot/databases"
@@ -41,62 +39,36 @@ UNSAFE = ("sl/ash", ".hidden")
 LIST_TTL = 5  # DBSNAP_LIST_TTL, fs/mount/dbsnap.h
 
 
-class Env:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="dfs-dbsnap-", dir="/tmp")
-        self.server = self.target = self.key = None
-        self.mounts = []
-        self.n = 0
-        try:
-            self.server = Server(name="dbs").start()
-            corpus.load_corpus(self.server)
-            self.server.run_sql("".join(
-                "CREATE DATABASE %s; CREATE TABLE %s.t (id INT PRIMARY KEY);"
-                % (ident(d), ident(d)) for d in UNSAFE))
-            self.user = self.server.create_backup_user(
-                execute_dbs=corpus.EXECUTE_DBS)
-            self.key = GpgKey()
-            self.target = Server(name="dbs-restore").start()
-        except BaseException:
-            self.close()
-            raise
+class Env(Workspace):
+    prefix = "dbsnap"
+
+    def setup(self):
+        self.server = self.own(Server(name="dbs")).start()
+        corpus.load_corpus(self.server)
+        self.server.run_sql("".join(
+            "CREATE DATABASE %s; CREATE TABLE %s.t (id INT PRIMARY KEY);"
+            % (ident(d), ident(d)) for d in UNSAFE))
+        self.user = self.server.create_backup_user(
+            execute_dbs=corpus.EXECUTE_DBS)
+        self.key = self.own(GpgKey())
+        self.target = self.own(Server(name="dbs-restore")).start()
 
     def config(self, server=None, databases=(), fs=None):
-        self.n += 1
+        path = self.next_config_path()
         server = server or self.server
-        d = os.path.join(self.dir, "archive-%d" % self.n)
-        os.makedirs(d)
+        d = self.subdir("archive-%d" % self.n)
         extra = {"fs": dict(fs or {})}
         if not databases:
             extra["mariadb"] = {"databases": None}  # every user database
-        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n),
-                            server, self.key, user=server.backup_user,
+        return write_config(path, server, self.key, user=server.backup_user,
                             databases=databases, archive_dir=d, extra=extra,
                             fingerprint=False)
-
-    def mount(self, config, name):
-        m = Mount(config, os.path.join(self.dir, "mnt-" + name))
-        self.mounts.append(m)
-        return m
-
-    def close(self):
-        for m in self.mounts:
-            if m.running():
-                m.stop()
-            print("---- %s\n%s" % (m.log_path, m.log()[-6000:]))
-        for srv in (self.server, self.target):
-            if srv:
-                srv.cleanup()
-        if self.key:
-            self.key.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def env():
-    e = Env()
-    yield e
-    e.close()
+    with Env() as e:
+        yield e
 
 
 @pytest.fixture(scope="module")

@@ -29,10 +29,10 @@ from harness import compare, corpus
 from harness.dumpfs import run_dumpfs
 from harness.config import write_config
 from harness.gpg import GpgKey
-from harness.mount import (SANITIZER, Mount, child_env, dumpfs_bin, mounted,
-                           wait_for)
+from harness.mount import SANITIZER, child_env, dumpfs_bin, mounted, wait_for
 from harness.restore import restore_encrypted, run_pipeline, _restore_cmd
 from harness.server import Server
+from harness.workspace import Workspace
 
 COMPLETION = b"-- dumpfs: dump completed"
 SNAP = "snapshot/now.sql.gz.gpg"
@@ -41,29 +41,20 @@ STATUS_FILES = ("health", "last_success", "last_error", "age_seconds",
 MiB = 1 << 20
 
 
-class Env:
+class Env(Workspace):
     """A server with the corpus, another with one big table, the backup
     account on both, the key pair, a restore target and a scratch
     directory."""
 
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="dfs-mount-", dir="/tmp")
-        self.server = self.big = self.target = self.key = None
-        self.n = 0
-        self.mounts = []
-        try:
-            self._setup()
-        except BaseException:
-            self.close()  # a half-built environment leaves nothing
-            raise
+    prefix = "mount"
 
-    def _setup(self):
-        self.server = Server(name="mnt").start()
+    def setup(self):
+        self.server = self.own(Server(name="mnt")).start()
         corpus.load_corpus(self.server)
         self.corpus_dbs = self.server.user_databases()
         self.user = self.server.create_backup_user(
             execute_dbs=corpus.EXECUTE_DBS)
-        self.big = Server(name="mnt-big").start()
+        self.big = self.own(Server(name="mnt-big")).start()
         self.big.run_sql(
             "CREATE DATABASE big;"
             "CREATE TABLE big.t (id INT PRIMARY KEY, h CHAR(64),"
@@ -73,30 +64,20 @@ class Env:
             " CONCAT(MD5(seq), SHA1(seq), SHA2(seq + 1, 256))"
             " FROM seq_1_to_400000;", db="big")
         self.big_user = self.big.create_backup_user()
-        self.key = GpgKey()
-        self.target = Server(name="mnt-restore").start()
+        self.key = self.own(GpgKey())
+        self.target = self.own(Server(name="mnt-restore")).start()
 
     def config(self, archive_dir, server=None, user=None, fs=(), **archive):
         """A config for `server` (the corpus one: every user database)."""
-        self.n += 1
+        path = self.next_config_path()
         server = server or self.server
         user = user or (self.big_user if server is self.big else self.user)
         extra = {"mariadb": {"databases": None},  # every user database
                  "archive": {k: str(v) for k, v in archive.items()},
                  "fs": {k: str(v) for k, v in fs}}
-        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), server,
-                            self.key, user=user, archive_dir=archive_dir, extra=extra,
+        return write_config(path, server, self.key, user=user,
+                            archive_dir=archive_dir, extra=extra,
                             fingerprint=False)
-
-    def subdir(self, name):
-        path = os.path.join(self.dir, name)
-        os.makedirs(path)
-        return path
-
-    def mount(self, config, name, args=(), env=None):
-        m = Mount(config, os.path.join(self.dir, "mnt-" + name), args, env=env)
-        self.mounts.append(m)
-        return m
 
     def dump_queries(self, server=None):
         """Connections of the backup account still on the server."""
@@ -105,25 +86,11 @@ class Env:
             "SELECT ID, COMMAND, INFO FROM information_schema.PROCESSLIST"
             " WHERE USER = '%s'" % self.user.name)
 
-    def close(self):
-        for m in self.mounts:
-            if m.proc.poll() is None or mounted(m.mnt):
-                m.stop()
-            # Shown by pytest when something failed.
-            print("---- %s\n%s" % (m.log_path, m.log()[-6000:]))
-        for srv in (self.server, self.big, self.target):
-            if srv:
-                srv.cleanup()
-        if self.key:
-            self.key.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
 
 @pytest.fixture(scope="module")
 def env():
-    e = Env()
-    yield e
-    e.close()
+    with Env() as e:
+        yield e
 
 
 @pytest.fixture
