@@ -22,10 +22,8 @@ import datetime
 import json
 import os
 import re
-import shutil
 import ssl
 import subprocess
-import tempfile
 import time
 import types
 
@@ -35,26 +33,26 @@ from harness.config import write_config
 from harness.gpg import GpgKey
 from harness.server import Server
 from harness.dumpfs import run_dumpfs
+from harness.workspace import Workspace
 from sinks import HttpSink, SmtpSink, closed_port
 
 DEFAULT_SUBJECT = "[ALERTE][Backup MariaDB] Echec du backup"
 ISO_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 
 
-class Env:
-    def __init__(self):
-        self.server = Server(name="alrt")
-        self.server.start()
+class Env(Workspace):
+    prefix = "alrt"
+
+    def setup(self):
+        self.server = self.own(Server(name="alrt")).start()
         self.server.run_sql(
             "CREATE DATABASE shop;"
             "CREATE TABLE shop.item (id INT PRIMARY KEY, name VARCHAR(40));"
             "INSERT INTO shop.item VALUES (1,'apple'),(2,'pear');")
         self.user = self.server.create_backup_user()
-        self.key = GpgKey(expire="2y")
-        self.http = HttpSink()
-        self.smtp = SmtpSink()
-        self.dir = tempfile.mkdtemp(prefix="dfs-alrt-", dir="/tmp")
-        self.n = 0
+        self.key = self.own(GpgKey(expire="2y"))
+        self.http = self.own(HttpSink())
+        self.smtp = self.own(SmtpSink())
         self.outputs = []  # everything dumpfs printed, for the secret check
         self.seen_http, self.seen_mail = [], []  # what reset_sinks cleared
         self.token = "TOKEN" + os.urandom(8).hex()
@@ -65,20 +63,10 @@ class Env:
         self.smtp_pw_file = self.secret("smtp", self.smtp_password)
         self.log_file = os.path.join(self.dir, "dumpfs.log")
 
-    def secret(self, name, value):
-        path = os.path.join(self.dir, name + ".secret")
-        with open(path, "w") as f:
-            os.fchmod(f.fileno(), 0o600)
-            f.write(value + "\n")
-        return path
-
     def secrets(self):
         return [self.user.password, self.token, self.hb_token, self.smtp_password]
 
-    def archive_dir(self, name):
-        path = os.path.join(self.dir, name)
-        os.makedirs(path)
-        return path
+    archive_dir = Workspace.subdir
 
     def config(self, archive_dir, port=None, key=None, webhook=None, heartbeat=None,
                smtp_url=None, **notify):
@@ -87,7 +75,7 @@ class Env:
         goes with AUTH, and in clear (smtp_tls = off: the sink offers no
         STARTTLS) unless notify says otherwise; smtp_user='' sends no
         AUTH."""
-        self.n += 1
+        path = self.next_config_path()
         notify = {k: str(v) for k, v in notify.items()}
         webhook = self.webhook_file if webhook is None else webhook
         heartbeat = self.heartbeat_file if heartbeat is None else heartbeat
@@ -107,9 +95,9 @@ class Env:
         extra = {"log": {"file": self.log_file}, "notify": notify}
         if port:
             extra["mariadb"] = {"port": str(port)}
-        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), self.server,
-                            key or self.key, user=self.user, databases=["shop"],
-                            archive_dir=archive_dir, extra=extra, fingerprint=False)
+        return write_config(path, self.server, key or self.key, user=self.user,
+                            databases=["shop"], archive_dir=archive_dir, extra=extra,
+                            fingerprint=False)
 
     def backup(self, cfg, timeout=120):
         t0 = time.monotonic()
@@ -128,19 +116,11 @@ class Env:
         self.http.hang = self.smtp.hang = False
         self.http.status = 200
 
-    def close(self):
-        self.http.close()
-        self.smtp.close()
-        self.server.cleanup()
-        self.key.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
 
 @pytest.fixture(scope="module")
 def env():
-    e = Env()
-    yield e
-    e.close()
+    with Env() as e:
+        yield e
 
 
 def hooks(env):

@@ -12,7 +12,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
 import pytest
@@ -21,6 +20,7 @@ from harness.dumpfs import assert_no_sanitizer, child_env, dumpfs_bin, run_dumpf
 from harness.config import write_config
 from harness.gpg import GpgKey
 from harness.server import Server, free_port
+from harness.workspace import Workspace
 
 NAME_RE = re.compile(r"^mariadb_\d{4}-\d\d-\d\d_\d{6}\.sql\.gz\.gpg$")
 DAY = 86400
@@ -32,13 +32,14 @@ def popen_dumpfs(args, config):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-class Env:
+class Env(Workspace):
     """A server with a small and a large database, the backup account, the
     configured key pair and a stranger's key, and a scratch directory."""
 
-    def __init__(self):
-        self.server = Server(name="arch")
-        self.server.start()
+    prefix = "arch"
+
+    def setup(self):
+        self.server = self.own(Server(name="arch")).start()
         self.server.run_sql(
             "CREATE DATABASE shop;"
             "CREATE TABLE shop.item (id INT PRIMARY KEY, name VARCHAR(40));"
@@ -50,38 +51,26 @@ class Env:
             "INSERT INTO t SELECT seq, SHA2(seq,256), CONCAT(MD5(seq), SHA1(seq))"
             " FROM seq_1_to_400000;", db="big")
         self.user = self.server.create_backup_user()
-        self.key = GpgKey()
-        self.other_key = GpgKey(uid="Someone Else <else@test.local>")
-        self.dir = tempfile.mkdtemp(prefix="dfs-arch-", dir="/tmp")
-        self.n = 0
+        self.key = self.own(GpgKey())
+        self.other_key = self.own(GpgKey(uid="Someone Else <else@test.local>"))
 
     def config(self, archive_dir, databases="shop", port=None, key=None, **archive):
         """Writes a config file; returns its path."""
-        self.n += 1
+        path = self.next_config_path()
         extra = {"archive": {k: str(v) for k, v in archive.items()}}
         if port:
             extra["mariadb"] = {"port": str(port)}
-        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), self.server,
-                            key or self.key, user=self.user, databases=[databases],
-                            archive_dir=archive_dir, extra=extra, fingerprint=False)
+        return write_config(path, self.server, key or self.key, user=self.user,
+                            databases=[databases], archive_dir=archive_dir, extra=extra,
+                            fingerprint=False)
 
-    def archive_dir(self, name):
-        path = os.path.join(self.dir, name)
-        os.makedirs(path)
-        return path
-
-    def close(self):
-        self.server.cleanup()
-        self.key.close()
-        self.other_key.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+    archive_dir = Workspace.subdir
 
 
 @pytest.fixture(scope="module")
 def env():
-    e = Env()
-    yield e
-    e.close()
+    with Env() as e:
+        yield e
 
 
 def backups(d):

@@ -22,6 +22,7 @@ from harness.dumpfs import assert_no_sanitizer, child_env, dumpfs_bin, run_dumpf
 from harness.gpg import GpgKey
 from harness.mount import Mount
 from harness.server import Server
+from harness.workspace import Workspace
 from sinks import HttpSink
 from test_archive import backups, name_for, plant, temporaries, wait_for_temporary
 
@@ -31,13 +32,14 @@ NOGROUP = grp.getgrnam("nogroup").gr_gid
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
-class Env:
+class Env(Workspace):
     """A small server (database shop), the backup account, a key pair, a
     webhook sink and a scratch directory."""
 
-    def __init__(self):
-        self.server = Server(name="host")
-        self.server.start()
+    prefix = "host"
+
+    def setup(self):
+        self.server = self.own(Server(name="host")).start()
         self.server.run_sql(
             "CREATE DATABASE shop;"
             "CREATE TABLE shop.item (id INT PRIMARY KEY, name VARCHAR(40));"
@@ -49,23 +51,19 @@ class Env:
             "INSERT INTO t SELECT seq, SHA2(seq,256), CONCAT(MD5(seq), SHA1(seq))"
             " FROM seq_1_to_300000;", db="big")
         self.user = self.server.create_backup_user()
-        self.key = GpgKey(expire="3y")  # still valid with the clock a year ahead
-        self.http = HttpSink()
-        self.dir = tempfile.mkdtemp(prefix="dfs-host-", dir="/tmp")
-        self.hook = os.path.join(self.dir, "webhook.secret")
-        with open(self.hook, "w") as f:
-            f.write(self.http.url("/hook") + "\n")
-        self.n = 0
+        self.key = self.own(GpgKey(expire="3y"))  # still valid with the clock a year ahead
+        self.http = self.own(HttpSink())
+        self.hook = self.secret("webhook", self.http.url("/hook"))
 
     def config(self, archive_dir, databases="shop", where=None, extra=None, **archive):
-        self.n += 1
+        path = self.next_config_path(where)
         sections = {"archive": {k: str(v) for k, v in archive.items()},
                     "notify": {"webhook_url_file": self.hook}}
         for sect, kv in (extra or {}).items():
             sections.setdefault(sect, {}).update(kv)
-        return write_config(os.path.join(where or self.dir, "dumpfs-%d.ini" % self.n),
-                            self.server, self.key, user=self.user, databases=[databases],
-                            archive_dir=archive_dir, extra=sections, fingerprint=False)
+        return write_config(path, self.server, self.key, user=self.user,
+                            databases=[databases], archive_dir=archive_dir,
+                            extra=sections, fingerprint=False)
 
     def nobody(self, databases="shop"):
         """An archive dir, a config and its secrets owned by `nobody`, for
@@ -92,23 +90,13 @@ class Env:
                 "--", dumpfs_bin()]
         return arch, cfg, argv, env
 
-    def archive_dir(self, name):
-        path = os.path.join(self.dir, name)
-        os.makedirs(path)
-        return path
-
-    def close(self):
-        self.http.close()
-        self.server.cleanup()
-        self.key.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+    archive_dir = Workspace.subdir
 
 
 @pytest.fixture(scope="module")
 def env():
-    e = Env()
-    yield e
-    e.close()
+    with Env() as e:
+        yield e
 
 
 def faketime_env(config, offset):

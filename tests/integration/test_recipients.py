@@ -9,8 +9,6 @@ alone suffices.
 
 import gzip
 import os
-import shutil
-import tempfile
 
 import pytest
 
@@ -18,35 +16,32 @@ from harness.config import write_config
 from harness.dumpfs import run_dumpfs
 from harness.gpg import GpgKey
 from harness.server import Server
+from harness.workspace import Workspace
 
 
-class Env:
-    def __init__(self):
-        self.server = Server(name="rcp")
-        self.server.start()
+class Env(Workspace):
+    prefix = "rcp"
+
+    def setup(self):
+        self.server = self.own(Server(name="rcp")).start()
         self.server.run_sql(
             "CREATE DATABASE shop;"
             "CREATE TABLE shop.item (id INT PRIMARY KEY, name VARCHAR(40));"
             "INSERT INTO shop.item VALUES (1,'apple'),(2,'pear');")
         self.user = self.server.create_backup_user()
-        self.dpo = GpgKey(uid="Test DPO <dpo@test.local>")
-        self.escrow = GpgKey(uid="Escrow Officer <escrow@test.local>")
-        self.newkey = GpgKey(uid="New DPO Key <newdpo@test.local>")
-        self.dir = tempfile.mkdtemp(prefix="dfs-rcp-", dir="/tmp")
-        self.restore_pw_file = os.path.join(self.dir, "restore.pw")
+        self.dpo = self.own(GpgKey(uid="Test DPO <dpo@test.local>"))
+        self.escrow = self.own(GpgKey(uid="Escrow Officer <escrow@test.local>"))
+        self.newkey = self.own(GpgKey(uid="New DPO Key <newdpo@test.local>"))
         password = "rcp-" + os.urandom(12).hex()
-        with open(self.restore_pw_file, "w") as f:
-            os.fchmod(f.fileno(), 0o600)
-            f.write(password + "\n")
+        self.restore_pw_file = self.secret("restore", password)
         self.server.run_sql(
             "CREATE USER 'restorer'@'127.0.0.1' IDENTIFIED BY '%s';"
             "GRANT ALL ON *.* TO 'restorer'@'127.0.0.1';" % password)
-        self.n = 0
 
     def config(self, archive, keys, files=None, pins=None, recipients=None):
         """A config encrypting to `keys` (GpgKey list), public keys from
         `files` (default: each key's own file), pinned by `pins`."""
-        self.n += 1
+        path = self.next_config_path()
         gpg = {
             "public_key_file": ", ".join(files or [k.public_key_file for k in keys]),
             "recipient": recipients or ", ".join(k.email for k in keys),
@@ -58,14 +53,11 @@ class Env:
             "restore": {"host": self.server.host, "port": str(self.server.port),
                         "user": "restorer", "password_file": self.restore_pw_file},
         }
-        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), self.server,
-                            keys[0], user=self.user, databases=["shop"],
-                            archive_dir=archive, extra=extra, fingerprint=False)
+        return write_config(path, self.server, keys[0], user=self.user,
+                            databases=["shop"], archive_dir=archive, extra=extra,
+                            fingerprint=False)
 
-    def archive(self, name):
-        path = os.path.join(self.dir, name)
-        os.makedirs(path)
-        return path
+    archive = Workspace.subdir
 
     def backup(self, name, keys, **kw):
         d = self.archive(name)
@@ -76,18 +68,11 @@ class Env:
         assert len(names) == 1, names
         return os.path.join(d, names[0]), cfg
 
-    def close(self):
-        self.server.cleanup()
-        for k in (self.dpo, self.escrow, self.newkey):
-            k.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
 
 @pytest.fixture(scope="module")
 def env():
-    e = Env()
-    yield e
-    e.close()
+    with Env() as e:
+        yield e
 
 
 @pytest.fixture(scope="module")

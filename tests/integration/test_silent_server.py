@@ -30,10 +30,8 @@ per-connection limit), every other connection relayed:
 import errno
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 
@@ -42,9 +40,10 @@ import pytest
 from harness.config import write_config
 from harness.dumpfs import child_env, dumpfs_bin, run_dumpfs, assert_no_sanitizer
 from harness.gpg import GpgKey
-from harness.mount import Mount, mounted, wait_for
+from harness.mount import mounted, wait_for
 from harness.proxy import SilentProxy
 from harness.server import Server
+from harness.workspace import Workspace
 from sinks import HttpSink
 
 SNAP = "snapshot/now.sql.gz.gpg"
@@ -55,49 +54,32 @@ READ_TIMEOUT = 10
 SLACK = 25
 
 
-class Env:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="dfs-silent-", dir="/tmp")
-        self.server = self.key = self.http = None
-        self.n = 0
-        self.mounts = []
-        self.proxies = []
-        try:
-            self.server = Server(name="silent").start()
-            # Far more rows than the proxy lets through before it goes
-            # silent, and than every buffer between the server and a reader.
-            self.server.run_sql(
-                "CREATE DATABASE big;"
-                "CREATE TABLE big.t (id INT PRIMARY KEY, h CHAR(64),"
-                " p VARCHAR(200));")
-            self.server.run_sql(
-                "INSERT INTO t SELECT seq, SHA2(seq,256),"
-                " CONCAT(MD5(seq), SHA1(seq), SHA2(seq + 1, 256))"
-                " FROM seq_1_to_200000;", db="big")
-            self.user = self.server.create_backup_user()
-            self.key = GpgKey(expire="2y")  # no expiry notice
-            self.http = HttpSink()
-            self.token = "T" + os.urandom(8).hex()
-            self.webhook_file = os.path.join(self.dir, "webhook.secret")
-            with open(self.webhook_file, "w") as f:
-                os.fchmod(f.fileno(), 0o600)
-                f.write(self.http.url("/hook/" + self.token) + "\n")
-        except BaseException:
-            self.close()
-            raise
+class Env(Workspace):
+    prefix = "silent"
+
+    def setup(self):
+        self.server = self.own(Server(name="silent")).start()
+        # Far more rows than the proxy lets through before it goes
+        # silent, and than every buffer between the server and a reader.
+        self.server.run_sql(
+            "CREATE DATABASE big;"
+            "CREATE TABLE big.t (id INT PRIMARY KEY, h CHAR(64),"
+            " p VARCHAR(200));")
+        self.server.run_sql(
+            "INSERT INTO t SELECT seq, SHA2(seq,256),"
+            " CONCAT(MD5(seq), SHA1(seq), SHA2(seq + 1, 256))"
+            " FROM seq_1_to_200000;", db="big")
+        self.user = self.server.create_backup_user()
+        self.key = self.own(GpgKey(expire="2y"))  # no expiry notice
+        self.http = self.own(HttpSink())
+        self.token = "T" + os.urandom(8).hex()
+        self.webhook_file = self.secret("webhook", self.http.url("/hook/" + self.token))
 
     def proxy(self):
-        p = SilentProxy(self.server.host, self.server.port)
-        self.proxies.append(p)
-        return p
-
-    def subdir(self, name):
-        path = os.path.join(self.dir, name)
-        os.makedirs(path)
-        return path
+        return self.own(SilentProxy(self.server.host, self.server.port))
 
     def config(self, archive_dir, proxy, read_timeout=None):
-        self.n += 1
+        path = self.next_config_path()
         mariadb = {"host": "127.0.0.1", "port": str(proxy.port),
                    "databases": "big"}
         if read_timeout is not None:
@@ -105,8 +87,7 @@ class Env:
         extra = {"mariadb": mariadb,
                  "notify": {"on": "failure",
                             "webhook_url_file": self.webhook_file}}
-        return write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n),
-                            self.server, self.key, user=self.user,
+        return write_config(path, self.server, self.key, user=self.user,
                             archive_dir=archive_dir, extra=extra,
                             fingerprint=False)
 
@@ -119,35 +100,19 @@ class Env:
             "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '%s'"
             % self.user.name)
 
-    def mount(self, config, name):
-        m = Mount(config, os.path.join(self.dir, "mnt-" + name))
-        self.mounts.append(m)
-        return m
-
-    def close(self):
-        for m in self.mounts:
-            if m.proc.poll() is None or mounted(m.mnt):
-                m.proc.kill()
-                m.proc.wait()
-                subprocess.run(["fusermount3", "-u", "-z", m.mnt],
-                               stderr=subprocess.DEVNULL)
-            print("---- %s\n%s" % (m.log_path, m.log()[-6000:]))
-        for p in self.proxies:
-            p.close()
-        if self.http:
-            self.http.close()
-        if self.server:
-            self.server.cleanup()
-        if self.key:
-            self.key.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def stop_mount(self, m):
+        # Killed: a daemon stuck on a silent server may not stop.
+        if m.running():
+            m.proc.kill()
+            m.proc.wait()
+            subprocess.run(["fusermount3", "-u", "-z", m.mnt],
+                           stderr=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="module")
 def env():
-    e = Env()
-    yield e
-    e.close()
+    with Env() as e:
+        yield e
 
 
 def read_state(d):
