@@ -28,9 +28,7 @@ import json
 import os
 import re
 import select
-import shutil
 import struct
-import tempfile
 import threading
 import time
 
@@ -38,9 +36,10 @@ import pytest
 
 from harness.config import write_config
 from harness.gpg import GpgKey
-from harness.mount import Mount, mounted, wait_for
+from harness.mount import mounted, wait_for
 from harness.server import Server, sql_quote
 from harness.dumpfs import run_dumpfs
+from harness.workspace import Workspace
 from sinks import HttpSink, SmtpSink
 
 SNAP = "snapshot/now.sql.gz.gpg"
@@ -157,25 +156,16 @@ class Staleness:
         self.file = self.time = None  # the backup's name and time
 
 
-class Env:
+class Env(Workspace):
     """One server (database `big`, a dump much larger than every buffer,
     and `small`), two backup accounts, a key that does not expire soon
     (no key warnings), and the two staleness mounts, started at once."""
 
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="dfs-malrt-", dir="/tmp")
-        self.server = self.key = None
-        self.mounts, self.channels, self.watches = [], [], []
-        self.n = 0
-        self.alert_latency = 0.0  # the slowest snapshot failure notice
-        try:
-            self._setup()
-        except BaseException:
-            self.close()
-            raise
+    prefix = "malrt"
 
-    def _setup(self):
-        self.server = Server(name="malrt").start()
+    def setup(self):
+        self.alert_latency = 0.0  # the slowest snapshot failure notice
+        self.server = self.own(Server(name="malrt")).start()
         self.server.run_sql(
             "CREATE DATABASE big;"
             "CREATE TABLE big.t (id INT PRIMARY KEY, h CHAR(64),"
@@ -189,7 +179,7 @@ class Env:
             " FROM seq_1_to_300000;", db="big")
         self.snap_user = self.server.create_backup_user("snap_ro")
         self.sched_user = self.server.create_backup_user("sched_ro")
-        self.key = GpgKey(expire="2y")
+        self.key = self.own(GpgKey(expire="2y"))
         # Stale from the start (the first check, at once, notifies), and
         # stale a few seconds after the first check (the second one does).
         self.stale = self._start_stale_mount("stale", STALE_HOURS * 3600,
@@ -197,36 +187,21 @@ class Env:
         self.aging = self._start_stale_mount("aging", 3600 - 20,
                                              max_age_hours=1)
 
-    def secret(self, name, value):
-        path = os.path.join(self.dir, name + ".secret")
-        with open(path, "w") as f:
-            os.fchmod(f.fileno(), 0o600)
-            f.write(value + "\n")
-        return path
-
     def channel(self, name):
-        ch = Channel(self, name)
-        self.channels.append(ch)
-        return ch
+        return self.own(Channel(self, name))
 
     def config(self, name, user, databases, channel, heartbeat=True, fs=None,
                **archive):
-        self.n += 1
         d = os.path.join(self.dir, "archive-" + name)
         os.makedirs(d, exist_ok=True)
         extra = {"archive": {k: str(v) for k, v in archive.items()},
                  "notify": channel.notify_section(heartbeat)}
         if fs:
             extra["fs"] = fs
-        path = write_config(os.path.join(self.dir, "dumpfs-%d.ini" % self.n), self.server,
-                            self.key, user=user, databases=[databases], archive_dir=d,
-                            extra=extra, fingerprint=False)
+        path = write_config(self.next_config_path(), self.server, self.key, user=user,
+                            databases=[databases], archive_dir=d, extra=extra,
+                            fingerprint=False)
         return path, d
-
-    def mount(self, config, name):
-        m = Mount(config, os.path.join(self.dir, "mnt-" + name))
-        self.mounts.append(m)
-        return m
 
     def set_password(self, user, password):
         self.server.run_sql("".join(
@@ -260,39 +235,16 @@ class Env:
             os.utime(os.path.join(d, n), (st.time, st.time))
         # As if the backup had been made then: no record of a newer run.
         os.unlink(os.path.join(d, ".dumpfs-state"))
-        st.watch = DirWatch(d)
-        self.watches.append(st.watch)
+        st.watch = self.own(DirWatch(d))
         st.t_mount = time.monotonic()
         st.m = self.mount(cfg, name)
         return st
 
-    def close(self):
-        errors = []  # a sanitizer report must not stop the cleanup
-        for m in self.mounts:
-            try:
-                if m.running():
-                    m.stop()
-            except AssertionError as e:
-                errors.append(e)
-            print("---- %s\n%s" % (m.log_path, m.log()[-6000:]))
-        for w in self.watches:
-            w.close()
-        for ch in self.channels:
-            ch.close()
-        if self.server:
-            self.server.cleanup()
-        if self.key:
-            self.key.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        if errors:
-            raise errors[0]
-
 
 @pytest.fixture(scope="module")
 def env():
-    e = Env()
-    yield e
-    e.close()
+    with Env() as e:
+        yield e
 
 
 @pytest.fixture(scope="module")
