@@ -94,7 +94,7 @@ class Workspace:
         for m in self.mounts:
             try:
                 self.stop_mount(m)
-            except BaseException as e:  # noqa: B036 the others still stop
+            except BaseException as e:  # the other mounts still stop
                 errors.append(e)
             try:
                 print("---- %s\n%s" % (m.log_path, m.log()[-6000:]))
@@ -106,7 +106,7 @@ class Workspace:
                     obj.cleanup()
                 else:
                     obj.close()
-            except BaseException as e:  # noqa: B036 the others still go
+            except BaseException as e:  # the rest is still undone
                 errors.append(e)
         self._owned.clear()
         self.mounts.clear()
