@@ -6,9 +6,9 @@ Every daemon runs in the foreground (-f) with its stderr in a file that is
 scanned for sanitizer reports when it stops; every mount is unmounted and
 every daemon stopped in teardown, also when a test fails.
 
-Self-contained like test_archive.py: the harness' Server, GpgKey and
-Mount (harness/mount.py, shared with test_mount_alerts.py), our own
-configs and mount fixture.
+Self-contained like test_archive.py: the harness' Server, GpgKey, Mount
+(harness/mount.py, shared with test_mount_alerts.py) and Workspace
+(harness/workspace.py), our own configs and mount fixture.
 """
 
 import errno
