@@ -190,7 +190,9 @@ check-layering:
 	@python3 tests/tools/include_cycles.py dumper fs || \
 		{ echo "layering: modules must not include each other in a cycle"; exit 1; }
 	@! git grep -nE 'SPEC(\.md| section| [0-9])' -- . ':!docs' 2>/dev/null || \
-		{ echo "docs: cite docs/interface.md, not a document outside the repository"; exit 1; }
+		{ echo "docs: cite a page of docs/, not a document outside the repository"; exit 1; }
+	@for d in $$(git grep -IohE 'docs/[a-z_]+\.md' -- . | sort -u); do \
+		test -f "$$d" || { echo "docs: $$d is cited but does not exist"; exit 1; }; done
 
 # The C sources must match the committed .clang-format (`make format` fixes).
 check-format:

@@ -19,7 +19,7 @@
 #include "state.h"
 #include "thread.h"
 
-/* Read-only, for the owner and the readers' group (docs/interface.md §6). */
+/* Read-only, for the owner and the readers' group (docs/security.md). */
 #define FILE_MODE  0440
 #define NAME_TRIES 5 /* seconds to wait for a free name */
 

@@ -16,7 +16,7 @@ struct dbconn_opts {
 	/* Seconds each step of the login may wait for the server (TCP
 	 * connect, then every read and write of the handshake); 0 = 5, so a
 	 * cancel that cannot reach a connection still being opened waits at
-	 * most that long (docs/interface.md §6: shutdowns within 10 s). */
+	 * most that long (docs/security.md: shutdowns within 10 s). */
 	unsigned connect_timeout;
 	/* Seconds any later read or write may wait for the server; 0 = 600.
 	 * Only time spent blocked on the socket counts: a caller that stops

@@ -1,5 +1,5 @@
 /* Structured log lines: "<UTC time> <level> <event> key=value ...", or
- * with LOGF_JSON one JSON object a line (docs/interface.md §8; logline.h).
+ * with LOGF_JSON one JSON object a line (docs/logging.md; logline.h).
  *
  * One `struct logger` is made by main() and handed down by pointer; the
  * library never logs behind the caller's back.  Thread-safe: lines from

@@ -222,7 +222,7 @@ static const char *next_value(const char *fmt, va_list *ap, struct value *val)
 /* ---- text ---- */
 
 /* s with what could end a value or a line escaped: backslash, double
- * quote, control characters (docs/interface.md §6: one event is one line). */
+ * quote, control characters (docs/security.md: one event is one line). */
 static void text_escape(struct out *o, const char *s)
 {
 	for (; *s; s++) {

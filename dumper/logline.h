@@ -1,4 +1,4 @@
-/* One log line, as text or as a JSON object (docs/interface.md §6, §8): the
+/* One log line, as text or as a JSON object (docs/security.md, docs/logging.md): the
  * formatting behind logger_log(), apart so that it can be tested alone.
  * Only log.c and the unit tests include this header.
  *

@@ -1,4 +1,4 @@
-/* Alerts (docs/interface.md §5): when to notify, and the notifier that sends
+/* Alerts (docs/notifications.md): when to notify, and the notifier that sends
  * webhook JSON, alert mails and the heartbeat.
  *
  * Two layers:

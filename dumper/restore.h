@@ -1,4 +1,4 @@
-/* Restoring a dump file (docs/interface.md §3, `dumpfs restore`): the DPO side.
+/* Restoring a dump file (docs/commands.md, `dumpfs restore`): the DPO side.
  *
  *   FILE --(sha256 sidecar, OpenPGP shape)--> checked first
  *   FILE --gpgme decrypt--> gunzip --> SQL filter --> mariadb client | fd

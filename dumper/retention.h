@@ -1,4 +1,4 @@
-/* Which backups retention keeps (docs/interface.md §7), as a pure decision:
+/* Which backups retention keeps (docs/retention.md), as a pure decision:
  * no files, no clock.  archive_clean.c applies it to the archive dir,
  * status.c counts what each rule keeps.
  *

@@ -1,5 +1,5 @@
 /* Row digests: what a dump read from each table, in a form a restore can
- * be checked against (docs/interface.md §11).
+ * be checked against (docs/rehearse.md).
  *
  * A table's digest is the sum, modulo 2^256, of a 256-bit hash of each
  * row's values as the server sent them: so the order of the rows does not

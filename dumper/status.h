@@ -1,4 +1,4 @@
-/* Health evaluation and the status/ files (docs/interface.md §1), shared by the
+/* Health evaluation and the status/ files (docs/tree.md), shared by the
  * mount's status/ directory and `dumpfs check`, so both say exactly the
  * same thing.
  *
@@ -38,7 +38,7 @@ struct status_input {
 	time_t next_run;	     /* next scheduled run; (time_t)-1 = none */
 	const char *key_fingerprint; /* NULL = unknown; the key expiring first */
 	time_t key_expires;	     /* 0 = never, (time_t)-1 = unknown */
-	/* Every recipient's fingerprint, config order (docs/interface.md §9); n = 0: the
+	/* Every recipient's fingerprint, config order (docs/recipients.md); n = 0: the
 	 * list is unknown and status.json shows key_fingerprints null. */
 	const char *const *key_fingerprints;
 	unsigned n_key_fingerprints;
@@ -68,7 +68,7 @@ int status_exit_code(enum health h);
 
 /* The files of status/, in listing order. */
 enum status_file {
-	STATUS_HEALTH,	     /* "OK 3600 <file>" ... (docs/interface.md §1) */
+	STATUS_HEALTH,	     /* "OK 3600 <file>" ... (docs/tree.md) */
 	STATUS_LAST_SUCCESS, /* "2026-11-29T02:00:00Z" or "" */
 	STATUS_LAST_ERROR,   /* "<ISO time> <message>" or "" */
 	STATUS_AGE_SECONDS,  /* "3600" or "" */

@@ -1,4 +1,4 @@
-/* dumpfs prune [-c CONFIG] [--dry-run]: retention now (docs/interface.md §7),
+/* dumpfs prune [-c CONFIG] [--dry-run]: retention now (docs/retention.md),
  * one line per backup, newest first: "keep <name> <rules>" or
  * "delete <name>". */
 #include <errno.h>

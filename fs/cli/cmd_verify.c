@@ -1,6 +1,6 @@
 /* dumpfs verify [-c CONFIG] FILE...: each FILE matches its .sha256
  * sidecar and is a well-formed OpenPGP message to every configured key
- * (docs/interface.md §9). */
+ * (docs/recipients.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>

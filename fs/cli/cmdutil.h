@@ -5,7 +5,7 @@
 #include "../../dumper/log.h"
 #include "../config/config.h"
 
-/* Exit codes shared by the commands (check has its own, docs/interface.md §3). */
+/* Exit codes shared by the commands (check has its own, docs/commands.md). */
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 /* Loads the configuration (-c `opt_path`, else $DUMPFS_CONFIG, else

@@ -1,4 +1,4 @@
-/* The configuration loader (docs/interface.md §4), driven by one table.
+/* The configuration loader (docs/config.md), driven by one table.
  *
  * Loading runs in phases: the INI file and then the DUMPFS_* environment
  * fill one raw text slot per table key (remembering the line or variable
@@ -67,7 +67,7 @@ const struct key_def config_keys[] = {
 	SECRET("mariadb", "password", mariadb.conn.password),
 	KEY("mariadb", "databases", K_LIST, 0, mariadb.databases, NULL, 0, 0, NULL),
 	STR("mariadb", "ssl_ca", mariadb.ssl_ca, NULL),
-	/* A silent server fails the run after this long (docs/interface.md §6). */
+	/* A silent server fails the run after this long (docs/security.md). */
 	UINT("mariadb", "read_timeout", mariadb.read_timeout, "600", 10, 31536000),
 
 	BOOL("dump", "routines", dump.routines, "true"),
@@ -90,7 +90,7 @@ const struct key_def config_keys[] = {
 	/* min_keep >= 1: retention never empties the archive. */
 	UINT("archive", "min_keep", archive.min_keep, "3", 1, 100000),
 	UINT("archive", "max_age_hours", archive.max_age_hours, "26", 1, 8760),
-	/* Retention tiers, 0 = off (docs/interface.md §7). */
+	/* Retention tiers, 0 = off (docs/retention.md). */
 	UINT("archive", "keep_daily", archive.keep_daily, "0", 0, 100000),
 	UINT("archive", "keep_weekly", archive.keep_weekly, "0", 0, 100000),
 	UINT("archive", "keep_monthly", archive.keep_monthly, "0", 0, 100000),

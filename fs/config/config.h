@@ -1,4 +1,4 @@
-/* The configuration: docs/interface.md §4.
+/* The configuration: docs/config.md.
  *
  * An INI file parsed with inih, then DUMPFS_<SECTION>_<KEY> environment
  * overrides, then `<key>_file` secrets read from files (Docker secrets).
@@ -62,7 +62,7 @@ struct config {
 		char *prefix;				     /* default "mariadb" */
 		struct schedule schedule;		     /* default 02:00 */
 		unsigned keep_days, min_keep, max_age_hours; /* 30, 3, 26 */
-		/* Retention tiers (docs/interface.md §7), 0 = off. */
+		/* Retention tiers (docs/retention.md), 0 = off. */
 		unsigned keep_daily, keep_weekly, keep_monthly, keep_yearly;
 	} archive;
 

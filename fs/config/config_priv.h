@@ -40,7 +40,7 @@ struct key_def {
 	const char *const *names; /* K_ENUM/K_LOGLEVEL values, in enum order */
 };
 
-/* The schema: every key of every section, in the order of docs/interface.md §4. */
+/* The schema: every key of every section, in the order of docs/config.md. */
 extern const struct key_def config_keys[];
 extern const size_t config_nkeys;
 

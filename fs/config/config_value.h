@@ -23,7 +23,7 @@ void cv_list_free(char **list);
 /* An OpenPGP fingerprint: 40 or 64 hex digits, spaces allowed; *out is
  * the normalised form (upper case, no spaces), owned by the caller. */
 int cv_fingerprint(const char *s, char **out);
-/* A comma-separated list of fingerprints ([gpg] fingerprint, docs/interface.md §9):
+/* A comma-separated list of fingerprints ([gpg] fingerprint, docs/recipients.md):
  * *out is each normalised, joined by ","; on -EINVAL `bad` gets the
  * offending entry (trimmed, possibly empty). */
 int cv_fingerprint_list(const char *s, char **out, char *bad, size_t badlen);

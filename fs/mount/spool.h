@@ -1,4 +1,4 @@
-/* Spool mode (docs/interface.md §1, [fs] snapshot_mode = spool): a snapshot is
+/* Spool mode (docs/tree.md, [fs] snapshot_mode = spool): a snapshot is
  * first written whole, encrypted, to a hidden temporary of the archive
  * directory (".snapshot.sql.gz.gpg.tmp-XXXXXX", mode 0600: never listed,
  * never plaintext), so fstat can report its exact size; reads are then

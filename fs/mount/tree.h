@@ -1,4 +1,4 @@
-/* The mounted tree (docs/interface.md §1): which path is what, its attributes,
+/* The mounted tree (docs/tree.md): which path is what, its attributes,
  * directory listings and the status files' content.  Nothing here opens
  * a snapshot: stat, ls, find and du only ever reach these functions.
  */

@@ -1,4 +1,4 @@
-"""Who may read, and what the running processes show (docs/interface.md §6),
+"""Who may read, and what the running processes show (docs/security.md),
 against a real MariaDB server, a real GnuPG key pair and a real FUSE mount
 with allow_other:
 

@@ -1,4 +1,4 @@
-"""Alerts (docs/interface.md §5) from `dumpfs backup`, delivered to real local
+"""Alerts (docs/notifications.md) from `dumpfs backup`, delivered to real local
 sinks: an HTTP server recording the webhook POSTs and heartbeat GETs, and
 a small SMTP server recording envelope and message (sinks.py).
 

@@ -1,4 +1,4 @@
-"""Hostile conditions on the archive side (issue 9, docs/interface.md §6): a
+"""Hostile conditions on the archive side (issue 9, docs/security.md): a
 clock that jumps a year ahead and back, failures after a backup is linked
 into place, backups without a sidecar, and temporary GnuPG homes left by a
 SIGKILL.  Real MariaDB, real gpg, real files; the clock is moved with

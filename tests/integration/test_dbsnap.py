@@ -1,4 +1,4 @@
-"""snapshot/databases/: one <name>.sql.gz.gpg per database (docs/interface.md §1),
+"""snapshot/databases/: one <name>.sql.gz.gpg per database (docs/tree.md),
 on a real FUSE mount over a real MariaDB server with the corpus, real gpg,
 restored with the stock client into a fresh empty server.
 

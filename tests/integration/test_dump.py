@@ -198,7 +198,7 @@ def _unquote(name):
 
 
 def test_trailer_counts_what_was_dumped(encrypted_dump, key, source):
-    """docs/interface.md §11: just before the completion line, one line per
+    """docs/rehearse.md: just before the completion line, one line per
     base table with the rows dumped, then the object counts; all as on the
     source server."""
     encrypted_dump.require()
@@ -268,7 +268,7 @@ def test_plain_equals_encrypted(encrypted_dump, key, source_config):
 
 
 def test_plain_to_a_file_is_refused(source_config, workdir):
-    """Plaintext goes to stdout only (docs/interface.md §6): --plain with -o would put the
+    """Plaintext goes to stdout only (docs/security.md): --plain with -o would put the
     unencrypted data on disk, so it is a usage error and nothing is written."""
     d = os.path.join(workdir, "plain-o")
     os.makedirs(d)
@@ -385,7 +385,7 @@ def _dump_query_running(session, table):
 
 def _secret_exposed(pid, secret):
     """True when `secret` is in the argv or environment of pid or its
-    children (docs/interface.md §2: never on a command line or in an env)."""
+    children (docs/files.md: never on a command line or in an env)."""
     pids = [pid]
     try:
         for task in os.listdir("/proc/%d/task" % pid):

@@ -1,4 +1,4 @@
-"""Logs for a SIEM (docs/interface.md §8): `[log] format = json`, against a real
+"""Logs for a SIEM (docs/logging.md): `[log] format = json`, against a real
 MariaDB server, a real GnuPG key, a real FUSE mount and the real alert
 sinks (sinks.py).
 

@@ -1,4 +1,4 @@
-"""Alerts raised by the mount itself (docs/interface.md §5), delivered to real
+"""Alerts raised by the mount itself (docs/notifications.md), delivered to real
 local sinks (sinks.py: an HTTP server for the webhook and the heartbeat,
 an SMTP server for the mail), with a real MariaDB server and GnuPG key:
 

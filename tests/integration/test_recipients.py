@@ -1,4 +1,4 @@
-"""Several recipients (docs/interface.md §9): every dump is encrypted to all the keys of
+"""Several recipients (docs/recipients.md): every dump is encrypted to all the keys of
 [gpg] recipient, any one private key alone decrypts and restores it, and
 `dumpfs verify` requires every configured recipient.
 

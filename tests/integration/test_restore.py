@@ -388,7 +388,7 @@ def planted(env, name, command):
     ("\\. {}", "'\\.'"),
 ])
 def test_planted_client_command_runs_nothing(env, form, shown):
-    """docs/interface.md §6: a restore never runs a client command from the file; it fails
+    """docs/security.md: a restore never runs a client command from the file; it fails
     naming the line, before the server sees anything."""
     marker = os.path.join(env.dir, "planted-%d" % env.n)
     script = marker + ".sql"

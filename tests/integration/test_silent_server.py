@@ -1,4 +1,4 @@
-"""A server that stops answering (docs/interface.md §6): every exchange with the
+"""A server that stops answering (docs/security.md): every exchange with the
 server is bounded by [mariadb] read_timeout, and cancelling never waits on
 the server.
 

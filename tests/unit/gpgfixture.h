@@ -13,7 +13,7 @@
  *   good.asc, good.gpg  'Test DPO <dpo@test.local>' (good_fpr), expires in 1d
  *   two.gpg             good + 'Other DPO <other@test.local>' (other_fpr),
  *                       never expires
- *   other.asc           the other key alone (an escrow key, docs/interface.md §9)
+ *   other.asc           the other key alone (an escrow key, docs/recipients.md)
  *   multi.gpg           'Multi Sub <multi@test.local>' (multi_fpr): an old
  *                       never-expiring encryption subkey and a newer one
  *                       expiring 2099-01-01

@@ -318,7 +318,7 @@ TEST(config_invalid_values)
 	BAD("gpg", "fingerprint", "ABCD1234", "expected a key fingerprint of 40 or 64 hex digits");
 	BAD("gpg", "fingerprint", "0123456789ABCDEF0123456789ABCDEF0123456G",
 	    "expected a key fingerprint of 40 or 64 hex digits");
-	/* docs/interface.md §9: a list; the bad entry is named. */
+	/* docs/recipients.md: a list; the bad entry is named. */
 	BAD("gpg", "fingerprint", "0123456789ABCDEF0123456789ABCDEF01234567, ABCD",
 	    "expected key fingerprints of 40 or 64 hex digits separated by commas; 'ABCD' is "
 	    "not one");
@@ -363,7 +363,7 @@ TEST(config_value_forms)
 			"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
 		NULL);
 	CHECK(c.cfg.gpg.fingerprint && strlen(c.cfg.gpg.fingerprint) == 64);
-	/* several (docs/interface.md §9): each normalised, joined by commas */
+	/* several (docs/recipients.md): each normalised, joined by commas */
 	load_ok(&c,
 		MIN_INI "[gpg]\nfingerprint = 0123 4567 89ab cdef 0123 4567 89ab cdef 0123 4567 ,"
 			"89ABCDEF0123456789ABCDEF0123456789ABCDEF\n",
@@ -754,7 +754,7 @@ TEST(config_scrub_env_wipes_the_value_in_place)
 	CHECK(zeros == strlen(SECRET));
 }
 
-/* [log] format (docs/interface.md §8); the compose stack switches it with
+/* [log] format (docs/logging.md); the compose stack switches it with
  * DUMPFS_LOG_FORMAT=json over docker/dumpfs.ini's "format = text". */
 TEST(config_log_format)
 {

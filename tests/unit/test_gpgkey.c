@@ -133,7 +133,7 @@ TEST(gpgkey_refuses_unusable_keys)
 		       "encryption subkey expired on 2020-01-02", "renewed key");
 }
 
-/* docs/interface.md §9: several recipients, from one file or several. */
+/* docs/recipients.md: several recipients, from one file or several. */
 TEST(gpgkey_several_recipients)
 {
 	const struct gpg_fixture *fx = gpgfx_get();

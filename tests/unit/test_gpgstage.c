@@ -444,7 +444,7 @@ TEST(gpgstage_gpg_killed_after_input)
 	check_killed(&r);
 }
 
-/* docs/interface.md §9: one message to two keys; each private key alone decrypts it
+/* docs/recipients.md: one message to two keys; each private key alone decrypts it
  * (separate GnuPG homes, each holding one secret key). */
 TEST(gpgstage_several_recipients)
 {

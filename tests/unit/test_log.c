@@ -1,4 +1,4 @@
-/* Log lines: one event is one line, whatever a value holds (docs/interface.md §6). */
+/* Log lines: one event is one line, whatever a value holds (docs/security.md). */
 #include <ctype.h>
 #include <string.h>
 
@@ -47,7 +47,7 @@ TEST(log_values_are_escaped)
 	logger_free(lg);
 }
 
-/* ---- JSON lines (docs/interface.md §8) ---- */
+/* ---- JSON lines (docs/logging.md) ---- */
 
 #include <stdarg.h>
 #include <stdbool.h>

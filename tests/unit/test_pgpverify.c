@@ -422,7 +422,7 @@ TEST(pgpverify_aead_packets)
 	      strstr(err.msg, "without a public-key encrypted session key"));
 }
 
-/* docs/interface.md §9: a file must be addressed to every configured recipient. */
+/* docs/recipients.md: a file must be addressed to every configured recipient. */
 TEST(pgpverify_several_recipients)
 {
 	struct pgp_keyids both;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Creates dumpfs's least-privilege account `backup_ro` (docs/interface.md §2):
+# Creates dumpfs's least-privilege account `backup_ro` (docs/files.md):
 #   SELECT, SHOW VIEW, RELOAD, LOCK TABLES, REPLICATION CLIENT, EVENT,
 #   TRIGGER ON *.*   -- no PROCESS, no SUPER, no write privilege.
 # Run once, at the first start, by the entrypoint of docker/mariadb/Dockerfile

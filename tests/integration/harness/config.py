@@ -1,4 +1,4 @@
-"""dumpfs INI files (docs/interface.md §4) for a test server and key."""
+"""dumpfs INI files (docs/config.md) for a test server and key."""
 
 import os
 

@@ -7,7 +7,7 @@ import os
 from . import CORPUS_DIR
 
 # Databases whose views call stored functions: the dump user needs EXECUTE
-# there (docs/interface.md §2).
+# there (docs/files.md).
 EXECUTE_DBS = ("corpus_prog",)
 
 # What stock mariadb-dump (10.11) cannot reproduce faithfully; the

@@ -1,7 +1,7 @@
 """Restore pipelines, streamed through subprocess pipes so no plaintext is
 written to disk:  gpg --decrypt FILE | gunzip | mariadb  into a server.
 
-The client options are the ones docs/interface.md §2 names for a faithful restore:
+The client options are the ones docs/files.md names for a faithful restore:
 `mariadb --comments --max-allowed-packet=1G`."""
 
 import subprocess

@@ -116,7 +116,7 @@ def ident(name):
 
 
 class BackupUser:
-    """The least-privilege dump account (docs/interface.md §2)."""
+    """The least-privilege dump account (docs/files.md)."""
 
     def __init__(self, name, password, password_file):
         self.name = name
@@ -431,7 +431,7 @@ class Server:
 
     # -- accounts ----------------------------------------------------------
     def create_backup_user(self, name="backup_ro", execute_dbs=()):
-        """The docs/interface.md §2 account, for localhost (socket) and 127.0.0.1
+        """The docs/files.md account, for localhost (socket) and 127.0.0.1
         (TCP), password in a 0600 file for `password_file`."""
         password = secrets.token_urlsafe(24)
         stmts = []
