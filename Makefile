@@ -137,7 +137,8 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(FS_OBJ) $(BUILD)/libdumper.a
 $(BUILD)/runner-selftest: $(BUILD)/tests/unit/runner.o $(BUILD)/tests/unit/selftest/selftest.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
-$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(FS_OBJ) $(BUILD)/libdumper.a
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/unit/strbufsink.o $(FS_OBJ) \
+		$(BUILD)/libdumper.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 

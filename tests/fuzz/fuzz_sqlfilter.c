@@ -6,44 +6,20 @@
 
 #include "../../dumper/restore.h"
 #include "../../dumper/strbuf.h"
+#include "../unit/strbufsink.h"
 #include "fuzz.h"
-
-struct collect {
-	struct writer w;
-	struct strbuf sb;
-};
-
-static int c_write(struct writer *w, const void *buf, size_t len, struct errbuf *err)
-{
-	(void)err;
-	strbuf_add(&((struct collect *)w)->sb, buf, len);
-	return 0;
-}
-
-static int c_close(struct writer *w, struct errbuf *err)
-{
-	(void)w;
-	(void)err;
-	return 0;
-}
-
-static void c_free(struct writer *w)
-{
-	(void)w;
-}
-
-static const struct writer_ops collect_ops = {"collect", c_write, c_close, c_free};
 
 static int filter(const uint8_t *data, size_t size, uint8_t opts, bool pieces, struct strbuf *out,
 		  struct errbuf *err)
 {
 	static const char *const dbs[] = {NULL, "a", "we`ird", ""};
-	struct collect c = {{&collect_ops}, STRBUF_INIT};
+	struct strbufsink c;
 	struct restore_stats st;
 	struct writer *f = NULL;
 	uint32_t seed = fuzz_seed(data, size);
 	int rc;
 
+	strbufsink_init(&c);
 	memset(&st, 0, sizeof(st));
 	errbuf_clear(err);
 	rc = sqlfilter_new(&f, &c.w, dbs[opts & 3], opts & 4, &st, err);

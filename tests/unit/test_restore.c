@@ -11,34 +11,8 @@
 #include "../../dumper/restore.h"
 #include "../../dumper/restore_priv.h"
 #include "../../dumper/sqldump.h"
+#include "strbufsink.h"
 #include "unit.h"
-
-/* A stage collecting everything into a strbuf. */
-struct collect {
-	struct writer w;
-	struct strbuf sb;
-};
-
-static int c_write(struct writer *w, const void *buf, size_t len, struct errbuf *err)
-{
-	(void)err;
-	strbuf_add(&((struct collect *)w)->sb, buf, len);
-	return 0;
-}
-
-static int c_close(struct writer *w, struct errbuf *err)
-{
-	(void)w;
-	(void)err;
-	return 0;
-}
-
-static void c_free(struct writer *w)
-{
-	(void)w;
-}
-
-static const struct writer_ops collect_ops = {"collect", c_write, c_close, c_free};
 
 /* The shape of our dumps (sqldump.c, sqlobjects.c). */
 static const char dump[] =
@@ -76,10 +50,11 @@ static const char dump[] =
 static int filter(const char *text, size_t len, const char *db, bool keep_lines, size_t step,
 		  struct strbuf *out, struct restore_stats *st, struct errbuf *err)
 {
-	struct collect c = {{&collect_ops}, STRBUF_INIT};
+	struct strbufsink c;
 	struct writer *f;
 	int ret;
 
+	strbufsink_init(&c);
 	memset(st, 0, sizeof(*st));
 	ret = sqlfilter_new(&f, &c.w, db, keep_lines, st, err);
 	for (size_t off = 0; !ret && off < len;) {
@@ -280,10 +255,13 @@ static void gz_members(struct strbuf *out, const char *text, size_t len, int mem
 static int gunzip(const struct strbuf *in, size_t len, size_t step, struct strbuf *out,
 		  struct errbuf *err)
 {
-	struct collect c = {{&collect_ops}, STRBUF_INIT};
+	struct strbufsink c;
 	struct writer *g;
 	uint64_t n = 0;
-	int ret = gunzipstage_new(&g, &c.w, &n, err);
+	int ret;
+
+	strbufsink_init(&c);
+	ret = gunzipstage_new(&g, &c.w, &n, err);
 
 	for (size_t off = 0; !ret && off < len; off += step)
 		ret = writer_write(g, in->buf + off, step < len - off ? step : len - off, err);
