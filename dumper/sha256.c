@@ -24,6 +24,8 @@ static inline uint32_t ror(uint32_t x, unsigned n)
 	return (x >> n) | (x << (32 - n));
 }
 
+typedef void compress_fn(uint32_t h[8], const unsigned char *p);
+
 static void compress_c(uint32_t h[8], const unsigned char *p)
 {
 	uint32_t w[64], a, b, c, d, e, f, g, hh, t1, t2;
@@ -103,7 +105,7 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void compress_ni(uint32_t h[8
 }
 
 static pthread_once_t pick_once = PTHREAD_ONCE_INIT;
-static void (*compress_fn)(uint32_t h[8], const unsigned char *p); /* set once */
+static compress_fn *picked; /* written once, under pick_once */
 
 static void pick(void)
 {
@@ -111,18 +113,19 @@ static void pick(void)
 	bool sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
 	bool sse41 = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19)) && (c & (1u << 9));
 
-	compress_fn = sha && sse41 ? compress_ni : compress_c;
+	picked = sha && sse41 ? compress_ni : compress_c;
 }
 
-static void compress(uint32_t h[8], const unsigned char *p)
+/* Once per update, not per 64-byte block. */
+static compress_fn *compressor(void)
 {
 	pthread_once(&pick_once, pick);
-	compress_fn(h, p);
+	return picked;
 }
 #else
-static void compress(uint32_t h[8], const unsigned char *p)
+static compress_fn *compressor(void)
 {
-	compress_c(h, p);
+	return compress_c;
 }
 #endif
 
@@ -138,6 +141,7 @@ void sha256_init(struct sha256 *c)
 
 void sha256_update(struct sha256 *c, const void *data, size_t len)
 {
+	compress_fn *compress = compressor();
 	const unsigned char *p = data;
 	size_t take;
 
@@ -163,6 +167,7 @@ void sha256_update(struct sha256 *c, const void *data, size_t len)
 
 void sha256_final(struct sha256 *c, unsigned char out[SHA256_DIGEST_LEN])
 {
+	compress_fn *compress = compressor();
 	uint64_t bits = c->nbytes * 8;
 	int i;
 
