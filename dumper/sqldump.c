@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sqlquote.h"
+#include "timefmt.h"
 #include "thread.h"
 
 static const char *const system_databases[] = {
@@ -536,22 +537,13 @@ static int dump_database(struct sqldump *d, const char *db, struct errbuf *err)
 	return ret;
 }
 
-static void format_utc_now(char *buf, size_t len)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int dump_all(struct sqldump *d, struct errbuf *err)
 {
 	struct snapshot_info snap = {0};
 	struct namelist dbs = {NULL, 0};
 	int ret;
 
-	format_utc_now(snap.started, sizeof(snap.started));
+	iso8601_utc(time(NULL), snap.started);
 	ret = connect_session(d, err);
 	if (!ret)
 		ret = start_snapshot(d, &snap, err);

@@ -14,6 +14,7 @@
 #include "fdio.h"
 #include "lock.h"
 #include "sink.h"
+#include "timefmt.h"
 
 #define STATE_VERSION  1
 #define STATE_FILE_MAX (64 * 1024)
@@ -257,10 +258,10 @@ int state_save(const struct run_state *st, const char *path, struct errbuf *err)
 
 static void settle_crash(struct run_state *st)
 {
-	char iso[32];
-	struct tm tm;
+	char iso[ISO8601_LEN];
 
-	if (!gmtime_r(&st->started, &tm) || !strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm))
+	iso8601_utc(st->started, iso);
+	if (!iso[0])
 		strcpy(iso, "?");
 	st->failures++;
 	st->last_error_at = st->started;
