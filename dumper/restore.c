@@ -28,6 +28,7 @@ struct restore {
 	atomic_bool cancel;
 	pthread_mutex_t lock;
 	struct writer *client; /* while a pass runs into the server */
+	void (*kill)(struct writer *client);
 	bool ran;
 };
 
@@ -298,7 +299,7 @@ static const struct writer_ops null_ops = {"check", null_write, null_close, null
 
 enum pass_kind { PASS_CHECK, PASS_FD, PASS_SERVER };
 
-static int make_sink(struct restore *r, enum pass_kind kind, struct writer *nullw,
+static int make_sink(struct restore *r, enum pass_kind kind, unsigned jobs, struct writer *nullw,
 		     struct writer **sink, struct errbuf *err)
 {
 	int ret;
@@ -309,13 +310,17 @@ static int make_sink(struct restore *r, enum pass_kind kind, struct writer *null
 	}
 	if (kind == PASS_FD)
 		return fdsink_new(sink, r->o->out_fd, "stdout", err);
-	ret = sqlclient_start(sink, r->o->client, &r->o->target, err);
+	if (jobs > 1)
+		ret = sqljobs_start(sink, r->o->client, &r->o->target, jobs, err);
+	else
+		ret = sqlclient_start(sink, r->o->client, &r->o->target, err);
 	if (!ret) {
 		mutex_lock(&r->lock);
 		r->client = *sink;
+		r->kill = jobs > 1 ? sqljobs_kill : sqlclient_kill;
 		mutex_unlock(&r->lock);
 		if (atomic_load(&r->cancel))
-			sqlclient_kill(*sink);
+			r->kill(*sink);
 	}
 	return ret;
 }
@@ -348,7 +353,7 @@ static int run_pass(struct restore *r, int fd, enum pass_kind kind, struct resto
 		return error_set(err, -errno, "cannot rewind '%s': %s", r->o->file,
 				 strerror(errno));
 	prog.total = (uint64_t)sb.st_size;
-	ret = make_sink(r, kind, &nullw, &sink, err);
+	ret = make_sink(r, kind, st->jobs, &nullw, &sink, err);
 	if (!ret)
 		ret = sqlfilter_new(&filter, sink, r->o->database, kind == PASS_SERVER, st, err);
 	if (!ret)
@@ -393,7 +398,8 @@ void restore_cancel(struct restore *r)
 {
 	atomic_store(&r->cancel, true);
 	mutex_lock(&r->lock);
-	sqlclient_kill(r->client);
+	if (r->client)
+		r->kill(r->client);
 	mutex_unlock(&r->lock);
 }
 
@@ -417,6 +423,15 @@ static int open_file(const char *file, struct errbuf *err)
 		return error_set(err, -EINVAL, "'%s' is not a regular file", file);
 	}
 	return fd;
+}
+
+#define JOBS_MAX 64
+
+static unsigned effective_jobs(unsigned jobs)
+{
+	long cpus = jobs ? (long)jobs : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus < 1 ? 1 : cpus > JOBS_MAX ? JOBS_MAX : (unsigned)cpus;
 }
 
 int restore_run(struct restore *r, struct restore_stats *st, struct errbuf *err)
@@ -447,6 +462,7 @@ int restore_run(struct restore *r, struct restore_stats *st, struct errbuf *err)
 				     "the check before restoring failed, the server was "
 				     "not touched");
 	}
+	st->jobs = r->o->out_fd >= 0 ? 1 : effective_jobs(r->o->jobs);
 	if (!ret)
 		ret = run_pass(r, fd, r->o->out_fd >= 0 ? PASS_FD : PASS_SERVER, st, err);
 	close(fd);

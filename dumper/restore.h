@@ -30,6 +30,11 @@
  *   never reported as success.  A statement the server rejects is
  *   reported with the client's message and its line number in the SQL
  *   (the same numbering as `gpg -d FILE | gunzip`, also with --database).
+ * - `jobs` > 1 (0: the number of online CPUs): the data of the tables
+ *   is loaded on `jobs` more clients (restore_jobs.c): everything else
+ *   runs on one client in the dump's order, never at the same time as
+ *   data, so the result is the one-client restore's.  Same checks, guard,
+ *   sandbox and error reporting; with out_fd, or jobs 1, one client.
  * - `database`: only that database's sections (from its CREATE DATABASE /
  *   USE to the next one, views included; the header and footer session
  *   settings always), by the structure of our dump format (sqldump.c).
@@ -61,6 +66,7 @@ struct restore_opts {
 	const char *client;	      /* NULL = "mariadb" from PATH */
 	bool progress;		      /* progress line on stderr */
 	bool no_precheck;	      /* skip the dry run without a sidecar */
+	unsigned jobs;		      /* data connections; 0 = online CPUs */
 	struct logger *log;	      /* may be NULL */
 };
 
@@ -71,6 +77,7 @@ struct restore_stats {
 	uint64_t statements; /* passed on */
 	uint64_t lines;	     /* of the whole SQL */
 	bool sidecar_checked;
+	unsigned jobs; /* data connections used (1: the one client) */
 	double seconds;
 };
 

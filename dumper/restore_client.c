@@ -169,19 +169,25 @@ static void *stderr_reader(void *arg)
 	return NULL;
 }
 
-static int spawn(struct sqlclient *c, int in_r, int err_w, int optfd, struct errbuf *err)
+/* out_w < 0: stdout to /dev/null (the one-connection restore); else
+ * stdout to out_w and --skip-column-names, for the markers of
+ * `restore --jobs` (restore_jobs.c). */
+static int spawn_client(const char *name, pid_t *pid, int in_r, int out_w, int err_w, int optfd,
+			struct errbuf *err)
 {
 	char defaults_arg[64];
 	/* --binary-mode: no client command but DELIMITER and \C; --sandbox:
 	 * none that touches files or runs programs.  Behind the SQL filter's
 	 * own refusal (sqlguard.c). */
-	char *argv[] = {c->name,
+	char *argv[] = {(char *)name,
 			defaults_arg,
 			(char *)"--comments",
 			(char *)"--max-allowed-packet=1G",
 			(char *)"--batch",
 			(char *)"--binary-mode",
 			(char *)"--sandbox",
+			out_w >= 0 ? (char *)"--skip-column-names" : NULL,
+			(char *)"--unbuffered", /* each marker's output at once */
 			NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -202,7 +208,10 @@ static int spawn(struct sqlclient *c, int in_r, int err_w, int optfd, struct err
 		return error_set(err, -ENOMEM, "restore: out of memory");
 	}
 	rc = posix_spawn_file_actions_adddup2(&fa, in_r, 0);
-	rc = rc ? rc : posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (out_w >= 0)
+		rc = rc ? rc : posix_spawn_file_actions_adddup2(&fa, out_w, 1);
+	else
+		rc = rc ? rc : posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	rc = rc ? rc : posix_spawn_file_actions_adddup2(&fa, err_w, 2);
 	rc = rc ? rc : posix_spawn_file_actions_adddup2(&fa, optfd, 3);
 	/* Our signal mask (sigcancel blocks SIGINT/SIGTERM) and ignored
@@ -211,16 +220,54 @@ static int spawn(struct sqlclient *c, int in_r, int err_w, int optfd, struct err
 		: posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	rc = rc ? rc : posix_spawnattr_setsigmask(&at, &none);
 	rc = rc ? rc : posix_spawnattr_setsigdefault(&at, &def);
-	rc = rc ? rc : posix_spawnp(&c->pid, c->name, &fa, &at, argv, environ);
+	rc = rc ? rc : posix_spawnp(pid, name, &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	if (rc) {
-		c->pid = 0;
+		*pid = 0;
 		return error_set(err, -rc,
 				 "cannot run the '%s' client: %s (install mariadb-client or put it "
 				 "in PATH)",
-				 c->name, strerror(rc));
+				 name, strerror(rc));
 	}
+	return 0;
+}
+
+static int spawn(struct sqlclient *c, int in_r, int err_w, int optfd, struct errbuf *err)
+{
+	return spawn_client(c->name, &c->pid, in_r, -1, err_w, optfd, err);
+}
+
+int sqlclient_spawn_piped(const char *client, const struct restore_target *t, pid_t *pid,
+			  int *in_fd, int *out_fd, struct errbuf *err)
+{
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, optfd = -1, ret;
+
+	*pid = 0;
+	*in_fd = *out_fd = -1;
+	ret = options_memfd(t, &optfd, err);
+	if (!ret)
+		ret = high_pipe(in, err);
+	if (!ret)
+		ret = high_pipe(out, err);
+	if (!ret)
+		ret = spawn_client(client ? client : "mariadb", pid, in[0], out[1], out[1], optfd,
+				   err);
+	if (in[0] >= 0)
+		close(in[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (optfd >= 0)
+		close(optfd);
+	if (ret) {
+		if (in[1] >= 0)
+			close(in[1]);
+		if (out[0] >= 0)
+			close(out[0]);
+		return ret;
+	}
+	*in_fd = in[1];
+	*out_fd = out[0];
 	return 0;
 }
 

@@ -545,6 +545,13 @@ int sqlguard_feed(struct sqlguard *g, const char *p, size_t n, struct errbuf *er
 	return run(g, false, err);
 }
 
+bool sqlguard_at_fresh_start(const struct sqlguard *g)
+{
+	return !g->pend.len && g->line_start && !g->in_string && !g->ml_comment && g->stmt_empty &&
+	       !g->delim_line && g->dlen == 1 && g->delim[0] == ';' && !g->mode.nbe &&
+	       !g->mode.ansi;
+}
+
 int sqlguard_end(struct sqlguard *g, struct errbuf *err)
 {
 	int ret = run(g, true, err);

@@ -6,6 +6,7 @@
 #ifndef DUMPER_SQLGUARD_H
 #define DUMPER_SQLGUARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "errbuf.h"
@@ -18,6 +19,11 @@ struct sqlguard *sqlguard_new(void);
  * is: a refused line fails here, before its newline could be passed on.
  * -EPERM names the line and the command. */
 int sqlguard_feed(struct sqlguard *g, const char *p, size_t n, struct errbuf *err);
+/* True between two statements as a fresh client sees them: every byte
+ * fed was judged, at a line start, no statement, string or comment open,
+ * delimiter ";", and neither NO_BACKSLASH_ESCAPES nor ANSI_QUOTES in the
+ * followed sql_mode.  `restore --jobs` splits the SQL only there. */
+bool sqlguard_at_fresh_start(const struct sqlguard *g);
 /* The end of the SQL (judges an unterminated last line). */
 int sqlguard_end(struct sqlguard *g, struct errbuf *err);
 void sqlguard_free(struct sqlguard *g);

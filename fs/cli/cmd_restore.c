@@ -1,4 +1,4 @@
-/* dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME]
+/* dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME] [--jobs N]
  *
  * The target server is [restore], each unset key falling back to
  * [mariadb], with two exceptions that keep a partial [restore] from
@@ -24,27 +24,44 @@ struct restore_args {
 	const char *file;
 	const char *database; /* NULL: every database in the dump */
 	int to_stdout;
+	unsigned jobs; /* 0: the number of CPUs */
 };
 
 static void restore_usage(void)
 {
-	fprintf(stderr, "usage: dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME]\n");
+	fprintf(stderr, "usage: dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME] "
+			"[--jobs N]\n");
+}
+
+/* --jobs N: 1 to 64 connections for the data. */
+static int parse_jobs(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < 1 || v > 64) {
+		fprintf(stderr, "dumpfs: restore: --jobs takes a number from 1 to 64, not '%s'\n",
+			s);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct restore_args *a)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"to-stdout", no_argument, NULL, 's'},
-		{"database", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'},   {"to-stdout", no_argument, NULL, 's'},
+		{"database", required_argument, NULL, 'd'}, {"jobs", required_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:d:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:d:j:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			a->config = optarg;
@@ -54,6 +71,10 @@ static int parse_args(int argc, char **argv, struct restore_args *a)
 			break;
 		case 'd':
 			a->database = optarg;
+			break;
+		case 'j':
+			if (parse_jobs(optarg, &a->jobs))
+				return -1;
 			break;
 		default:
 			restore_usage();
@@ -154,10 +175,10 @@ static void report(const struct restore_opts *o, int ret, const struct restore_s
 	}
 	logger_log(lg, LOGL_INFO, "restore_done",
 		   "file=\"%s\" target=\"%s\" database=\"%s\" sidecar=%s sql_bytes=%llu "
-		   "statements=%llu seconds=%.1f",
+		   "statements=%llu seconds=%.1f jobs=%u",
 		   o->file, where, o->database ? o->database : "(all)",
 		   st->sidecar_checked ? "match" : "none", (unsigned long long)st->sql_bytes,
-		   (unsigned long long)st->statements, st->seconds);
+		   (unsigned long long)st->statements, st->seconds, st->jobs);
 }
 
 int cmd_restore(int argc, char **argv, struct logger *lg)
@@ -183,6 +204,7 @@ int cmd_restore(int argc, char **argv, struct logger *lg)
 	o.file = a.file;
 	o.database = a.database;
 	o.out_fd = a.to_stdout ? STDOUT_FILENO : -1;
+	o.jobs = a.jobs;
 	o.progress = isatty(STDERR_FILENO);
 	o.log = lg;
 	if (have_cfg)
