@@ -103,6 +103,7 @@ struct jobs {
 	bool cancelled;
 	bool workers_up;
 	bool sync_on; /* lock and cond initialised */
+	unsigned next; /* the data connection to try first, from 0 */
 	char nonce[17];
 	struct sqlguard *guard;
 	/* The splitter. */
@@ -541,15 +542,21 @@ static int pick_worker(struct jobs *j, struct jconn **out, struct errbuf *err)
 	lock(j);
 	while (!ret && !(ret = check_locked(j, err))) {
 		best = NULL;
-		for (unsigned i = 1; i < j->nconn; i++)
-			if (!best || j->c[i].q.len < best->q.len)
-				best = &j->c[i];
+		/* From the one after the last chosen: idle ones take turns. */
+		for (unsigned k = 0; k < j->nconn - 1; k++) {
+			struct jconn *c = &j->c[1 + (j->next + k) % (j->nconn - 1)];
+
+			if (!best || c->q.len < best->q.len)
+				best = c;
+		}
 		if (best->q.len <= QUEUE_CAP / 2)
 			break;
 		cond_wait(&j->cond, &j->lock);
 	}
 	unlock(j);
 	*out = best;
+	if (best)
+		j->next = best->idx % (j->nconn - 1);
 	return ret;
 }
 
