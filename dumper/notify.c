@@ -18,7 +18,8 @@
 #define DAY 86400
 
 static const char *const kind_names[NOTIFY_NKINDS] = {
-	"failure", "success", "recovered", "stale", "key_expiry", "retention_skipped",
+	"failure",    "success",	   "recovered",	       "stale",
+	"key_expiry", "retention_skipped", "rehearsal_failed",
 };
 
 const char *notify_kind_name(enum notify_kind k)
@@ -62,6 +63,9 @@ void notify_decide(const struct notify_facts *f, struct notify_decision *d)
 	case NOTIFY_RUN_FAILED:
 	case NOTIFY_SNAPSHOT_FAILED:
 		d->events |= NOTIFY_BIT(NOTIFY_EV_FAILURE);
+		break;
+	case NOTIFY_REHEARSAL_FAILED:
+		d->events |= NOTIFY_BIT(NOTIFY_EV_REHEARSAL_FAILED);
 		break;
 	case NOTIFY_CHECK:
 		if (f->stale && !f->flags.stale_notified)
@@ -314,7 +318,7 @@ static void run_message(struct notify_event *ev, const struct backup_result *res
 
 /* Builds the decided notices into job and hands it to delivery. */
 static void emit(struct notifier *n, const struct apply_arg *a, const struct backup_result *res,
-		 const char *error, int64_t age, const char *newest)
+		 const char *error, int64_t age, const char *file)
 {
 	struct notify_job job;
 
@@ -348,11 +352,15 @@ static void emit(struct notifier *n, const struct apply_arg *a, const struct bac
 				 res->retention_skipped);
 		} else if (k == NOTIFY_EV_STALE) {
 			ev->age_seconds = age;
-			snprintf(ev->file, sizeof(ev->file), "%s", newest ? newest : "");
+			snprintf(ev->file, sizeof(ev->file), "%s", file ? file : "");
 			snprintf(ev->message, sizeof(ev->message),
 				 "the newest backup %s is %lld hours old, more than max_age_hours "
 				 "= %u: check the schedule and the last errors",
-				 newest ? newest : "", (long long)(age / 3600), n->o.max_age_hours);
+				 file ? file : "", (long long)(age / 3600), n->o.max_age_hours);
+		} else if (k == NOTIFY_EV_REHEARSAL_FAILED) {
+			snprintf(ev->file, sizeof(ev->file), "%s", file ? file : "");
+			snprintf(ev->message, sizeof(ev->message), "rehearsal of %s failed: %s",
+				 file ? file : "", error ? error : "failed");
 		}
 		for (char *p = ev->message; *p; p++)
 			if (*p == '\n' || *p == '\r')
@@ -413,6 +421,19 @@ void notifier_snapshot_failed(struct notifier *n, const char *error)
 	mutex_unlock(&n->lock);
 	apply(n, &a);
 	emit(n, &a, NULL, error, -1, NULL);
+}
+
+void notifier_rehearsal_failed(struct notifier *n, const char *file, const char *error)
+{
+	struct apply_arg a;
+	const char *slash = strrchr(file, '/');
+
+	memset(&a, 0, sizeof(a));
+	a.f.trigger = NOTIFY_REHEARSAL_FAILED;
+	a.f.now = time(NULL);
+	a.f.mode = n->o.mode;
+	notify_decide(&a.f, &a.d); /* no state: no flag to remember */
+	emit(n, &a, NULL, error, -1, slash ? slash + 1 : file);
 }
 
 /* Whether the newest backup is older than max_age_hours, as status/health

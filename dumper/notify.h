@@ -28,6 +28,8 @@
  *   and "retention_skipped" (with any `on` but never) when its retention
  *   was skipped because the backups' dates cannot be trusted (a clock
  *   jump, backup.h);
+ * - a failed `dumpfs rehearse` (a mismatch, or a file that would not
+ *   restore): "rehearsal_failed", every time (with any `on` but never);
  * - the periodic check: "stale" once when the newest backup is older than
  *   max_age_hours (health CRITICAL by age; not when there is no backup at
  *   all), the flag cleared again once it is fresh (or by the next
@@ -59,12 +61,13 @@ enum notify_kind {
 	NOTIFY_EV_STALE,	     /* status "error" */
 	NOTIFY_EV_KEY_EXPIRY,	     /* status "error" */
 	NOTIFY_EV_RETENTION_SKIPPED, /* status "error"; the run succeeded */
+	NOTIFY_EV_REHEARSAL_FAILED,  /* status "error": `dumpfs rehearse` */
 	NOTIFY_NKINDS
 };
 #define NOTIFY_BIT(kind) (1u << (kind))
 
 /* "failure", "success", "recovered", "stale", "key_expiry",
- * "retention_skipped". */
+ * "retention_skipped", "rehearsal_failed". */
 const char *notify_kind_name(enum notify_kind k);
 /* "error" or "success": the webhook's "status". */
 const char *notify_kind_status(enum notify_kind k);
@@ -72,10 +75,11 @@ const char *notify_kind_status(enum notify_kind k);
 /* ---- the policy ---------------------------------------------------- */
 
 enum notify_trigger {
-	NOTIFY_RUN_OK,		/* a backup run succeeded */
-	NOTIFY_RUN_FAILED,	/* a backup run failed */
-	NOTIFY_SNAPSHOT_FAILED, /* a snapshot stream failed by itself */
-	NOTIFY_CHECK,		/* periodic: staleness and the key */
+	NOTIFY_RUN_OK,		 /* a backup run succeeded */
+	NOTIFY_RUN_FAILED,	 /* a backup run failed */
+	NOTIFY_SNAPSHOT_FAILED,	 /* a snapshot stream failed by itself */
+	NOTIFY_CHECK,		 /* periodic: staleness and the key */
+	NOTIFY_REHEARSAL_FAILED, /* `dumpfs rehearse` found a mismatch or failed */
 };
 
 /* What the state file remembers for the alerts. */
@@ -181,6 +185,11 @@ void notifier_backup_hook(void *arg, int rc, const struct backup_result *res,
 
 /* A snapshot stream failed by itself (not closed early by its reader). */
 void notifier_snapshot_failed(struct notifier *n, const char *error);
+
+/* `dumpfs rehearse` of `file` (its name is reported) failed: `error` says
+ * which table or step.  Reads and writes no state file: a rehearsal may
+ * run where no archive is (the DPO's workstation). */
+void notifier_rehearsal_failed(struct notifier *n, const char *file, const char *error);
 
 /* Staleness of the archive dir and the key's expiry, now. */
 void notifier_check(struct notifier *n, time_t now);

@@ -356,6 +356,8 @@ static int run_pass(struct restore *r, int fd, enum pass_kind kind, struct resto
 	ret = make_sink(r, kind, st->jobs, &nullw, &sink, err);
 	if (!ret)
 		ret = sqlfilter_new(&filter, sink, r->o->database, kind == PASS_SERVER, st, err);
+	if (!ret && kind != PASS_CHECK && r->o->trailer_line)
+		sqlfilter_on_trailer(filter, r->o->trailer_line, r->o->trailer_arg);
 	if (!ret)
 		ret = gunzipstage_new(&gz, filter, &st->sql_bytes, err);
 	if (!ret) {

@@ -68,6 +68,12 @@ struct restore_opts {
 	bool no_precheck;	      /* skip the dry run without a sidecar */
 	unsigned jobs;		      /* data connections; 0 = online CPUs */
 	struct logger *log;	      /* may be NULL */
+	/* NULL, or called (in the restoring thread) with each line of the
+	 * dump's trailer (rowdigest.h: "-- dumpfs: " comment lines after the
+	 * footer), without its newline, as the pass that restores it reads
+	 * it.  For `rehearse`; the lines are untrusted. */
+	void (*trailer_line)(void *arg, const char *line, size_t len);
+	void *trailer_arg;
 };
 
 struct restore_stats {
@@ -107,5 +113,8 @@ int gunzipstage_new(struct writer **out, struct writer *next, uint64_t *sql_byte
  * statements. */
 int sqlfilter_new(struct writer **out, struct writer *next, const char *database,
 		  bool keep_line_numbers, struct restore_stats *stats, struct errbuf *err);
+/* Sets the filter's trailer_line callback (restore_opts). */
+void sqlfilter_on_trailer(struct writer *filter,
+			  void (*fn)(void *arg, const char *line, size_t len), void *arg);
 
 #endif

@@ -102,7 +102,7 @@ struct jobs {
 	bool abort; /* under lock: free() or cancel */
 	bool cancelled;
 	bool workers_up;
-	bool sync_on; /* lock and cond initialised */
+	bool sync_on;  /* lock and cond initialised */
 	unsigned next; /* the data connection to try first, from 0 */
 	char nonce[17];
 	struct sqlguard *guard;

@@ -136,10 +136,11 @@ int gunzipstage_new(struct writer **out, struct writer *next, uint64_t *sql_byte
 
 /* ---- the SQL filter ---- */
 
-#define PREFIX_MAX   4096  /* enough of a line to classify it */
-#define PENDING_MAX  65536 /* comment lines held for the next statement */
-#define OUT_FLUSH    65536
-#define FOOTER_FIRST "SET SQL_MODE=@OLD_SQL_MODE;"
+#define PREFIX_MAX     4096  /* enough of a line to classify it */
+#define PENDING_MAX    65536 /* comment lines held for the next statement */
+#define OUT_FLUSH      65536
+#define FOOTER_FIRST   "SET SQL_MODE=@OLD_SQL_MODE;"
+#define TRAILER_PREFIX "-- dumpfs: "
 
 enum section { SEC_HEADER, SEC_DB, SEC_FOOTER };
 
@@ -162,6 +163,8 @@ struct sqlfilter {
 	bool failed;
 	struct strbuf pending, out, names;
 	struct sqlguard *guard; /* sees every byte before it is passed on */
+	void (*trailer_line)(void *arg, const char *line, size_t len);
+	void *trailer_arg;
 };
 
 static int sf_flush(struct sqlfilter *f, struct errbuf *err)
@@ -312,6 +315,8 @@ static int sf_line(struct sqlfilter *f, char *line, size_t n, struct errbuf *err
 	if (blank(line) || starts(line, "--")) {
 		if (!blank(line))
 			f->completed = false;
+		if (f->trailer_line && f->sec == SEC_FOOTER && starts(line, TRAILER_PREFIX))
+			f->trailer_line(f->trailer_arg, line, n - 1);
 		line[n - 1] = '\n';
 		strbuf_add(&f->pending, line, n);
 		if (f->pending.len > PENDING_MAX)
@@ -434,6 +439,15 @@ static void sf_free(struct writer *w)
 }
 
 static const struct writer_ops sqlfilter_ops = {"sql filter", sf_write, sf_close, sf_free};
+
+void sqlfilter_on_trailer(struct writer *filter,
+			  void (*fn)(void *arg, const char *line, size_t len), void *arg)
+{
+	struct sqlfilter *f = (struct sqlfilter *)filter;
+
+	f->trailer_line = fn;
+	f->trailer_arg = arg;
+}
 
 int sqlfilter_new(struct writer **out, struct writer *next, const char *database,
 		  bool keep_line_numbers, struct restore_stats *stats, struct errbuf *err)

@@ -8,7 +8,8 @@
 #include "sha256.h"
 #include "sqlquote.h"
 
-#define LINE_PREFIX "-- dumpfs: table "
+#define LINE_PREFIX    "-- dumpfs: table "
+#define OBJECTS_PREFIX "-- dumpfs: objects"
 
 void rowdigest_init(struct rowdigest *dg)
 {
@@ -207,4 +208,53 @@ int rowdigest_parse_line(const char *line, size_t len, struct rowdigest_line *ou
 	    parse_ident(&p, end, out->table))
 		return -EINVAL;
 	return parse_tail(p, end, out);
+}
+
+static const char *const object_keys[] = {"views", "triggers", "routines", "events", "sequences"};
+
+static unsigned *object_field(struct rowdigest_objects *o, size_t i)
+{
+	unsigned *f[] = {&o->views, &o->triggers, &o->routines, &o->events, &o->sequences};
+
+	return f[i];
+}
+
+void rowdigest_add_objects_line(struct strbuf *sb, const struct rowdigest_objects *o)
+{
+	struct rowdigest_objects c = *o;
+
+	strbuf_addstr(sb, OBJECTS_PREFIX);
+	for (size_t i = 0; i < sizeof(object_keys) / sizeof(object_keys[0]); i++)
+		strbuf_addf(sb, " %s=%u", object_keys[i], *object_field(&c, i));
+	strbuf_addch(sb, '\n');
+}
+
+int rowdigest_parse_objects(const char *line, size_t len, struct rowdigest_objects *out)
+{
+	const char *p = line, *end = line + len;
+	size_t plen = strlen(OBJECTS_PREFIX);
+
+	memset(out, 0, sizeof(*out));
+	if (len < plen || memcmp(p, OBJECTS_PREFIX, plen))
+		return -EINVAL;
+	p += plen;
+	for (size_t i = 0; i < sizeof(object_keys) / sizeof(object_keys[0]); i++) {
+		size_t klen = strlen(object_keys[i]);
+		const char *digits;
+		unsigned v = 0;
+
+		if ((size_t)(end - p) < klen + 2 || p[0] != ' ' ||
+		    memcmp(p + 1, object_keys[i], klen) || p[1 + klen] != '=')
+			return -EINVAL;
+		p += klen + 2;
+		for (digits = p; p < end && *p >= '0' && *p <= '9'; p++) {
+			if (p - digits >= 9)
+				return -EINVAL;
+			v = v * 10 + (unsigned)(*p - '0');
+		}
+		if (p == digits || (p - digits > 1 && *digits == '0'))
+			return -EINVAL;
+		*object_field(out, i) = v;
+	}
+	return p == end ? 0 : -EINVAL;
 }

@@ -51,4 +51,15 @@ struct rowdigest_line {
  * decimal row count, 64 lowercase hex digits) returns -EINVAL. */
 int rowdigest_parse_line(const char *line, size_t len, struct rowdigest_line *out);
 
+/* The objects line's counts. */
+struct rowdigest_objects {
+	unsigned views, triggers, routines, events, sequences;
+};
+
+/* Appends the objects line (with its newline). */
+void rowdigest_add_objects_line(struct strbuf *sb, const struct rowdigest_objects *o);
+/* Parses `line` (len bytes, no newline) as the objects line: exactly the
+ * form above, each count a decimal of at most 9 digits; else -EINVAL. */
+int rowdigest_parse_objects(const char *line, size_t len, struct rowdigest_objects *out);
+
 #endif

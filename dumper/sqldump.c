@@ -100,6 +100,12 @@ int sqldump_new(struct sqldump **out, const struct sqldump_opts *opts, struct er
 	return 0;
 }
 
+const char *sqldump_trailer(const struct sqldump *d, size_t *len)
+{
+	*len = d->trailer.len;
+	return d->trailer.len ? d->trailer.buf : "";
+}
+
 void sqldump_free(struct sqldump *d)
 {
 	if (!d)
@@ -407,13 +413,12 @@ static void write_header(struct sqldump *d, const struct snapshot_info *snap,
 static void write_trailer(struct sqldump *d)
 {
 	const struct sqldump_stats *s = d->stats;
+	struct rowdigest_objects o = {s->views, s->triggers, s->routines, s->events, s->sequences};
 
 	strbuf_addch(&d->sb, '\n');
 	if (d->trailer.len)
 		strbuf_add(&d->sb, d->trailer.buf, d->trailer.len);
-	strbuf_addf(&d->sb,
-		    "-- dumpfs: objects views=%u triggers=%u routines=%u events=%u sequences=%u\n",
-		    s->views, s->triggers, s->routines, s->events, s->sequences);
+	rowdigest_add_objects_line(&d->sb, &o);
 }
 
 static void write_footer(struct sqldump *d)

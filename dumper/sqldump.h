@@ -28,6 +28,10 @@ struct sqldump_opts {
 	size_t max_insert_bytes;    /* 0 = 1 MiB */
 	unsigned net_write_timeout; /* 0 = 3600 s */
 	struct logger *log;	    /* borrowed; may be NULL */
+	/* Rows are read and digested but not written (`rehearse` re-reads a
+	 * restored server with the dump's own code): the output is the DDL
+	 * only, and sqldump_trailer() what the dump's trailer would say. */
+	bool digests_only;
 };
 
 struct sqldump_stats {
@@ -51,6 +55,12 @@ int sqldump_run(struct sqldump *d, struct writer *out, struct sqldump_stats *sta
  * second connection, best effort, a few seconds at most. */
 void sqldump_cancel(struct sqldump *d);
 void sqldump_free(struct sqldump *d);
+
+/* After a successful sqldump_run(): the trailer's table lines
+ * (rowdigest.h), *len bytes, each ending with a newline; the object
+ * counts are in the stats.  Owned by d, valid until the next run or
+ * sqldump_free(). */
+const char *sqldump_trailer(const struct sqldump *d, size_t *len);
 
 /* True for the server's own databases (information_schema, mysql, ...),
  * which a dump with an empty database list leaves out. */

@@ -18,7 +18,7 @@
 
 #define RANDOM_LEN 6 /* mkdtemp's XXXXXX */
 
-static const char *const kinds[] = {"gpg", "v"};
+static const char *const kinds[] = {"gpg", "v", "rehearse"};
 
 int tmphome_make(char *buf, size_t len, const char *base, const char *kind, int *lock_fd,
 		 struct errbuf *err)
@@ -34,7 +34,7 @@ int tmphome_make(char *buf, size_t len, const char *base, const char *kind, int 
 	if (!mkdtemp(buf)) {
 		e = errno;
 		buf[0] = '\0';
-		return error_set(err, -e, "cannot create a temporary GnuPG home in '%s': %s", base,
+		return error_set(err, -e, "cannot create a temporary directory in '%s': %s", base,
 				 strerror(e));
 	}
 	fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -44,7 +44,7 @@ int tmphome_make(char *buf, size_t len, const char *base, const char *kind, int 
 			close(fd);
 		rmdir(buf);
 		buf[0] = '\0';
-		return error_set(err, -e, "cannot lock the temporary GnuPG home in '%s': %s", base,
+		return error_set(err, -e, "cannot lock the temporary directory in '%s': %s", base,
 				 strerror(e));
 	}
 	*lock_fd = fd;

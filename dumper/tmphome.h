@@ -1,5 +1,6 @@
 /* Private temporary directories (the GnuPG homes of gpgkey.c, which
- * pgpverify.c uses too; older versions also made "v" homes):
+ * pgpverify.c uses too; older versions also made "v" homes; the
+ * throwaway servers of tmpserver.c, kind "rehearse"):
  * "<base>/dumpfs-<kind>-<pid>-XXXXXX", mode 0700, held by a shared flock on the directory for as
  * long as it is in use.  A process killed with SIGKILL cannot remove its own; tmphome_sweep()
  * removes them later, and only them: never one whose pid is alive or whose lock is held (another
@@ -18,7 +19,7 @@
 int tmphome_make(char *buf, size_t len, const char *base, const char *kind, int *lock_fd,
 		 struct errbuf *err);
 
-/* Removes the stale homes of both kinds in $TMPDIR (when set) and /tmp:
+/* Removes the stale homes of every kind in $TMPDIR (when set) and /tmp:
  * named as above, real directories owned by this effective uid, whose pid
  * is dead and whose lock nobody holds.  Each removal is logged
  * ("cleanup" event, reason=stale_gpg_home); returns how many.  Never

@@ -20,9 +20,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"dump", cmd_dump},	{"backup", cmd_backup},	  {"check", cmd_check},
-	{"verify", cmd_verify}, {"restore", cmd_restore}, {"mount", cmd_mount},
-	{"prune", cmd_prune},
+	{"dump", cmd_dump},	{"backup", cmd_backup},	    {"check", cmd_check},
+	{"verify", cmd_verify}, {"restore", cmd_restore},   {"mount", cmd_mount},
+	{"prune", cmd_prune},	{"rehearse", cmd_rehearse},
 };
 
 static const struct command *find_command(const char *name)

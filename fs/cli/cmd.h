@@ -11,6 +11,7 @@ int cmd_check(int argc, char **argv, struct logger *lg);
 int cmd_verify(int argc, char **argv, struct logger *lg);
 int cmd_restore(int argc, char **argv, struct logger *lg);
 int cmd_prune(int argc, char **argv, struct logger *lg);
+int cmd_rehearse(int argc, char **argv, struct logger *lg);
 int cmd_mount(int argc, char **argv, struct logger *lg);
 
 #endif

@@ -1,6 +1,7 @@
 #include "cmdutil.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -8,13 +9,16 @@
 
 extern char **environ;
 
-int cmd_load_config(struct config *cfg, const char *opt_path, struct logger *lg)
+static int load_config(struct config *cfg, const char *opt_path, bool alerts_only,
+		       struct logger *lg)
 {
 	const char *path = jobopts_config_path(opt_path);
+	const char *const *envp = (const char *const *)environ;
 	struct errbuf err;
 
 	errbuf_clear(&err);
-	if (config_load(cfg, path, (const char *const *)environ, &err)) {
+	if (alerts_only ? config_load_alerts_only(cfg, path, envp, &err)
+			: config_load(cfg, path, envp, &err)) {
 		fprintf(stderr, "dumpfs: %s\n", err.msg);
 		return -1;
 	}
@@ -29,6 +33,16 @@ int cmd_load_config(struct config *cfg, const char *opt_path, struct logger *lg)
 		return -1;
 	}
 	return 0;
+}
+
+int cmd_load_config(struct config *cfg, const char *opt_path, struct logger *lg)
+{
+	return load_config(cfg, opt_path, false, lg);
+}
+
+int cmd_load_alerts_config(struct config *cfg, const char *opt_path, struct logger *lg)
+{
+	return load_config(cfg, opt_path, true, lg);
 }
 
 void cmd_error(struct logger *lg, const char *command, const struct errbuf *err)

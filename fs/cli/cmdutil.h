@@ -14,6 +14,8 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
  * returns -1 with cfg released.  Until the file is read lines are text:
  * a config error is "dumpfs: <why>" whatever [log] format says. */
 int cmd_load_config(struct config *cfg, const char *opt_path, struct logger *lg);
+/* The same with config_load_alerts_only(): no key required. */
+int cmd_load_alerts_config(struct config *cfg, const char *opt_path, struct logger *lg);
 
 /* Parses the only option of backup, check and verify: -c/--config.
  * Returns the index of the first operand (argc when none), or -1 after

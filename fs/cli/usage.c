@@ -13,6 +13,9 @@ static const char overview[] =
 	"                                                          decrypt + gunzip + load into "
 	"MariaDB\n"
 	"       dumpfs prune   [-c CONFIG] [--dry-run]             retention now\n"
+	"       dumpfs rehearse [-c CONFIG] FILE [--json] [--jobs N]\n"
+	"                                                          restore into a throwaway "
+	"server, compare\n"
 	"       dumpfs --version | --help | help COMMAND\n"
 	"\n"
 	"CONFIG defaults to $DUMPFS_CONFIG, else /etc/dumpfs/dumpfs.ini.\n"
@@ -92,6 +95,17 @@ static const struct command_help helps[] = {
 		  "nothing.  Nothing is deleted while a backup runs, or when the newest\n"
 		  "backup is dated in the future.\n"
 		  "Exit: 0 success, 1 failure, 2 usage/config.\n"},
+	{"rehearse", "usage: dumpfs rehearse [-c CONFIG] FILE [--json] [--jobs N]\n"
+		     "Restores FILE (private key from GnuPG's keyring, as restore) into a\n"
+		     "throwaway MariaDB server of its own (mariadb-install-db and mariadbd\n"
+		     "from PATH; unix socket only, a private directory under TMPDIR, its\n"
+		     "data encrypted with keys held in memory; all removed at the end, also\n"
+		     "on SIGINT/SIGTERM), re-reads every table and compares row counts,\n"
+		     "row digests and object counts with the file's trailer lines.\n"
+		     "Prints one line per mismatch and a summary, or with --json one\n"
+		     "object (ok, tables, rows, mismatches, restore_seconds).  CONFIG only\n"
+		     "for [notify] (a failed rehearsal is alerted) and [log].\n"
+		     "Exit: 0 all equal, 1 mismatch or failure, 2 usage/config.\n"},
 };
 
 int usage_print(FILE *f, const char *command)

@@ -478,7 +478,8 @@ static void load_release(struct load *ld)
 		(void)fclose(ld->f); /* read-only */
 }
 
-int config_load(struct config *cfg, const char *path, const char *const *envp, struct errbuf *err)
+static int load(struct config *cfg, const char *path, const char *const *envp, bool required,
+		struct errbuf *err)
 {
 	struct load ld = {.cfg = cfg, .path = path, .err = err};
 	int rc;
@@ -493,12 +494,23 @@ int config_load(struct config *cfg, const char *path, const char *const *envp, s
 	}
 	rc = set_defaults(cfg, err);
 	if (!rc && !(rc = config_parse_file(&ld)) && !(rc = config_parse_env(&ld, envp)) &&
-	    !(rc = apply_all(&ld)) && !(rc = check_required(&ld)))
+	    !(rc = apply_all(&ld)) && !(rc = required ? check_required(&ld) : 0))
 		rc = check_notify(&ld);
 	load_release(&ld);
 	if (rc)
 		config_release(cfg);
 	return rc;
+}
+
+int config_load(struct config *cfg, const char *path, const char *const *envp, struct errbuf *err)
+{
+	return load(cfg, path, envp, true, err);
+}
+
+int config_load_alerts_only(struct config *cfg, const char *path, const char *const *envp,
+			    struct errbuf *err)
+{
+	return load(cfg, path, envp, false, err);
 }
 
 void config_release(struct config *cfg)

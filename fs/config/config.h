@@ -99,6 +99,11 @@ struct config {
 /* Loads `path` with overrides from `envp` (NULL-terminated "K=V" list,
  * usually environ).  On failure cfg is released and err says why. */
 int config_load(struct config *cfg, const char *path, const char *const *envp, struct errbuf *err);
+/* The same for a command that uses only [notify] and [log] (`rehearse` on
+ * the DPO's workstation): every key is still checked where set, but
+ * none is required. */
+int config_load_alerts_only(struct config *cfg, const char *path, const char *const *envp,
+			    struct errbuf *err);
 void config_release(struct config *cfg);
 
 /* Overwrites the values of the DUMPFS_* variables that carry secrets

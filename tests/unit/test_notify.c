@@ -213,6 +213,25 @@ TEST(notify_kind_names)
 	CHECK_STREQ(notify_kind_status(NOTIFY_EV_STALE), "error");
 	CHECK_STREQ(notify_kind_status(NOTIFY_EV_RECOVERED), "success");
 	CHECK_STREQ(notify_kind_status(NOTIFY_EV_SUCCESS), "success");
+	CHECK_STREQ(notify_kind_name(NOTIFY_EV_REHEARSAL_FAILED), "rehearsal_failed");
+	CHECK_STREQ(notify_kind_status(NOTIFY_EV_REHEARSAL_FAILED), "error");
+}
+
+TEST(notify_rehearsal_failed_every_time_unless_never)
+{
+	struct notify_facts f = facts(NOTIFY_MODE_FAILURE, NOTIFY_REHEARSAL_FAILED);
+	struct notify_decision d;
+
+	notify_decide(&f, &d);
+	CHECK(d.events == NOTIFY_BIT(NOTIFY_EV_REHEARSAL_FAILED));
+	CHECK(!d.heartbeat); /* not a backup: the dead man's switch stays put */
+	CHECK(!d.flags_changed);
+	f.flags.stale_notified = true; /* nothing the state says hides it */
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_REHEARSAL_FAILED));
+	f.mode = NOTIFY_MODE_ALWAYS;
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_REHEARSAL_FAILED));
+	f.mode = NOTIFY_MODE_NEVER;
+	CHECK(events(&f) == 0);
 }
 
 /* ---- the notifier with a real state file, no channels ---- */
