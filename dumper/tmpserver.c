@@ -269,8 +269,7 @@ static int path_in(const struct tmpserver *s, const char *name, char *out, size_
 		   struct errbuf *err)
 {
 	if ((size_t)snprintf(out, len, "%s/%s", s->dir, name) >= len)
-		return error_set(err, -ENAMETOOLONG, "TMPDIR '%s' is too long",
-				 s->o->base);
+		return error_set(err, -ENAMETOOLONG, "TMPDIR '%s' is too long", s->o->base);
 	return 0;
 }
 
@@ -402,14 +401,12 @@ static int make_keys(struct tmpserver *s, struct errbuf *err)
 		}
 		line[n++] = '\n';
 		if (fd_write_all(fd, line, (size_t)n))
-			return error_set(err, -errno, "writing the key memfd: %s",
-					 strerror(errno));
+			return error_set(err, -errno, "writing the key memfd: %s", strerror(errno));
 	}
 	explicit_bzero(key, sizeof(key));
 	explicit_bzero(line, sizeof(line));
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL))
-		return error_set(err, -errno, "sealing the key memfd: %s",
-				 strerror(errno));
+		return error_set(err, -errno, "sealing the key memfd: %s", strerror(errno));
 	return 0;
 }
 
@@ -431,10 +428,10 @@ static int wait_install(struct tmpserver *s, double deadline, struct errbuf *err
 		if (now_s() > deadline) {
 			kill_wait(s, &s->install_pid);
 			log_tail(logfile, tail, sizeof(tail));
-			return error_set(
-				err, -ETIMEDOUT,
-				"mariadb-install-db did not finish within %u s: %s",
-				s->o->start_timeout ? s->o->start_timeout : START_TIMEOUT, tail);
+			return error_set(err, -ETIMEDOUT,
+					 "mariadb-install-db did not finish within %u s: %s",
+					 s->o->start_timeout ? s->o->start_timeout : START_TIMEOUT,
+					 tail);
 		}
 		pause_poll();
 	}
@@ -543,12 +540,11 @@ static int wait_ready(struct tmpserver *s, double deadline, struct errbuf *err)
 		}
 		if (now_s() > deadline) {
 			log_tail(logfile, tail, sizeof(tail));
-			return error_set(
-				err, -ETIMEDOUT,
-				"the throwaway mariadbd did not accept a connection "
-				"within %u s (%s; its error log ends: %s)",
-				s->o->start_timeout ? s->o->start_timeout : START_TIMEOUT,
-				last.msg[0] ? last.msg : "no socket yet", tail);
+			return error_set(err, -ETIMEDOUT,
+					 "the throwaway mariadbd did not accept a connection "
+					 "within %u s (%s; its error log ends: %s)",
+					 s->o->start_timeout ? s->o->start_timeout : START_TIMEOUT,
+					 last.msg[0] ? last.msg : "no socket yet", tail);
 		}
 		pause_poll();
 	}

@@ -11,6 +11,8 @@
 #   BENCH_BOOST=-10 (own autogroup at that nice: near-quiet figures on a
 #   machine busy with other sessions, at their expense)
 #   BENCH_DISK_MBPS=500 (the disk-bound archive read's bandwidth limit)
+#   BENCH_RESTORE=0 (skip the restore part: dumpfs restore --jobs 1/2 vs
+#   gpg -d | gunzip | mariadb into a second private server)
 #   DUMPFS=./dumpfs
 #
 # The dataset is built once per size and cached in BENCH_DIR.  Everything

@@ -1,4 +1,4 @@
-"""`dumpfs restore --jobs N` (SPEC 11): table data on N connections.
+"""`dumpfs restore --jobs N` (docs/rehearse.md): table data on N connections.
 
 - `--jobs 4` of the corpus plus a database of parent/child tables with
   foreign keys and a trigger that writes an audit table equals the source
