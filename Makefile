@@ -245,6 +245,7 @@ demo:
 bench:
 	@tests/deps.sh build test bench
 	$(MAKE) all
+	$(MAKE) BUILD=build/nodigest CPPFLAGS=-DDUMPFS_BENCH_NO_DIGESTS build/nodigest/dumpfs
 	tests/bench/bench.sh
 
 # DESTDIR stages a package.  The mount helper link points at the installed

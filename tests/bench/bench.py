@@ -9,6 +9,8 @@ the exit trap).  Environment:
   BENCH_COMPARE=1      run 256M and 1G (BENCH_COMPARE_SIZES) and compare RSS
   BENCH_MOUNT=0        skip the FUSE mount part
   BENCH_RESTORE=0      skip the restore part (restorebench.py)
+  BENCH_DIGEST=0       skip the digest cost part (digestbench.py)
+  DUMPFS_NODIGEST=...  the build without row digests (build/nodigest/dumpfs)
   BENCH_BOOST=-10      own session/autogroup at that nice (see boost_priority)
   DUMPFS=./dumpfs      the binary under test (optimized build)
 It is a measurement, not a test: it exits 0 when targets are missed (the
@@ -28,6 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import benchdb  # noqa: E402
+import digestbench  # noqa: E402
 import mountbench  # noqa: E402
 import restorebench  # noqa: E402
 import runner  # noqa: E402
@@ -432,6 +435,7 @@ def bench_size(args, key, pids, size):
             if ctx.mount is not None:
                 ctx.mount.stop()
         res = summarize(ctx, info, samples, checks, sql, mount, load_start)
+        res["digests"] = digestbench.run(ctx, log)
         res["restore"] = restorebench.run(ctx, log)
     finally:
         srv.stop()

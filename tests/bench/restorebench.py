@@ -5,8 +5,12 @@ loading the bench database's dumpfs backup into a second private server
 pipeline: wall, the client side's CPU (dumpfs, its gpg and its mariadb
 clients; or the three pipeline stages) and mariadbd's CPU.
 
-Target: stock wall / `--jobs 2` wall >= 1.6 (two cores: the server on
-both).  BENCH_RESTORE=0 skips this part.
+Also `dumpfs rehearse --jobs 2` of the same file (its own throwaway
+server under the run dir: install, start, restore, re-read, compare).
+
+Targets: stock wall / `--jobs 2` wall >= 1.6 (two cores: the server on
+both); rehearse wall / `restore --jobs 2` wall <= 1.3.
+BENCH_RESTORE=0 skips this part.
 """
 
 import os
@@ -16,6 +20,7 @@ import benchdb
 from runner import fmt_samples, median, run_timed, shell
 
 TARGET_JOBS_SPEEDUP = 1.6
+TARGET_REHEARSE_RATIO = 1.3
 
 
 def _config(ctx, target):
@@ -30,7 +35,8 @@ def _config(ctx, target):
 
 LABELS = [("stock", "gpg -d | gunzip | mariadb"),
           ("jobs1", "dumpfs restore --jobs 1"),
-          ("jobs2", "dumpfs restore --jobs 2")]
+          ("jobs2", "dumpfs restore --jobs 2"),
+          ("rehearse", "dumpfs rehearse --jobs 2")]
 
 
 def _contenders(ctx, cfg, dump, target):
@@ -40,6 +46,7 @@ def _contenders(ctx, cfg, dump, target):
         "stock": shell("%s | gzip -dc | %s" % (gpg, client)),
         "jobs1": [ctx.dumpfs, "restore", "-c", cfg, "--jobs", "1", dump],
         "jobs2": [ctx.dumpfs, "restore", "-c", cfg, "--jobs", "2", dump],
+        "rehearse": [ctx.dumpfs, "rehearse", "--jobs", "2", dump],
     }
     return [(key, label, argv[key]) for key, label in LABELS]
 
@@ -50,11 +57,14 @@ def _rounds(ctx, cfg, dump, target, log):
         log("restore round %d/%d" % (rnd, ctx.rounds))
         for key, label, argv in _contenders(ctx, cfg, dump, target):
             target.sql("DROP DATABASE IF EXISTS %s;" % benchdb.DB_NAME)
-            s = run_timed(key, argv, env=ctx.key.env(), errdir=ctx.run_dir,
+            env = dict(ctx.key.env(), TMPDIR=ctx.run_dir)
+            s = run_timed(key, argv, env=env, errdir=ctx.run_dir,
                           server_pid=target.proc.pid)
             samples.setdefault(key, []).append(s)
             rows = "?"
-            if s.ok:
+            if s.ok and key == "rehearse":
+                rows = "(its own server)"
+            elif s.ok:
                 rows = target.sql("SELECT COUNT(*) FROM %s.orders" %
                                   benchdb.DB_NAME)[0][0]
             log("  %-28s %6.1f s  client cpu %5.1f s  server %5.1f s  "
@@ -92,6 +102,15 @@ def _report(ctx, samples, log):
     else:
         res["speedup_jobs2"] = [None, False]
         log("  stock/--jobs 2 time      n/a  (a run failed)    FAIL")
+    rh = median([s.wall for s in samples.get("rehearse", []) if s.ok])
+    if rh and j2:
+        ok = rh / j2 <= TARGET_REHEARSE_RATIO
+        res["rehearse_ratio"] = [rh / j2, ok]
+        log("  rehearse/restore time  %5.2fx  (<= %.1fx)        %s" % (
+            rh / j2, TARGET_REHEARSE_RATIO, "PASS" if ok else "FAIL"))
+    else:
+        res["rehearse_ratio"] = [None, False]
+        log("  rehearse/restore time    n/a  (a run failed)    FAIL")
     return res
 
 
