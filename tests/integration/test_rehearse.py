@@ -252,6 +252,48 @@ def test_failure_is_alerted_with_a_notify_only_config(env):
     assert env.sink.posts("/hook") == []
 
 
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contrib",
+                      "rehearse", "dumpfs-rehearse-latest.sh")
+
+
+def run_script(env, directory, report_dir):
+    e = child_env(None, env.key.home)
+    e["DUMPFS"] = dumpfs_bin()
+    e["TMPDIR"] = env.tmpdir()
+    res = subprocess.run([SCRIPT, directory, report_dir], env=e, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+    assert_no_sanitizer(res.stderr)
+    assert_nothing_left(e["TMPDIR"])
+    return res
+
+
+def test_contrib_script_rehearses_the_newest_backup(env):
+    reports = tempfile.mkdtemp(dir=env.dir)
+    newest = sorted(n for n in os.listdir(env.archive) if n.endswith(".sql.gz.gpg"))[-1]
+    res = run_script(env, env.archive, reports)
+    assert res.returncode == 0, res.stderr.decode()
+    assert ("rehearsal of %s/%s: OK" % (env.archive, newest)) in res.stdout.decode()
+    with open(os.path.join(reports, "rehearse-%s.json" % newest[:-len(".sql.gz.gpg")])) as f:
+        doc = json.load(f)
+    assert doc["ok"] is True and doc["file"].endswith(newest)
+    # A copy whose sidecar does not match is not rehearsed.
+    bad = tempfile.mkdtemp(dir=env.dir)
+    with open(os.path.join(env.archive, newest), "rb") as f:
+        data = f.read()
+    with open(os.path.join(bad, newest), "wb") as f:
+        f.write(data[:-1] + bytes([data[-1] ^ 1]))
+    with open(os.path.join(env.archive, newest + ".sha256"), "rb") as f:
+        sidecar = f.read()
+    with open(os.path.join(bad, newest + ".sha256"), "wb") as f:
+        f.write(sidecar)
+    res = run_script(env, bad, reports)
+    assert res.returncode == 1
+    assert b"does not match its sidecar" in res.stderr
+    # No backup at all: exit 2.
+    res = run_script(env, tempfile.mkdtemp(dir=env.dir), reports)
+    assert res.returncode == 2 and b"no backup" in res.stderr
+
+
 def wait_for(pred, timeout, what):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -302,3 +344,27 @@ def test_sigterm_mid_restore_leaves_nothing(env):
     assert p.returncode == 1, err.decode()
     assert b"cancelled" in out + err
     assert_nothing_left(tmpdir)
+
+
+def test_sigkill_leftover_is_swept_by_the_next_run(env):
+    tmpdir = env.tmpdir()
+    e = child_env(None, env.key.home)
+    e["TMPDIR"] = tmpdir
+    p = subprocess.Popen([dumpfs_bin(), "rehearse", env.backup], env=e,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: any(os.path.exists(os.path.join(tmpdir, d, "sock"))
+                             for d in os.listdir(tmpdir)), 300, "the throwaway server")
+        p.kill()
+        p.wait()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    left = os.listdir(tmpdir)
+    assert len(left) == 1 and left[0].startswith("dumpfs-rehearse-"), left
+    # Its programs die with it (parent-death signal).
+    wait_for(lambda: server_processes(tmpdir) == [], 30, "the server to die")
+    res = env.run(env.backup, tmpdir=tmpdir)  # asserts nothing is left
+    assert res.returncode == 0, res.stderr.decode()
