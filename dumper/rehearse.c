@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "restore.h"
+#include "sink.h"
 #include "sqldump.h"
 #include "thread.h"
 #include "tmpserver.h"
@@ -260,34 +261,11 @@ static int run_restore(struct rehearse *r, struct tmpserver *srv, struct trailer
 	return 0;
 }
 
-static int null_write(struct writer *w, const void *buf, size_t len, struct errbuf *err)
-{
-	(void)w;
-	(void)buf;
-	(void)len;
-	(void)err;
-	return 0;
-}
-
-static int null_close(struct writer *w, struct errbuf *err)
-{
-	(void)w;
-	(void)err;
-	return 0;
-}
-
-static void null_free(struct writer *w)
-{
-	(void)w;
-}
-
-static const struct writer_ops null_ops = {"re-read", null_write, null_close, null_free};
-
 /* The restored server read with the dump's own code; its trailer into got. */
 static int reread(struct rehearse *r, struct tmpserver *srv, struct trailer *got,
 		  struct errbuf *err)
 {
-	struct writer nullw = {&null_ops};
+	struct writer nullw;
 	struct sqldump_opts o;
 	struct sqldump_stats st;
 	struct sqldump *d;
@@ -300,6 +278,7 @@ static int reread(struct rehearse *r, struct tmpserver *srv, struct trailer *got
 	o.conn.user = tmpserver_user(srv);
 	o.routines = o.triggers = o.events = true;
 	o.digests_only = true;
+	nullsink_init(&nullw);
 	ret = sqldump_new(&d, &o, err);
 	if (ret)
 		return ret;

@@ -274,29 +274,6 @@ out:
 
 /* ---- the chain ---- */
 
-static int null_write(struct writer *w, const void *buf, size_t len, struct errbuf *err)
-{
-	(void)w;
-	(void)buf;
-	(void)len;
-	(void)err;
-	return 0;
-}
-
-static int null_close(struct writer *w, struct errbuf *err)
-{
-	(void)w;
-	(void)err;
-	return 0;
-}
-
-static void null_free(struct writer *w)
-{
-	(void)w;
-}
-
-static const struct writer_ops null_ops = {"check", null_write, null_close, null_free};
-
 enum pass_kind { PASS_CHECK, PASS_FD, PASS_SERVER };
 
 static int make_sink(struct restore *r, enum pass_kind kind, unsigned jobs, struct writer *nullw,
@@ -342,7 +319,7 @@ static int close_chain(struct writer *gz, struct writer *filter, struct writer *
 static int run_pass(struct restore *r, int fd, enum pass_kind kind, struct restore_stats *st,
 		    struct errbuf *err)
 {
-	struct writer nullw = {&null_ops}, *sink = NULL, *filter = NULL, *gz = NULL;
+	struct writer nullw, *sink = NULL, *filter = NULL, *gz = NULL;
 	struct progress prog = {r->o->progress, kind == PASS_CHECK ? "checking" : "restoring", 0,
 				st, 0};
 	struct dctx d = {r, fd, NULL, st, &prog, {""}, 0};
@@ -353,6 +330,7 @@ static int run_pass(struct restore *r, int fd, enum pass_kind kind, struct resto
 		return error_set(err, -errno, "cannot rewind '%s': %s", r->o->file,
 				 strerror(errno));
 	prog.total = (uint64_t)sb.st_size;
+	nullsink_init(&nullw);
 	ret = make_sink(r, kind, st->jobs, &nullw, &sink, err);
 	if (!ret)
 		ret = sqlfilter_new(&filter, sink, r->o->database, kind == PASS_SERVER, st, err);

@@ -92,6 +92,34 @@ static const struct writer_ops fdsink_ops = {
 	.free = fdsink_free,
 };
 
+static int null_write(struct writer *w, const void *buf, size_t len, struct errbuf *err)
+{
+	(void)w;
+	(void)buf;
+	(void)len;
+	(void)err;
+	return 0;
+}
+
+static int null_close(struct writer *w, struct errbuf *err)
+{
+	(void)w;
+	(void)err;
+	return 0;
+}
+
+static void null_free(struct writer *w)
+{
+	(void)w;
+}
+
+static const struct writer_ops null_ops = {"discard", null_write, null_close, null_free};
+
+void nullsink_init(struct writer *w)
+{
+	w->ops = &null_ops;
+}
+
 int fdsink_new(struct writer **out, int fd, const char *name, struct errbuf *err)
 {
 	struct fdsink *s = calloc(1, sizeof(*s));

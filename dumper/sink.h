@@ -12,6 +12,11 @@
  * friends are reported with the name and strerror. */
 int fdsink_new(struct writer **out, int fd, const char *name, struct errbuf *err);
 
+/* *w becomes a writer that takes everything and keeps nothing (a dry
+ * run, a pass whose output is not wanted); it never fails and holds
+ * nothing to free. */
+void nullsink_init(struct writer *w);
+
 /* A file written as a hidden temporary ".<name>.tmp-XXXXXX" next to
  * `path`, then fsync'ed and renamed into place by outfile_commit().
  * Until committed, nothing exists under `path`. */

@@ -280,11 +280,20 @@ static void watcher_stop(struct watcher *w)
 	w->started = false;
 }
 
-/* libfuse's handlers first (they make the loop end), then ours on top. */
+/* libfuse's handlers first (they make the loop end), then ours on top.
+ * libfuse leaves a signal that was ignored at start ignored (a script's
+ * `dumpfs ... &` starts with SIGINT ignored); ours would still abort the
+ * dumps, and the loop would run on: half a stop.  SIGTERM and SIGINT
+ * always unmount, so both get libfuse's handler. */
 static int signals_install(struct watcher *w, struct fuse_session *se, struct errbuf *err)
 {
 	struct sigaction sa;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+		return error_set(err, -errno, "sigaction: %s", strerror(errno));
 	if (fuse_set_signal_handlers(se) < 0)
 		return error_set(err, -EIO, "cannot install signal handlers");
 	sig_pipe_wr = w->wfd;

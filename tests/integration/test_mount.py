@@ -721,6 +721,23 @@ def test_signal_with_an_open_reader_exits_0_and_unmounts(env, stop_mounts,
         time.sleep(0.1)
 
 
+def test_sigint_ignored_at_start_still_unmounts(env, stop_mounts):
+    # A script's `dumpfs ... &` starts with SIGINT ignored; SIGINT must
+    # still unmount (it aborted the dumps and left the loop running).
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        m = env.mount(env.config(env.subdir("archive-sigign")), "sigign")
+    finally:
+        signal.signal(signal.SIGINT, old)
+    with open("/proc/%d/status" % m.pid) as f:
+        ignored = int(next(l for l in f if l.startswith("SigIgn:")).split()[1], 16)
+    assert not ignored & (1 << (signal.SIGINT - 1))
+    m.proc.send_signal(signal.SIGINT)
+    assert m.proc.wait(timeout=30) == 0, m.log()
+    assert not mounted(m.mnt)
+    assert "unmount_requested" in m.log() and "unmounted" in m.log()
+
+
 def test_fusermount_u_exits_0(env, stop_mounts):
     m = env.mount(env.config(env.subdir("archive-fu")), "fu")
     subprocess.run(["fusermount3", "-u", m.mnt], check=True)
