@@ -3,7 +3,7 @@
 # then build/tsan/unit-tests under ThreadSanitizer, and the unit runner's
 # self-test), each libFuzzer target briefly (tests/fuzz/run.sh),
 # the integration tests (pytest, against build/asan/dumpfs; the mount and
-# alert tests again against build/tsan/dumpfs) and the compose
+# alert tests and restore --jobs again against build/tsan/dumpfs) and the compose
 # stack test (tests/stack/stack-test.sh, podman), then repeats the names of
 # whatever failed and prints ONE final line "N passed, N failed, N skipped"
 # with the totals (a skipped unit test, pytest test or stack test counts as
@@ -161,13 +161,15 @@ where, why = base_dir_choice()
 print("integration tests: server data dirs in %s (%s)" % (where, why))')
 	run_pytest "integration tests" "$log/pytest" tests/integration "$@"
 	# The mount and its alerts (the most threads: FUSE, snapshot producer
-	# and readers, notifier, scheduler, gzip workers, gpg helpers) again
+	# and readers, notifier, scheduler, gzip workers, gpg helpers) and
+	# `restore --jobs` (a writer and a reader thread per connection) again
 	# under ThreadSanitizer; the harness fails a test on any report in the
 	# daemon's output.  Only for a full run (no PYTEST-ARGS).
 	if [ $# -eq 0 ]; then
 		echo "== integration tests (tsan): DUMPFS_BIN=$tsan_dumpfs"
 		DUMPFS_BIN=$tsan_dumpfs run_pytest "integration tests (tsan)" "$log/pytest-tsan" \
-			tests/integration/test_mount.py tests/integration/test_alerts.py
+			tests/integration/test_mount.py tests/integration/test_alerts.py \
+			tests/integration/test_restore_jobs.py
 	fi
 fi
 
