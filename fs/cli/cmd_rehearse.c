@@ -32,22 +32,6 @@ struct rehearse_args {
 	unsigned jobs; /* 0: the number of CPUs */
 };
 
-static int parse_jobs(const char *s, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < 1 || v > 64) {
-		fprintf(stderr, "dumpfs: rehearse: --jobs takes a number from 1 to 64, not '%s'\n",
-			s);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct rehearse_args *a)
 {
 	static const struct option longopts[] = {
@@ -69,7 +53,7 @@ static int parse_args(int argc, char **argv, struct rehearse_args *a)
 			a->json = 1;
 			break;
 		case 'j':
-			if (parse_jobs(optarg, &a->jobs))
+			if (cmd_parse_jobs("rehearse", optarg, &a->jobs))
 				return -1;
 			break;
 		default:

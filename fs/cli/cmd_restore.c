@@ -33,23 +33,6 @@ static void restore_usage(void)
 			"[--jobs N]\n");
 }
 
-/* --jobs N: 1 to 64 connections for the data. */
-static int parse_jobs(const char *s, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < 1 || v > 64) {
-		fprintf(stderr, "dumpfs: restore: --jobs takes a number from 1 to 64, not '%s'\n",
-			s);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct restore_args *a)
 {
 	static const struct option longopts[] = {
@@ -73,7 +56,7 @@ static int parse_args(int argc, char **argv, struct restore_args *a)
 			a->database = optarg;
 			break;
 		case 'j':
-			if (parse_jobs(optarg, &a->jobs))
+			if (cmd_parse_jobs("restore", optarg, &a->jobs))
 				return -1;
 			break;
 		default:

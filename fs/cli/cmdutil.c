@@ -1,8 +1,10 @@
 #include "cmdutil.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "../config/jobopts.h"
@@ -43,6 +45,22 @@ int cmd_load_config(struct config *cfg, const char *opt_path, struct logger *lg)
 int cmd_load_alerts_config(struct config *cfg, const char *opt_path, struct logger *lg)
 {
 	return load_config(cfg, opt_path, true, lg);
+}
+
+int cmd_parse_jobs(const char *command, const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < 1 || v > 64) {
+		fprintf(stderr, "dumpfs: %s: --jobs takes a number from 1 to 64, not '%s'\n",
+			command, s);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
 }
 
 void cmd_error(struct logger *lg, const char *command, const struct errbuf *err)
