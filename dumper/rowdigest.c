@@ -50,13 +50,34 @@ static inline uint64_t read64(const unsigned char *p)
 	return le64toh(v); /* the same digest on every host */
 }
 
+static inline uint64_t read32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+/* The last len (1..7) bytes at p as a little-endian number, read with
+ * whole loads: a byte loop into a word stalls on store forwarding, and
+ * this is the row hash's hottest spot.  before: how many bytes of the
+ * field precede p (readable). */
+static inline uint64_t tail_bytes(const unsigned char *p, size_t len, size_t before)
+{
+	if (before >= 8 - len)
+		return read64(p + len - 8) >> (8 * (8 - len));
+	if (len >= 4) /* two overlapping loads; the overlap holds equal bytes */
+		return read32(p) | read32(p + len - 4) << (8 * (len - 4));
+	return (uint64_t)p[0] | (uint64_t)p[len / 2] << (8 * (len / 2)) |
+	       (uint64_t)p[len - 1] << (8 * (len - 1));
+}
+
 /* A field: its header word (NULL, or 1 and its length) in lane 0, 32-byte
  * stripes across the four lanes, whole words in lane 1, the last bytes in
  * lane 2 (fixed lanes: the compiler keeps them in registers). */
 static void lanes_field(struct lanes *l, const char *value, unsigned long len)
 {
 	const unsigned char *p = (const unsigned char *)value;
-	uint64_t last = 0;
 
 	if (!value) {
 		l->v[0] = round64(l->v[0], 0);
@@ -71,11 +92,8 @@ static void lanes_field(struct lanes *l, const char *value, unsigned long len)
 	}
 	for (; len >= 8; p += 8, len -= 8)
 		l->v[1] = round64(l->v[1], read64(p));
-	if (len) {
-		for (size_t i = len; i-- > 0;)
-			last = last << 8 | p[i];
-		l->v[2] = round64(l->v[2], last);
-	}
+	if (len)
+		l->v[2] = round64(l->v[2], tail_bytes(p, len, p - (const unsigned char *)value));
 }
 
 static uint64_t avalanche(uint64_t h)
@@ -88,22 +106,24 @@ static uint64_t avalanche(uint64_t h)
 	return h;
 }
 
-/* Adds the row's 256-bit hash to sum (big-endian, modulo 2^256). */
+/* Adds the row's 256-bit hash to sum (big-endian, modulo 2^256): word w
+ * of the hash goes to bytes 8w..8w+7, so the words add with carry from
+ * the last. */
 static void sum_add(unsigned char sum[ROWDIGEST_LEN], const struct lanes *l)
 {
 	uint64_t all = l->v[0] ^ rotl(l->v[1], 13) ^ rotl(l->v[2], 29) ^ rotl(l->v[3], 47);
 	unsigned carry = 0;
 
 	for (int w = 3; w >= 0; w--) {
-		uint64_t h = avalanche(l->v[w] + all * P4 + (uint64_t)w * P5);
+		uint64_t h = avalanche(l->v[w] + all * P4 + (uint64_t)w * P5), s;
+		unsigned c;
 
-		for (int b = 0; b < 8; b++) {
-			unsigned i = (unsigned)(8 * w + 7 - b);
-			unsigned v = (unsigned)sum[i] + (unsigned)((h >> (8 * b)) & 0xff) + carry;
-
-			sum[i] = (unsigned char)v;
-			carry = v >> 8;
-		}
+		memcpy(&s, sum + 8 * w, 8);
+		c = __builtin_add_overflow(be64toh(s), h, &s);
+		c += __builtin_add_overflow(s, (uint64_t)carry, &s);
+		carry = c;
+		s = htobe64(s);
+		memcpy(sum + 8 * w, &s, 8);
 	}
 }
 

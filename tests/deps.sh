@@ -20,7 +20,7 @@ pkgs_test="fuse3 mariadb-server mariadb-client gnupg rsync python3
 # libclang-rt-dev: libFuzzer and clang's sanitizer runtimes (`make fuzz`);
 # clang only recommends it.
 pkgs_demo="fuse3 mariadb-server mariadb-client gnupg"
-pkgs_bench="pigz time gzip fuse3 python3 mariadb-server mariadb-client gnupg"
+pkgs_bench="pigz time gzip fuse3 python3 mariadb-server mariadb-client gnupg linux-perf"
 
 usage() {
 	echo "usage: $0 GROUP...   (groups: build test demo bench)" >&2
