@@ -22,7 +22,7 @@ struct command {
 static const struct command commands[] = {
 	{"dump", cmd_dump},	{"backup", cmd_backup},	    {"check", cmd_check},
 	{"verify", cmd_verify}, {"restore", cmd_restore},   {"mount", cmd_mount},
-	{"prune", cmd_prune},	{"rehearse", cmd_rehearse},
+	{"prune", cmd_prune},	{"rehearse", cmd_rehearse}, {"binlog", cmd_binlog},
 };
 
 static const struct command *find_command(const char *name)

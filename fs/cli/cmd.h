@@ -12,6 +12,7 @@ int cmd_verify(int argc, char **argv, struct logger *lg);
 int cmd_restore(int argc, char **argv, struct logger *lg);
 int cmd_prune(int argc, char **argv, struct logger *lg);
 int cmd_rehearse(int argc, char **argv, struct logger *lg);
+int cmd_binlog(int argc, char **argv, struct logger *lg);
 int cmd_mount(int argc, char **argv, struct logger *lg);
 
 #endif

@@ -16,6 +16,8 @@ static const char overview[] =
 	"       dumpfs rehearse [-c CONFIG] FILE [--json] [--jobs N]\n"
 	"                                                          restore into a throwaway "
 	"server, compare\n"
+	"       dumpfs binlog  [-c CONFIG]                         archive the binlog "
+	"(foreground)\n"
 	"       dumpfs --version | --help | help COMMAND\n"
 	"\n"
 	"CONFIG defaults to $DUMPFS_CONFIG, else /etc/dumpfs/dumpfs.ini.\n"
@@ -106,6 +108,14 @@ static const struct command_help helps[] = {
 		     "object (ok, tables, rows, mismatches, restore_seconds).  CONFIG only\n"
 		     "for [notify] (a failed rehearsal is alerted) and [log].\n"
 		     "Exit: 0 all equal, 1 mismatch or failure, 2 usage/config.\n"},
+	{"binlog", "usage: dumpfs binlog [-c CONFIG]\n"
+		   "Archives the server's binary log, read over the replication protocol,\n"
+		   "as encrypted segments with .sha256 sidecars in <[archive] dir>/binlog/,\n"
+		   "in the foreground until SIGINT/SIGTERM (for systemd).  Resumes where\n"
+		   "the last segment ended (the position file), else at the server's\n"
+		   "current position; reconnects after failures.  Needs [binlog] enabled\n"
+		   "and REPLICATION SLAVE for the [mariadb] user.  One per directory.\n"
+		   "Exit: 0 stopped by a signal, 1 failure, 2 usage/config.\n"},
 };
 
 int usage_print(FILE *f, const char *command)

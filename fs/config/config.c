@@ -121,6 +121,12 @@ const struct key_def config_keys[] = {
 	STR("restore", "user", restore.user, NULL),
 	SECRET("restore", "password", restore.password),
 
+	/* Point-in-time recovery (docs/pitr.md). */
+	BOOL("binlog", "enabled", binlog.enabled, "false"),
+	UINT("binlog", "segment_seconds", binlog.segment_seconds, "300", 1, 86400),
+	UINT("binlog", "max_lag_seconds", binlog.max_lag_seconds, "3600", 10, 31536000),
+	UINT("binlog", "server_id", binlog.server_id, "0", 0, 4294967295u),
+
 	UINT("fs", "max_snapshot_readers", fs.max_snapshot_readers, "2", 1, 64),
 	ENUM("fs", "snapshot_mode", fs.snapshot_mode, "stream", snapshot_names),
 	KEY("fs", "group", K_GROUP, 0, fs.group, NULL, 0, 0, NULL),

@@ -88,6 +88,12 @@ struct config {
 	} log;
 
 	struct db_target restore; /* unset fields fall back to [mariadb] */
+	struct {
+		bool enabled;		  /* default false */
+		unsigned segment_seconds; /* default 300 */
+		unsigned max_lag_seconds; /* default 3600 */
+		unsigned server_id;	  /* 0 (default) = derived */
+	} binlog;
 
 	struct {
 		unsigned max_snapshot_readers; /* default 2 */

@@ -14,8 +14,8 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* In the order of docs/config.md, for messages; every config_keys[].section is here. */
-static const char *const sections[] = {"mariadb", "dump", "gpg",     "archive",
-				       "notify",  "log",  "restore", "fs"};
+static const char *const sections[] = {"mariadb", "dump",    "gpg",    "archive", "notify",
+				       "log",	  "restore", "binlog", "fs"};
 
 /* ---- messages ---- */
 

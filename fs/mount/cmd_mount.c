@@ -360,6 +360,10 @@ static int serve(struct fuse *f, struct dumpfs *fs, const char *mnt)
 		   mnt, fs->cfg->archive.dir,
 		   fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL ? "spool" : "stream",
 		   (long)getpid());
+	if (fs->cfg->binlog.enabled) /* docs/pitr.md: not in the mount yet */
+		logger_log(fs->lg, LOGL_WARN, "binlog_not_streamed",
+			   "msg=\"[binlog] enabled: the mount does not archive the binlog yet; run "
+			   "'dumpfs binlog' beside it\"");
 	rc = fuseloop_run(f, FUSELOOP_THREADS(fs->cfg->fs.max_snapshot_readers));
 	/* > 0: the signal that ended it; 0: unmounted (fusermount3 -u). */
 	if (rc < 0)

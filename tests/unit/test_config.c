@@ -145,6 +145,8 @@ TEST(config_defaults)
 	CHECK(!c.cfg.restore.host && !c.cfg.restore.socket && !c.cfg.restore.user);
 	CHECK(!c.cfg.restore.password && c.cfg.restore.port == 0);
 	CHECK(c.cfg.fs.max_snapshot_readers == 2);
+	CHECK(!c.cfg.binlog.enabled && c.cfg.binlog.segment_seconds == 300 &&
+	      c.cfg.binlog.max_lag_seconds == 3600 && c.cfg.binlog.server_id == 0);
 	CHECK(c.cfg.fs.snapshot_mode == SNAPSHOT_STREAM);
 	CHECK(c.cfg.fs.group == getgid());
 	ctx_done(&c);
@@ -387,18 +389,18 @@ TEST(config_unknown_names)
 		"compression_level, net_write_timeout, max_insert_bytes, threads)");
 	want_err(&c, MIN_INI "[foo]\nx = 1\n", NULL, 6,
 		 "unknown section [foo] (known sections: mariadb, dump, gpg, archive, notify, log, "
-		 "restore, fs)");
+		 "restore, binlog, fs)");
 	/* an empty unknown section, at the end or followed by a known one */
 	want_err(&c, MIN_INI "[fs ]\n", NULL, 6,
 		 "unknown section [fs ] (known sections: mariadb, dump, gpg, archive, notify, log, "
-		 "restore, fs)");
+		 "restore, binlog, fs)");
 	want_err(&c, "[mariadb]\n[mariadbx]\n[gpg]\n", NULL, 2,
 		 "unknown section [mariadbx] (known sections: mariadb, dump, gpg, archive, notify, "
-		 "log, restore, fs)");
+		 "log, restore, binlog, fs)");
 	want_err(&c, "user = x\n" MIN_INI, NULL, 1,
 		 "key 'user' is outside any section (start with one of: mariadb, dump, gpg, "
 		 "archive, "
-		 "notify, log, restore, fs)");
+		 "notify, log, restore, binlog, fs)");
 	want_err(&c, MIN_INI "[restore]\npassword_files = /x\n", NULL, 7,
 		 "unknown key 'password_files' in [restore] (known keys: host, port, socket, user, "
 		 "password, password_file)");

@@ -1,0 +1,85 @@
+/* Archiving the binary log (docs/pitr.md): the server's binlog read over
+ * the replication protocol and kept as encrypted segments.
+ *
+ * A segment is "<prefix>_YYYY-MM-DD_HHMMSS_<binlog file>_<start>.binlog.gz.gpg"
+ * (local time of its first event; the binlog file and the offset in it of
+ * its first event) with a ".sha256" sidecar, in the segment directory.
+ * Its plaintext is a binlog file `mariadb-binlog` reads: the magic, the
+ * server's format description event, then the events as the server sent
+ * them (positions in their headers are those of the server's file).
+ *
+ * Invariants:
+ * - a segment holds whole event groups (transactions, DDL); it closes at
+ *   the first group boundary once segment_seconds have passed since its
+ *   first event, and after the server's rotate event ending a binlog file;
+ * - the segments follow each other without gap or overlap: the next one
+ *   starts where the last committed one ended; that end is kept in the
+ *   position file (BINLOG_POSITION_NAME, plaintext coordinates only) and
+ *   written after the segment and its sidecar are in place, so after a
+ *   crash in between the stream resumes at that segment's start and
+ *   writes it again under the same name (same first event), replacing it;
+ * - nothing is written in plaintext: an unfinished segment is a hidden
+ *   temporary holding OpenPGP data, removed when abandoned.
+ */
+#ifndef DUMPER_BINLOG_H
+#define DUMPER_BINLOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dbconn.h"
+#include "errbuf.h"
+#include "gpgstage.h"
+#include "log.h"
+
+#define BINLOG_SEGMENT_SUFFIX ".binlog.gz.gpg"
+#define BINLOG_POSITION_NAME  ".binlog-position"
+#define BINLOG_FILE_MAX	      128 /* longest binlog file name accepted from a server */
+
+/* Where the stream resumes: a binlog file and an offset in it. */
+struct binlog_pos {
+	char file[BINLOG_FILE_MAX + 1];
+	uint64_t pos;
+};
+
+struct binlog_stream_opts {
+	struct dbconn_opts conn; /* strings borrowed */
+	uint32_t server_id;	 /* the replica id to use, never 0 */
+	unsigned segment_seconds;
+	const char *dir;     /* segment directory (borrowed); must exist */
+	const char *prefix;  /* borrowed; archive_prefix_valid() */
+	struct gpg_key *key; /* borrowed */
+	int compression_level;
+	gid_t group;		/* of the files; (gid_t)-1 = leave as created */
+	unsigned retry_seconds; /* after a failure, wait before reconnecting; 0 = 5 */
+	struct logger *log;	/* borrowed; may be NULL */
+};
+
+/* A stream, made once, run once, freed.  binlog_stream_cancel() may be
+ * called from any thread (a signal handler thread) while run() runs. */
+struct binlog_stream;
+
+int binlog_stream_new(struct binlog_stream **out, const struct binlog_stream_opts *opts,
+		      struct errbuf *err);
+/* Streams until cancelled, reconnecting after failures (each logged as
+ * "binlog_stream_failed" with the reason); returns 0 when cancelled, or a
+ * negative errno when it cannot go on at all (the position file is
+ * corrupt, the directory unusable). */
+int binlog_stream_run(struct binlog_stream *s, struct errbuf *err);
+void binlog_stream_cancel(struct binlog_stream *s);
+void binlog_stream_free(struct binlog_stream *s);
+
+/* The position file of `dir`: -ENOENT when there is none; -EINVAL with
+ * the file and reason when it is not exactly "file=<name>\npos=<n>\n". */
+int binlog_position_read(const char *dir, struct binlog_pos *p, struct errbuf *err);
+
+/* Parses position file text (untrusted: not NUL-terminated, any bytes):
+ * 0, or -EINVAL unless it is exactly "file=<valid name>\npos=<4..>\n". */
+int binlog_position_parse(const char *text, size_t len, struct binlog_pos *p);
+
+/* True for a binlog file name dumpfs accepts from a server: 1 to
+ * BINLOG_FILE_MAX bytes of [A-Za-z0-9._-], not starting with '.'. */
+bool binlog_file_name_valid(const char *name);
+
+#endif

@@ -1,0 +1,606 @@
+/* Reading the binlog over the replication protocol into segments.  See
+ * binlog.h. */
+#include "binlog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <inttypes.h>
+#include <mariadb_rpl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "binlog_segment.h"
+#include "fdio.h"
+#include "sink.h"
+
+#define BINLOG_MAGIC                                                                               \
+	"\xfe"                                                                                     \
+	"bin"
+#define RPL_MAGIC_LEN	   4
+#define EVENT_HEADER_LEN   19
+#define ARTIFICIAL_EVENT_F 0x20 /* LOG_EVENT_ARTIFICIAL_F: made up by the sender */
+#define GTID_STANDALONE_F  0x01 /* the group is this one event (DDL) */
+#define HEARTBEAT_NS	   "1000000000"
+#define POSITION_FILE_MAX  512
+/* take_event(): the file ended; the stream goes on from the next one on a
+ * new connection (libmariadb 3.3 cannot parse past a real rotate event). */
+#define ROTATED 1
+
+struct binlog_stream {
+	struct binlog_stream_opts o;
+	atomic_bool cancelled;
+	bool have_start;	     /* `committed` is known */
+	struct binlog_pos committed; /* end of the last committed segment */
+	struct binlog_pos next;	     /* where the next event starts */
+	unsigned char *fde;	     /* the current file's format description event */
+	size_t fde_len;
+	size_t checksum_len;	    /* 4 when the events end in a CRC32, else 0 */
+	struct binlog_segment *seg; /* the open segment, or NULL */
+	struct binlog_pos seg_start;
+	struct timespec seg_opened;
+	bool in_group, standalone;
+	unsigned long segments; /* committed by this stream */
+};
+
+bool binlog_file_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n > BINLOG_FILE_MAX || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int binlog_stream_new(struct binlog_stream **out, const struct binlog_stream_opts *opts,
+		      struct errbuf *err)
+{
+	struct binlog_stream *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (!s)
+		return error_set(err, -ENOMEM, "out of memory");
+	s->o = *opts;
+	atomic_init(&s->cancelled, false);
+	*out = s;
+	return 0;
+}
+
+void binlog_stream_cancel(struct binlog_stream *s)
+{
+	atomic_store(&s->cancelled, true);
+}
+
+static bool cancelled(struct binlog_stream *s)
+{
+	return atomic_load(&s->cancelled);
+}
+
+void binlog_stream_free(struct binlog_stream *s)
+{
+	if (!s)
+		return;
+	binlog_segment_free(s->seg);
+	free(s->fde);
+	free(s);
+}
+
+/* ---- the position file ---- */
+
+int binlog_position_parse(const char *text, size_t len, struct binlog_pos *p)
+{
+	const char *end = text + len, *nl, *num;
+	uint64_t pos = 0;
+
+	if (len < 5 || memcmp(text, "file=", 5) || !(nl = memchr(text, '\n', len)))
+		return -EINVAL;
+	if ((size_t)(nl - text - 5) > BINLOG_FILE_MAX ||
+	    memchr(text + 5, '\0', (size_t)(nl - text - 5)))
+		return -EINVAL;
+	memcpy(p->file, text + 5, (size_t)(nl - text - 5));
+	p->file[nl - text - 5] = '\0';
+	num = nl + 1;
+	if (!binlog_file_name_valid(p->file) || end - num < 6 || memcmp(num, "pos=", 4))
+		return -EINVAL;
+	num += 4;
+	if (*num < '1' || *num > '9')
+		return -EINVAL;
+	for (; num < end && *num >= '0' && *num <= '9'; num++) {
+		uint64_t digit = (uint64_t)(*num - '0');
+
+		if (pos > (UINT64_MAX - digit) / 10)
+			return -EINVAL;
+		pos = pos * 10 + digit;
+	}
+	if (pos < 4 || end - num != 1 || *num != '\n')
+		return -EINVAL;
+	p->pos = pos;
+	return 0;
+}
+
+int binlog_position_read(const char *dir, struct binlog_pos *p, struct errbuf *err)
+{
+	char path[4096], buf[POSITION_FILE_MAX];
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, BINLOG_POSITION_NAME) >=
+	    sizeof(path))
+		return error_set(err, -ENAMETOOLONG, "path too long in '%s'", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT
+				       : error_set(err, -errno, "cannot open '%s': %s", path,
+						   strerror(errno));
+	n = fd_read_full(fd, buf, sizeof(buf), -1);
+	close(fd);
+	if (n < 0)
+		return error_set(err, (int)n, "cannot read '%s': %s", path, strerror((int)-n));
+	if ((size_t)n < sizeof(buf) && !binlog_position_parse(buf, (size_t)n, p))
+		return 0;
+	return error_set(
+		err, -EINVAL,
+		"corrupt binlog position file '%s' (want \"file=<binlog file>\\npos=<n>\\n\"): "
+		"check the segments, then remove it to start again from the server's "
+		"current position (what the server wrote since the last segment is then "
+		"not archived)",
+		path);
+}
+
+static int position_write(struct binlog_stream *s, const struct binlog_pos *p, struct errbuf *err)
+{
+	char path[4096], text[POSITION_FILE_MAX];
+	struct outfile of = {.fd = -1};
+	int len, rc;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", s->o.dir, BINLOG_POSITION_NAME) >=
+	    sizeof(path))
+		return error_set(err, -ENAMETOOLONG, "path too long in '%s'", s->o.dir);
+	len = snprintf(text, sizeof(text), "file=%s\npos=%" PRIu64 "\n", p->file, p->pos);
+	rc = outfile_open(&of, path, 0640, err);
+	if (!rc && (rc = fd_write_all(of.fd, text, (size_t)len)))
+		rc = error_set(err, rc, "cannot write '%s': %s", path, strerror(-rc));
+	if (!rc)
+		rc = outfile_commit(&of, 0, err);
+	outfile_release(&of);
+	return rc;
+}
+
+/* ---- the server ---- */
+
+static int server_error(MYSQL *m, const char *what, struct errbuf *err)
+{
+	return error_set(err, -EIO, "%s: %s (MariaDB error %u)", what, mysql_error(m),
+			 mysql_errno(m));
+}
+
+/* The server's current binlog position, where a stream without a
+ * position file starts. */
+static int current_position(MYSQL *m, struct binlog_pos *p, struct errbuf *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool have_file = false, have_pos = false;
+	int rc = 0;
+
+	if (mysql_query(m, "SHOW STATUS LIKE 'binlog_snapshot_%'") ||
+	    !(res = mysql_store_result(m)))
+		return server_error(m, "cannot read the binlog position", err);
+	while ((row = mysql_fetch_row(res))) {
+		if (!row[0] || !row[1])
+			continue;
+		if (!strcmp(row[0], "Binlog_snapshot_file") && strlen(row[1]) <= BINLOG_FILE_MAX) {
+			strcpy(p->file, row[1]);
+			have_file = binlog_file_name_valid(p->file);
+		} else if (!strcmp(row[0], "Binlog_snapshot_position")) {
+			char *end;
+
+			errno = 0;
+			p->pos = strtoull(row[1], &end, 10);
+			have_pos = !errno && !*end && p->pos >= 4;
+		}
+	}
+	mysql_free_result(res);
+	if (!have_file || !have_pos)
+		rc = error_set(err, -EINVAL,
+			       "the server reports no usable binlog position: is the binary log on "
+			       "(log_bin)?");
+	return rc;
+}
+
+/* Whether the events will end in a CRC32, as agreed for this session. */
+static int checksum_length(MYSQL *m, size_t *len, struct errbuf *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int rc = 0;
+
+	if (mysql_query(m, "SELECT @master_binlog_checksum") || !(res = mysql_store_result(m)))
+		return server_error(m, "cannot read the binlog checksum setting", err);
+	row = mysql_fetch_row(res);
+	if (row && row[0] && !strcmp(row[0], "CRC32"))
+		*len = 4;
+	else if (row && row[0] && !strcmp(row[0], "NONE"))
+		*len = 0;
+	else
+		rc = error_set(err, -EPROTO,
+			       "unknown binlog checksum '%s' (expected CRC32 or NONE)",
+			       row && row[0] ? row[0] : "NULL");
+	mysql_free_result(res);
+	return rc;
+}
+
+/* 0 in the config: an id derived from the directory, not the server's. */
+static int pick_server_id(struct binlog_stream *s, MYSQL *m, uint32_t *id, struct errbuf *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	uint32_t own = 0, h = 2166136261u;
+
+	if (mysql_query(m, "SELECT @@server_id") || !(res = mysql_store_result(m)))
+		return server_error(m, "cannot read the server's server_id", err);
+	if ((row = mysql_fetch_row(res)) && row[0])
+		own = (uint32_t)strtoul(row[0], NULL, 10);
+	mysql_free_result(res);
+	*id = s->o.server_id;
+	if (!*id) {
+		for (const char *c = s->o.dir; *c; c++)
+			h = (h ^ (unsigned char)*c) * 16777619u;
+		*id = 1000000000u + h % 1000000000u;
+		if (*id == own)
+			(*id)++;
+	}
+	if (*id == own)
+		return error_set(err, -EINVAL,
+				 "[binlog] server_id %" PRIu32
+				 " is the server's own: choose another, or 0 for a derived one",
+				 *id);
+	return 0;
+}
+
+/* ---- segments ---- */
+
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Fills the segment from the end of the FDE to its first event with one
+ * ignorable event, so that every event sits at the offset it has in the
+ * server's file: `mariadb-binlog --start-position` and its "# at" lines
+ * then mean the same in a segment as on the server. */
+static int write_padding(struct binlog_stream *s, struct errbuf *err)
+{
+	uint64_t at = RPL_MAGIC_LEN + s->fde_len, pad;
+	unsigned char *ev;
+	int rc;
+
+	if (s->seg_start.pos == at)
+		return 0;
+	pad = s->seg_start.pos - at;
+	if (s->seg_start.pos < at || pad < EVENT_HEADER_LEN + s->checksum_len || pad > UINT32_MAX)
+		return error_set(err, -EPROTO,
+				 "cannot place the first event of '%s' at %" PRIu64
+				 " after a format description of %zu bytes",
+				 s->seg_start.file, s->seg_start.pos, s->fde_len);
+	if (!(ev = calloc(1, pad)))
+		return error_set(err, -ENOMEM, "out of memory");
+	memcpy(ev, s->fde, 4); /* timestamp */
+	ev[4] = IGNORABLE_LOG_EVENT;
+	memcpy(ev + 5, s->fde + 5, 4); /* server id */
+	put_le32(ev + 9, (uint32_t)pad);
+	put_le32(ev + 13, (uint32_t)s->seg_start.pos);
+	ev[17] = LOG_EVENT_IGNORABLE_F & 0xff;
+	ev[18] = LOG_EVENT_IGNORABLE_F >> 8;
+	if (s->checksum_len)
+		put_le32(ev + pad - 4, (uint32_t)crc32(0, ev, (uInt)(pad - 4)));
+	rc = binlog_segment_write(s->seg, ev, pad, err);
+	free(ev);
+	return rc;
+}
+
+static int segment_start(struct binlog_stream *s, time_t first, struct errbuf *err)
+{
+	int rc;
+
+	if (!s->fde)
+		return error_set(err, -EPROTO,
+				 "the server sent events of '%s' before its format description",
+				 s->next.file);
+	s->seg_start = s->next;
+	rc = binlog_segment_open(&s->seg, &s->o, &s->seg_start, first, err);
+	if (!rc)
+		rc = binlog_segment_write(s->seg, BINLOG_MAGIC, RPL_MAGIC_LEN, err);
+	if (!rc)
+		rc = binlog_segment_write(s->seg, s->fde, s->fde_len, err);
+	if (!rc)
+		rc = write_padding(s, err);
+	clock_gettime(CLOCK_MONOTONIC, &s->seg_opened);
+	return rc;
+}
+
+static int segment_commit(struct binlog_stream *s, struct errbuf *err)
+{
+	char name[ARCHIVE_NAME_MAX];
+	int rc = binlog_segment_commit(s->seg, name, err);
+
+	binlog_segment_free(s->seg);
+	s->seg = NULL;
+	if (!rc)
+		rc = position_write(s, &s->next, err);
+	if (rc)
+		return rc;
+	s->committed = s->next;
+	s->segments++;
+	if (s->o.log)
+		logger_log(s->o.log, LOGL_INFO, "binlog_segment",
+			   "file=%s start=\"%s:%" PRIu64 "\" end=\"%s:%" PRIu64 "\"", name,
+			   s->seg_start.file, s->seg_start.pos, s->next.file, s->next.pos);
+	return 0;
+}
+
+static void segment_abandon(struct binlog_stream *s)
+{
+	binlog_segment_free(s->seg);
+	s->seg = NULL;
+	s->next = s->committed;
+	s->in_group = false;
+}
+
+/* ---- events ---- */
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static bool is_group_end(MARIADB_RPL_EVENT *ev)
+{
+	const MARIADB_STRING *q = &ev->event.query.statement;
+
+	switch (ev->event_type) {
+	case XID_EVENT:
+	case XA_PREPARE_LOG_EVENT:
+		return true;
+	case QUERY_EVENT:
+		return (q->length == 6 && !strncasecmp(q->str, "COMMIT", 6)) ||
+		       (q->length == 8 && !strncasecmp(q->str, "ROLLBACK", 8));
+	default:
+		return false;
+	}
+}
+
+static int set_next_file(struct binlog_stream *s, const char *name, size_t len, uint64_t pos,
+			 struct errbuf *err)
+{
+	if (len > BINLOG_FILE_MAX || pos < 4)
+		return error_set(err, -EPROTO,
+				 "the server sent a rotate event with a bad position");
+	memcpy(s->next.file, name, len);
+	s->next.file[len] = '\0';
+	if (!binlog_file_name_valid(s->next.file))
+		return error_set(err, -EPROTO, "the server sent an unusable binlog file name '%s'",
+				 s->next.file);
+	s->next.pos = pos;
+	return 0;
+}
+
+/* The rotate event ending a file, from its bytes: position (8), name up
+ * to the checksum.  (libmariadb 3.3 misreads it when it has a checksum.) */
+static int take_rotate(struct binlog_stream *s, const unsigned char *data, size_t len,
+		       struct errbuf *err)
+{
+	uint64_t pos = 0;
+
+	if (len < EVENT_HEADER_LEN + 8 + s->checksum_len + 1)
+		return error_set(err, -EPROTO, "the server sent a truncated rotate event");
+	for (int i = 7; i >= 0; i--)
+		pos = pos << 8 | data[EVENT_HEADER_LEN + i];
+	return set_next_file(s, (const char *)data + EVENT_HEADER_LEN + 8,
+			     len - EVENT_HEADER_LEN - 8 - s->checksum_len, pos, err);
+}
+
+static int take_fde(struct binlog_stream *s, const unsigned char *data, size_t len,
+		    struct errbuf *err)
+{
+	unsigned char *copy = malloc(len);
+
+	if (!copy)
+		return error_set(err, -ENOMEM, "out of memory");
+	memcpy(copy, data, len);
+	/* With checksums, the FDE ends in the algorithm (1 = CRC32) and its own CRC. */
+	s->checksum_len = len > EVENT_HEADER_LEN + 5 && data[len - 5] == 1 &&
+					  crc32(0, data, (uInt)(len - 4)) == le32(data + len - 4)
+				  ? 4
+				  : 0;
+	free(s->fde);
+	s->fde = copy;
+	s->fde_len = len;
+	return 0;
+}
+
+static int take_event(struct binlog_stream *s, MARIADB_RPL_EVENT *ev, struct errbuf *err)
+{
+	const unsigned char *data = ev->raw_data + ev->raw_data_ofs;
+	size_t len = ev->raw_data_size - ev->raw_data_ofs;
+	uint32_t next_pos;
+	int rc = 0;
+
+	if (ev->raw_data_ofs > ev->raw_data_size || len < EVENT_HEADER_LEN || le32(data + 9) != len)
+		return error_set(err, -EPROTO,
+				 "the server sent a malformed event in '%s' at %" PRIu64,
+				 s->next.file, s->next.pos);
+	next_pos = le32(data + 13);
+	if (ev->event_type == HEARTBEAT_LOG_EVENT)
+		return 0;
+	if (s->checksum_len && crc32(0, data, (uInt)(len - 4)) != le32(data + len - 4))
+		return error_set(err, -EPROTO,
+				 "the server sent an event with a bad checksum in '%s' at %" PRIu64,
+				 s->next.file, s->next.pos);
+	if (ev->event_type == ROTATE_EVENT && (ev->flags & ARTIFICIAL_EVENT_F)) {
+		/* Where the server goes on: at the start, or in the next file
+		 * after a restart (no rotate event ends the last one). */
+		char was[sizeof(s->next.file)];
+
+		memcpy(was, s->next.file, sizeof(was));
+		rc = take_rotate(s, data, len, err);
+		if (rc || !s->seg || !strcmp(was, s->next.file))
+			return rc;
+		rc = segment_commit(s, err); /* it ends with its file */
+		return rc ? rc : ROTATED;
+	}
+	if (ev->flags & ARTIFICIAL_EVENT_F)
+		return 0; /* made up for this connection (a GTID list), not in the file */
+	if (ev->event_type == START_ENCRYPTION_EVENT) {
+		/* encrypt_binlog: the server sends its events decrypted, so
+		 * this marker would be a lie in the segment (padding takes
+		 * its place) */
+		if (next_pos)
+			s->next.pos = next_pos;
+		return 0;
+	}
+	if (ev->event_type == FORMAT_DESCRIPTION_EVENT) {
+		rc = take_fde(s, data, len, err);
+		if (!rc && next_pos) /* the file's own, not a copy resent at the start */
+			s->next.pos = next_pos;
+		return rc;
+	}
+	if (!s->seg)
+		rc = segment_start(s, (time_t)ev->timestamp, err);
+	if (!rc)
+		rc = binlog_segment_write(s->seg, data, len, err);
+	if (rc)
+		return rc;
+	if (next_pos)
+		s->next.pos = next_pos;
+	if (ev->event_type == GTID_EVENT) {
+		s->in_group = true;
+		/* flags2 after the sequence number (8) and domain id (4) */
+		s->standalone = len > EVENT_HEADER_LEN + 12 &&
+				(data[EVENT_HEADER_LEN + 12] & GTID_STANDALONE_F);
+	} else if (s->standalone || is_group_end(ev)) {
+		s->in_group = s->standalone = false;
+	}
+	if (ev->event_type == ROTATE_EVENT) { /* the file ends here */
+		s->in_group = s->standalone = false;
+		rc = take_rotate(s, data, len, err);
+		if (!rc)
+			rc = segment_commit(s, err);
+		return rc ? rc : ROTATED;
+	}
+	return 0;
+}
+
+static bool segment_due(struct binlog_stream *s)
+{
+	return s->seg && !s->in_group && since(&s->seg_opened) >= s->o.segment_seconds;
+}
+
+/* One connection: from `committed` until a failure or the cancel. */
+static int stream_once(struct binlog_stream *s, struct errbuf *err)
+{
+	MARIADB_RPL_EVENT *ev = NULL;
+	MARIADB_RPL *rpl = NULL;
+	MYSQL *m = NULL;
+	uint32_t id = 0;
+	int rc = dbconn_open(&m, &s->o.conn, err);
+
+	if (!rc && mysql_query(m, "SET @master_binlog_checksum = @@global.binlog_checksum, "
+				  "@mariadb_slave_capability = 4, "
+				  "@master_heartbeat_period = " HEARTBEAT_NS))
+		rc = server_error(m, "cannot prepare the replication session", err);
+	if (!rc)
+		rc = checksum_length(m, &s->checksum_len, err);
+	if (!rc && !s->have_start && !(rc = current_position(m, &s->committed, err)))
+		s->have_start = true;
+	if (!rc)
+		rc = pick_server_id(s, m, &id, err);
+	if (!rc && !(rpl = mariadb_rpl_init(m)))
+		rc = error_set(err, -ENOMEM, "cannot start a replication stream");
+	s->next = s->committed;
+	if (!rc &&
+	    (mariadb_rpl_optionsv(rpl, MARIADB_RPL_FILENAME, s->next.file, strlen(s->next.file)) ||
+	     mariadb_rpl_optionsv(rpl, MARIADB_RPL_START, (unsigned long)s->next.pos) ||
+	     mariadb_rpl_optionsv(rpl, MARIADB_RPL_SERVER_ID, id) ||
+	     mariadb_rpl_optionsv(rpl, MARIADB_RPL_FLAGS, 0)))
+		rc = error_set(err, -EINVAL, "cannot set up the replication stream: %s",
+			       mariadb_rpl_error(rpl));
+	if (!rc && mariadb_rpl_open(rpl))
+		rc = error_set(err, -EIO, "cannot read the binlog from '%s' at %" PRIu64 ": %s",
+			       s->next.file, s->next.pos, mariadb_rpl_error(rpl));
+	if (!rc && s->o.log)
+		logger_log(s->o.log, LOGL_INFO, "binlog_stream_open",
+			   "from=\"%s:%" PRIu64 "\" server_id=%" PRIu32, s->next.file, s->next.pos,
+			   id);
+	while (!rc && !cancelled(s)) {
+		if (!(ev = mariadb_rpl_fetch(rpl, ev))) {
+			rc = error_set(err, -EIO,
+				       "the binlog stream from '%s' at %" PRIu64
+				       " broke: %s (MariaDB error %u)",
+				       s->next.file, s->next.pos, mysql_error(m), mysql_errno(m));
+			break;
+		}
+		rc = take_event(s, ev, err);
+		if (rc == ROTATED)
+			break;
+		if (!rc && segment_due(s))
+			rc = segment_commit(s, err);
+	}
+	mariadb_free_rpl_event(ev);
+	if (rpl)
+		mariadb_rpl_close(rpl);
+	if (m)
+		mysql_close(m);
+	return rc;
+}
+
+static void pause_before_retry(struct binlog_stream *s)
+{
+	unsigned tenths = 10 * (s->o.retry_seconds ? s->o.retry_seconds : 5);
+
+	for (unsigned i = 0; i < tenths && !cancelled(s); i++)
+		nanosleep(&(struct timespec){0, 100000000}, NULL);
+}
+
+int binlog_stream_run(struct binlog_stream *s, struct errbuf *err)
+{
+	int rc = binlog_position_read(s->o.dir, &s->committed, err);
+
+	if (rc && rc != -ENOENT)
+		return rc;
+	s->have_start = !rc;
+	while (!cancelled(s)) {
+		rc = stream_once(s, err);
+		segment_abandon(s); /* re-read from the last committed end */
+		if (cancelled(s))
+			break;
+		if (rc == ROTATED)
+			continue;
+		if (s->o.log)
+			logger_log(s->o.log, LOGL_ERROR, "binlog_stream_failed", "error=\"%s\"",
+				   err->msg);
+		pause_before_retry(s);
+	}
+	return 0;
+}

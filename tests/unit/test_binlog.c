@@ -1,0 +1,66 @@
+/* The binlog streamer's position file (untrusted input when read back)
+ * and the binlog file names it accepts from a server. */
+#include <errno.h>
+#include <string.h>
+
+#include "../../dumper/binlog.h"
+#include "unit.h"
+
+static int parse(const char *text, struct binlog_pos *p)
+{
+	return binlog_position_parse(text, strlen(text), p);
+}
+
+TEST(binlog_position_parses_exact_text)
+{
+	struct binlog_pos p;
+
+	CHECK(parse("file=binlog.000012\npos=4\n", &p) == 0);
+	CHECK_STREQ(p.file, "binlog.000012");
+	CHECK(p.pos == 4);
+	CHECK(parse("file=mysql-bin.000001\npos=18446744073709551615\n", &p) == 0);
+	CHECK(p.pos == UINT64_MAX);
+}
+
+TEST(binlog_position_refuses_the_rest)
+{
+	static const char *const bad[] = {
+		"",
+		"file=binlog.000001\npos=4",	 /* no final newline */
+		"file=binlog.000001\npos=4\n\n", /* trailing data */
+		"file=binlog.000001\npos=3\n",	 /* before the magic */
+		"file=binlog.000001\npos=04\n",	 /* leading zero */
+		"file=binlog.000001\npos=-4\n",
+		"file=binlog.000001\npos=18446744073709551616\n", /* overflow */
+		"file=../etc/passwd\npos=4\n",			  /* a path */
+		"file=.hidden\npos=4\n",
+		"file=\npos=4\n",
+		"file=a b\npos=4\n",
+		"pos=4\nfile=binlog.000001\n",
+		"FILE=binlog.000001\npos=4\n",
+	};
+	struct binlog_pos p;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(parse(bad[i], &p) == -EINVAL);
+	/* a NUL inside the name */
+	CHECK(binlog_position_parse("file=a\0b\npos=4\n", 15, &p) == -EINVAL);
+}
+
+TEST(binlog_file_names)
+{
+	char longest[BINLOG_FILE_MAX + 2];
+
+	CHECK(binlog_file_name_valid("binlog.000001"));
+	CHECK(binlog_file_name_valid("my_host-bin.9"));
+	CHECK(!binlog_file_name_valid(""));
+	CHECK(!binlog_file_name_valid("."));
+	CHECK(!binlog_file_name_valid("a/b"));
+	CHECK(!binlog_file_name_valid("a\nb"));
+	memset(longest, 'a', sizeof(longest) - 1);
+	longest[BINLOG_FILE_MAX] = '\0';
+	CHECK(binlog_file_name_valid(longest));
+	longest[BINLOG_FILE_MAX] = 'a';
+	longest[BINLOG_FILE_MAX + 1] = '\0';
+	CHECK(!binlog_file_name_valid(longest));
+}
