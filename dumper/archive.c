@@ -29,18 +29,28 @@ bool archive_prefix_valid(const char *prefix)
 	return true;
 }
 
-int archive_format_name(char *buf, size_t len, const char *prefix, time_t t, struct errbuf *err)
+int archive_name_stamp(char stamp[ARCHIVE_STAMP_MAX], const char *prefix, time_t t,
+		       struct errbuf *err)
 {
-	char stamp[32];
 	struct tm tm;
 
 	if (!archive_prefix_valid(prefix))
 		return error_set(err, -EINVAL,
 				 "invalid archive prefix '%s' (use letters, digits, '.', '_', '-')",
 				 prefix ? prefix : "");
-	if (!localtime_r(&t, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H%M%S", &tm))
+	if (!localtime_r(&t, &tm) || !strftime(stamp, ARCHIVE_STAMP_MAX, "%Y-%m-%d_%H%M%S", &tm))
 		return error_set(err, -ERANGE, "cannot convert time %lld to local time",
 				 (long long)t);
+	return 0;
+}
+
+int archive_format_name(char *buf, size_t len, const char *prefix, time_t t, struct errbuf *err)
+{
+	char stamp[ARCHIVE_STAMP_MAX];
+	int rc = archive_name_stamp(stamp, prefix, t, err);
+
+	if (rc)
+		return rc;
 	if ((size_t)snprintf(buf, len, "%s_%s%s", prefix, stamp, ARCHIVE_SUFFIX) >= len)
 		return error_set(err, -ENAMETOOLONG, "archive name too long for prefix '%s'",
 				 prefix);

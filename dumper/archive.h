@@ -39,6 +39,12 @@
  * [A-Za-z0-9._-], not starting with '.'. */
 bool archive_prefix_valid(const char *prefix);
 
+#define ARCHIVE_STAMP_MAX 32
+/* "YYYY-MM-DD_HHMMSS" of `t` in local time, after checking `prefix`
+ * (archive_prefix_valid): -EINVAL for an invalid prefix, -ERANGE when t
+ * has no local time.  Shared by backup and binlog segment names. */
+int archive_name_stamp(char stamp[ARCHIVE_STAMP_MAX], const char *prefix, time_t t,
+		       struct errbuf *err);
 /* Formats the name for `t` in local time into buf (ARCHIVE_NAME_MAX).
  * -EINVAL for an invalid prefix, -ERANGE when t has no local time. */
 int archive_format_name(char *buf, size_t len, const char *prefix, time_t t, struct errbuf *err);

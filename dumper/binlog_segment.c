@@ -28,16 +28,11 @@ struct binlog_segment {
 static int segment_name(char *buf, size_t len, const char *prefix, const struct binlog_pos *start,
 			time_t first, struct errbuf *err)
 {
-	char stamp[32];
-	struct tm tm;
+	char stamp[ARCHIVE_STAMP_MAX];
+	int rc = archive_name_stamp(stamp, prefix, first, err);
 
-	if (!archive_prefix_valid(prefix))
-		return error_set(err, -EINVAL,
-				 "invalid archive prefix '%s' (use letters, digits, '.', '_', '-')",
-				 prefix ? prefix : "");
-	if (!localtime_r(&first, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H%M%S", &tm))
-		return error_set(err, -ERANGE, "cannot convert time %lld to local time",
-				 (long long)first);
+	if (rc)
+		return rc;
 	/* Room for the sidecar's suffix: both must fit a file name. */
 	if ((size_t)snprintf(buf, len, "%s_%s_%s_%llu%s", prefix, stamp, start->file,
 			     (unsigned long long)start->pos,

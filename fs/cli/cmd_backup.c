@@ -13,17 +13,6 @@
 #include "../config/jobopts.h"
 #include "sigcancel.h"
 
-static int parse_args(int argc, char **argv, const char **config)
-{
-	int first = cmd_parse_config_opt(argc, argv, "dumpfs backup [-c CONFIG]", config);
-
-	if (first >= 0 && first < argc) {
-		fprintf(stderr, "dumpfs: backup: unexpected argument '%s'\n", argv[first]);
-		return -1;
-	}
-	return first < 0 ? -1 : 0;
-}
-
 static void cancel_backup(void *b)
 {
 	backup_cancel(b);
@@ -74,7 +63,7 @@ int cmd_backup(int argc, char **argv, struct logger *lg)
 	int rc;
 
 	errbuf_clear(&err);
-	if (parse_args(argc, argv, &config))
+	if (cmd_parse_config_only(argc, argv, "backup", &config))
 		return EXIT_USAGE;
 	if (cmd_load_config(&cfg, config, lg))
 		return EXIT_USAGE;

@@ -17,17 +17,6 @@
 #define BINLOG_SUBDIR	    "binlog"
 #define STREAM_READ_TIMEOUT 30 /* seconds; the server's heartbeat comes every second */
 
-static int parse_args(int argc, char **argv, const char **config)
-{
-	int first = cmd_parse_config_opt(argc, argv, "dumpfs binlog [-c CONFIG]", config);
-
-	if (first >= 0 && first < argc) {
-		fprintf(stderr, "dumpfs: binlog: unexpected argument '%s'\n", argv[first]);
-		return -1;
-	}
-	return first < 0 ? -1 : 0;
-}
-
 static void cancel_stream(void *s)
 {
 	binlog_stream_cancel(s);
@@ -104,7 +93,7 @@ int cmd_binlog(int argc, char **argv, struct logger *lg)
 	int rc;
 
 	errbuf_clear(&err);
-	if (parse_args(argc, argv, &config))
+	if (cmd_parse_config_only(argc, argv, "binlog", &config))
 		return EXIT_USAGE;
 	if (cmd_load_config(&cfg, config, lg))
 		return EXIT_USAGE;

@@ -22,17 +22,6 @@ static int unknown(const char *msg)
 	return EXIT_UNKNOWN;
 }
 
-static int parse_args(int argc, char **argv, const char **config)
-{
-	int first = cmd_parse_config_opt(argc, argv, "dumpfs check [-c CONFIG]", config);
-
-	if (first >= 0 && first < argc) {
-		fprintf(stderr, "dumpfs: check: unexpected argument '%s'\n", argv[first]);
-		return -1;
-	}
-	return first < 0 ? -1 : 0;
-}
-
 static int check(const struct config *cfg)
 {
 	struct archive_list l = ARCHIVE_LIST_INIT;
@@ -75,7 +64,7 @@ int cmd_check(int argc, char **argv, struct logger *lg)
 
 	(void)lg;
 	errbuf_clear(&err);
-	if (parse_args(argc, argv, &config))
+	if (cmd_parse_config_only(argc, argv, "check", &config))
 		return EXIT_UNKNOWN;
 	if (config_load(&cfg, jobopts_config_path(config), (const char *const *)environ, &err))
 		return unknown(err.msg);

@@ -87,3 +87,17 @@ int cmd_parse_config_opt(int argc, char **argv, const char *usage, const char **
 	}
 	return optind;
 }
+
+int cmd_parse_config_only(int argc, char **argv, const char *command, const char **config)
+{
+	char usage[64];
+	int first;
+
+	snprintf(usage, sizeof(usage), "dumpfs %s [-c CONFIG]", command);
+	first = cmd_parse_config_opt(argc, argv, usage, config);
+	if (first >= 0 && first < argc) {
+		fprintf(stderr, "dumpfs: %s: unexpected argument '%s'\n", command, argv[first]);
+		return -1;
+	}
+	return first < 0 ? -1 : 0;
+}

@@ -23,6 +23,10 @@ int cmd_load_alerts_config(struct config *cfg, const char *opt_path, struct logg
  * (NULL when not given). */
 int cmd_parse_config_opt(int argc, char **argv, const char *usage, const char **config);
 
+/* The same for a command with no operand (backup, check, binlog):
+ * 0, or -1 after printing the usage or "unexpected argument". */
+int cmd_parse_config_only(int argc, char **argv, const char *command, const char **config);
+
 /* --jobs N of restore and rehearse: 1 to 64.  Else prints why, naming
  * `command`, and returns -1. */
 int cmd_parse_jobs(const char *command, const char *s, unsigned *out);
