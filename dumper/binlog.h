@@ -52,7 +52,9 @@ struct binlog_stream_opts {
 	struct gpg_key *key; /* borrowed */
 	int compression_level;
 	gid_t group;		/* of the files; (gid_t)-1 = leave as created */
-	unsigned retry_seconds; /* after a failure, wait before reconnecting; 0 = 5 */
+	unsigned retry_seconds; /* first wait before reconnecting; 0 = 5; doubled
+				 * after each failure up to 60, reset once a
+				 * segment is written */
 	struct logger *log;	/* borrowed; may be NULL */
 };
 

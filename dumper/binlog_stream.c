@@ -28,6 +28,7 @@
 #define GTID_STANDALONE_F  0x01 /* the group is this one event (DDL) */
 #define HEARTBEAT_NS	   "1000000000"
 #define POSITION_FILE_MAX  512
+#define BINLOG_RETRY_MAX   60 /* seconds between attempts, at most */
 /* take_event(): the file ended; the stream goes on from the next one on a
  * new connection (libmariadb 3.3 cannot parse past a real rotate event). */
 #define ROTATED 1
@@ -575,32 +576,39 @@ static int stream_once(struct binlog_stream *s, struct errbuf *err)
 	return rc;
 }
 
-static void pause_before_retry(struct binlog_stream *s)
+/* Waits `seconds` unless cancelled first. */
+static void pause_before_retry(struct binlog_stream *s, unsigned seconds)
 {
-	unsigned tenths = 10 * (s->o.retry_seconds ? s->o.retry_seconds : 5);
-
-	for (unsigned i = 0; i < tenths && !cancelled(s); i++)
+	for (unsigned i = 0; i < 10 * seconds && !cancelled(s); i++)
 		nanosleep(&(struct timespec){0, 100000000}, NULL);
 }
 
 int binlog_stream_run(struct binlog_stream *s, struct errbuf *err)
 {
+	unsigned first_wait = s->o.retry_seconds ? s->o.retry_seconds : 5, wait = first_wait;
 	int rc = binlog_position_read(s->o.dir, &s->committed, err);
 
 	if (rc && rc != -ENOENT)
 		return rc;
 	s->have_start = !rc;
 	while (!cancelled(s)) {
+		unsigned long before = s->segments;
+
 		rc = stream_once(s, err);
 		segment_abandon(s); /* re-read from the last committed end */
 		if (cancelled(s))
 			break;
+		if (s->segments != before)
+			wait = first_wait; /* it worked for a while: a new failure */
 		if (rc == ROTATED)
 			continue;
 		if (s->o.log)
-			logger_log(s->o.log, LOGL_ERROR, "binlog_stream_failed", "error=\"%s\"",
-				   err->msg);
-		pause_before_retry(s);
+			logger_log(s->o.log, LOGL_ERROR, "binlog_stream_failed",
+				   "error=\"%s\" retry_seconds=%u", err->msg, wait);
+		pause_before_retry(s, wait);
+		/* a lasting failure (a purged binlog) is retried, not logged,
+		 * every few seconds */
+		wait = wait * 2 > BINLOG_RETRY_MAX ? BINLOG_RETRY_MAX : wait * 2;
 	}
 	return 0;
 }

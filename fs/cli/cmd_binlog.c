@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../dumper/archive.h"
 #include "../../dumper/binlog.h"
@@ -14,8 +15,11 @@
 #include "cmdutil.h"
 #include "sigcancel.h"
 
-#define BINLOG_SUBDIR	    "binlog"
-#define STREAM_READ_TIMEOUT 30 /* seconds; the server's heartbeat comes every second */
+#define BINLOG_SUBDIR "binlog"
+/* Seconds without a byte from the server before the stream counts as
+ * broken: its heartbeat comes every second; also bounds how long a
+ * SIGTERM waits for a read to return. */
+#define STREAM_READ_TIMEOUT 8
 
 static void cancel_stream(void *s)
 {
@@ -28,9 +32,18 @@ static int segment_dir(char *buf, size_t len, const struct config *cfg, struct e
 	if ((size_t)snprintf(buf, len, "%s/%s", cfg->archive.dir, BINLOG_SUBDIR) >= len)
 		return error_set(err, -ENAMETOOLONG, "[archive] dir '%s' is too long",
 				 cfg->archive.dir);
-	if (mkdir(buf, 0750) && errno != EEXIST)
+	if (mkdir(buf, 0750)) {
+		if (errno == EEXIST)
+			return 0;
 		return error_set(err, -errno, "cannot create '%s': %s (check [archive] dir)", buf,
 				 strerror(errno));
+	}
+	/* the segments' group ([fs] group) must be able to get to them */
+	if (chown(buf, (uid_t)-1, cfg->fs.group))
+		return error_set(err, -errno,
+				 "cannot give '%s' to group %u: %s (check [fs] group: this user "
+				 "must be a member of it)",
+				 buf, (unsigned)cfg->fs.group, strerror(errno));
 	return 0;
 }
 
