@@ -62,6 +62,14 @@ class Env:
                                                   "segment_seconds": "1"}})
         self.logs = []
         self.tmp = str(tmp_path)
+        self.streamers = []
+        request.addfinalizer(self._kill_streamers)  # also when a test fails midway
+
+    def _kill_streamers(self):
+        for p in self.streamers:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
     @staticmethod
     def _server(request, name):
@@ -76,6 +84,7 @@ class Env:
         self.logs.append(log)
         with open(log, "wb") as f:
             p = dumpfs.popen(["binlog", "-c", cfg or self.cfg], stderr=f)
+        self.streamers.append(p)
         request_stop = time.monotonic() + 30
         while "binlog_stream_open" not in self.log_text(log):
             assert p.poll() is None, "streamer exited: " + self.log_text(log)
