@@ -76,9 +76,11 @@ static int stream(const struct binlog_stream_opts *o, struct errbuf *err)
 	pid_t holder = 0;
 	int rc = runlock_acquire(&lock, o->dir, &holder, err);
 
-	if (rc == -EBUSY)
+	if (rc == -EBUSY && holder)
 		return error_set(err, rc, "another binlog streamer (pid %d) archives into '%s'",
 				 (int)holder, o->dir);
+	if (rc == -EBUSY)
+		return error_set(err, rc, "another binlog streamer archives into '%s'", o->dir);
 	/* Under the lock every temporary here is a dead streamer's (its
 	 * segment, OpenPGP data only, or the position file): all go. */
 	if (!rc)
