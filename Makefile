@@ -232,9 +232,12 @@ clang:
 # Unit, integration and compose stack tests (tests/run.sh), which prints
 # the final totals.  Built as a developer: warnings are errors, with gcc and
 # clang, formatting checked.
+# The builds run in parallel (TEST_JOBS, default: the number of CPUs): they
+# are a quarter of CI's time otherwise.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	$(MAKE) DEVELOPER=1 check-layering check-format all asan tsan clang
-	$(MAKE) DEVELOPER=1 fuzz-build
+	$(MAKE) -j$(TEST_JOBS) DEVELOPER=1 check-layering check-format all asan tsan clang
+	$(MAKE) -j$(TEST_JOBS) DEVELOPER=1 fuzz-build
 	tests/run.sh
 
 demo:
