@@ -9,12 +9,16 @@
  * flags it takes from the server) and refuses a superset: a command name
  * as the first word of any statement, any backslash outside a string but
  * "\N", a NUL byte.  Allowed: USE (the client's `use` only selects the
- * database) and DELIMITER as a line of its own with a plain delimiter.
+ * database) and DELIMITER as a line of its own with a plain delimiter;
+ * with sqlguard_allow_charset(), also `\C name` as mariadb-binlog writes
+ * it (charset_cmd()).
  *
  * The sql_mode is followed for the statements a dump writes (sqldump.c,
  * sqlobjects.c); a file that changes it otherwise can make this view
  * differ from the client's, which is why the client also runs with
- * --binary-mode (no client command but DELIMITER and \C) and --sandbox. */
+ * --binary-mode (no client command but DELIMITER and \C) and --sandbox.
+ * In that mode the client takes any name whose first 9 bytes equal
+ * "delimiter" for DELIMITER ("delimiterx $$" too): see dl_byte(). */
 #include "sqlguard.h"
 
 #include <errno.h>
@@ -26,8 +30,12 @@
 
 #include "strbuf.h"
 
-#define LOOK	  16  /* bytes of lookahead a decision needs (delimiter <= 15) */
-#define DELIM_MAX 15  /* the client keeps 15 bytes of a delimiter */
+#define DELIM_MAX 15 /* the client keeps 15 bytes of a delimiter */
+#define CS_NAME	  32 /* the longest charset name in an accepted `\C name` */
+#define CS_SPACES 4  /* spaces or tabs accepted on each side of it */
+/* Bytes of lookahead a decision needs: the longest accepted "\C name"
+ * with its spaces and the closing of its comment (a delimiter is shorter). */
+#define LOOK	  (2 + CS_SPACES + CS_NAME + CS_SPACES + 2)
 #define WORD_MAX  12  /* longer than any command name */
 #define CAP_MAX	  200 /* enough of a statement to match the sql_mode ones */
 #define DLINE_MAX 64
@@ -65,6 +73,8 @@ struct sqlguard {
 	bool capturing, capover;
 	struct mode mode, saved;
 	bool special[256]; /* bytes that plain_run() stops at */
+	bool allow_charset;
+	unsigned dl_mask; /* dl_byte() */
 };
 
 /* The client's commands (`help` in the client lists them). */
@@ -100,7 +110,13 @@ struct sqlguard *sqlguard_new(void)
 	g->dlen = 1;
 	set_special(g);
 	g->stmt_empty = g->stmt_ws = true;
+	g->dl_mask = 1;
 	return g;
+}
+
+void sqlguard_allow_charset(struct sqlguard *g)
+{
+	g->allow_charset = true;
 }
 
 void sqlguard_free(struct sqlguard *g)
@@ -119,6 +135,16 @@ static bool is_space(char c)
 static bool is_alpha(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
 }
 
 static int refuse(const struct sqlguard *g, struct errbuf *err, const char *what)
@@ -169,12 +195,35 @@ static bool mode_literal(const char *s, size_t n, struct mode *m)
 	s += p;
 	n -= p + 1;
 	for (size_t i = 0; i < n; i++)
-		if (!is_alpha(s[i]) && s[i] != '_' && s[i] != ',' && !(s[i] >= '0' && s[i] <= '9'))
+		if (!is_alpha(s[i]) && s[i] != '_' && s[i] != ',' && !is_digit(s[i]))
 			return false;
 	m->nbe = mode_has(s, n, "NO_BACKSLASH_ESCAPES");
 	m->ansi = false;
 	for (size_t i = 0; ansi[i]; i++)
 		m->ansi = m->ansi || mode_has(s, n, ansi[i]);
+	return true;
+}
+
+/* `SET @@session.sql_mode=<number>`, as mariadb-binlog writes it.  A
+ * value the server refuses fails the statement, and the client stops. */
+static bool mode_number(const char *s, size_t n, struct mode *m)
+{
+	static const char prefix[] = "SET @@session.sql_mode=";
+	const unsigned long long nbe = 1ULL << 20, ansi_quotes = 1ULL << 2;
+	size_t p = sizeof(prefix) - 1;
+	unsigned long long v = 0;
+
+	if (n <= p || n - p > 20 || strncasecmp(s, prefix, p))
+		return false;
+	for (size_t i = p; i < n; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (!is_digit(s[i]) || v > (~0ULL - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	m->nbe = v & nbe;
+	m->ansi = v & ansi_quotes;
 	return true;
 }
 
@@ -199,12 +248,13 @@ static void statement_end(struct sqlguard *g)
 				"SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO'") ||
 			 cap_is(g, n, "SET SQL_MODE=@OLD_SQL_MODE"))
 			g->mode = plain;
-		else
+		else if (!mode_number(g->cap, n, &g->mode))
 			mode_literal(g->cap, n, &g->mode);
 	}
 	g->capturing = g->capover = false;
 	g->caplen = 0;
 	g->stmt_empty = g->stmt_ws = true;
+	g->dl_mask = 1;
 	g->in_word = false;
 }
 
@@ -252,17 +302,53 @@ static int word_end(struct sqlguard *g, char term, struct errbuf *err)
 	return refuse_cmd(g, err, name);
 }
 
-/* A byte of the statement outside comments and strings (before c
- * changes the string state). */
-static int word_byte(struct sqlguard *g, char c, struct errbuf *err)
+static bool word_is_delimiter(const struct sqlguard *g)
+{
+	return g->wlen == 9 && !strncasecmp(g->word, "delimiter", 9);
+}
+
+/* The client (--binary-mode) takes a line or statement whose first name
+ * (after spaces, up to a space or tab) starts with 9 bytes equal to
+ * "delimiter" in its charset's collation for DELIMITER, whatever follows.
+ * After a \C, a byte >= 0x80 may be a space (0xa0 in latin1) or equal a
+ * letter (latin1 0xc9 is E): then it matches both ways.  Bit k of
+ * dl_mask: a candidate name has matched k bytes; bit 0 stays while only
+ * spaces came.  Refuses all but a clean DELIMITER word, which word_end()
+ * judges. */
+static int dl_byte(struct sqlguard *g, char c, struct errbuf *err)
+{
+	static const char name[] = "delimiter";
+	bool wild = g->allow_charset && (unsigned char)c >= 0x80;
+	unsigned next = 0;
+
+	if (!g->dl_mask)
+		return 0;
+	for (size_t k = 0; k < 9; k++)
+		if ((g->dl_mask & (1u << k)) && (wild || (is_alpha(c) && (c | 0x20) == name[k])))
+			next |= 1u << (k + 1);
+	if ((g->dl_mask & 1) && (is_space(c) || wild))
+		next |= 1;
+	g->dl_mask = next & ((1u << 9) - 1);
+	if (!(next & (1u << 9)))
+		return 0;
+	g->dl_mask = 0;
+	if (g->in_word && word_is_delimiter(g) && g->word_line && g->word_col0)
+		return 0;
+	return refuse(g, err, "a DELIMITER command that is not a line of its own");
+}
+
+/* The statement's first word, for word_end(). */
+static int word_first(struct sqlguard *g, char c, struct errbuf *err)
 {
 	if (g->in_word) {
+		if (is_space(c))
+			return word_end(g, c, err);
+		if (word_is_delimiter(g)) /* "delimiterx" is DELIMITER too */
+			return refuse(g, err, "a DELIMITER command that is not a line of its own");
 		if ((is_alpha(c) || c == '?') && g->wlen < WORD_MAX) {
 			g->word[g->wlen++] = c;
 			return 0;
 		}
-		if (is_space(c))
-			return word_end(g, c, err);
 		g->in_word = false; /* "status_x": the client's word runs to a space */
 		return 0;
 	}
@@ -278,6 +364,15 @@ static int word_byte(struct sqlguard *g, char c, struct errbuf *err)
 		g->wlen = 1;
 	}
 	return 0;
+}
+
+/* A byte of the statement outside comments and strings (before c
+ * changes the string state). */
+static int word_byte(struct sqlguard *g, char c, struct errbuf *err)
+{
+	int ret = word_first(g, c, err);
+
+	return ret ? ret : dl_byte(g, c, err);
 }
 
 /* ---- the lexer ---- */
@@ -310,6 +405,10 @@ static int delimiter_line(struct sqlguard *g, struct errbuf *err)
 		    (unsigned char)c < 0x21 || (unsigned char)c > 0x7e)
 			return refuse(g, err, "a DELIMITER line without a plain delimiter");
 	}
+	/* After a \C euckr, the client reads a letter after a byte >= 0x81 as
+	 * part of one character: a delimiter starting with one could hide. */
+	if (g->allow_charset && is_alpha(g->dline[0]))
+		return refuse(g, err, "a DELIMITER line whose delimiter starts with a letter");
 	memcpy(g->delim, g->dline, n);
 	g->delim[n] = '\0';
 	g->dlen = n;
@@ -318,6 +417,7 @@ static int delimiter_line(struct sqlguard *g, struct errbuf *err)
 	g->capturing = g->capover = false;
 	g->caplen = 0;
 	g->stmt_empty = g->stmt_ws = true;
+	g->dl_mask = 1;
 	return 0;
 }
 
@@ -334,9 +434,57 @@ static int line_end(struct sqlguard *g, struct errbuf *err)
 	if (ret)
 		return ret;
 	capture(g, '\n');
+	g->dl_mask &= 1; /* a name ends at a newline, spaces before one do not */
 	g->use_line = g->line_comment = g->ss_comment = g->after_delim = false;
 	g->line++;
 	g->line_start = true;
+	return 0;
+}
+
+/* "\C" at i inside an executable comment, with sqlguard_allow_charset():
+ * mariadb-binlog writes "\C utf8mb4 " right after a "/" "*!" and before
+ * its closing "*" "/".  The client switches its charset, then skips the
+ * rest up to (not including) that closing, which ends the comment.
+ * Accepts "\C", 1..CS_SPACES spaces or tabs, a name of 1..CS_NAME bytes
+ * [A-Za-z0-9_], 0..CS_SPACES spaces or tabs and the closing on this line
+ * (LOOK covers it); takes all but the closing. */
+static int charset_cmd(struct sqlguard *g, const char *b, size_t len, size_t i, size_t *used,
+		       struct errbuf *err)
+{
+	/* Their multibyte characters can hold a backslash or a quote byte
+	 * (or any byte: the UCS ones, which the 10.11 client refuses), so the
+	 * client would see strings end where this file does not. */
+	static const char *const unsafe[] = {"big5", "cp932", "gbk",	 "gb18030", "sjis",
+					     "ucs2", "utf16", "utf16le", "utf32",   NULL};
+	size_t j = i + 2, k, name;
+	char cs[CS_NAME + 1];
+
+	for (k = 0; k < CS_SPACES && is_blank(at(b, len, j)); k++)
+		j++;
+	if (!k)
+		return refuse(g, err, "the client command '\\C'");
+	name = j;
+	while (j - name <= CS_NAME &&
+	       (is_alpha(at(b, len, j)) || is_digit(at(b, len, j)) || at(b, len, j) == '_'))
+		j++;
+	if (j == name || j - name > CS_NAME)
+		return refuse(g, err, "the client command '\\C'");
+	memcpy(cs, b + name, j - name);
+	cs[j - name] = '\0';
+	for (k = 0; k < CS_SPACES && is_blank(at(b, len, j)); k++)
+		j++;
+	if (at(b, len, j) != '*' || at(b, len, j + 1) != '/')
+		return refuse(g, err, "the client command '\\C'");
+	for (k = 0; unsafe[k]; k++)
+		if (!strcasecmp(cs, unsafe[k]))
+			return error_set(
+				err, -EPERM,
+				"the SQL at line %llu holds the client command '\\C %s': "
+				"the charset '%s' has multibyte characters that can hold a "
+				"backslash or a quote byte, so the client could see strings "
+				"end where this check does not; refusing it",
+				g->line, cs, cs);
+	*used = j - i;
 	return 0;
 }
 
@@ -396,6 +544,10 @@ static int step(struct sqlguard *g, const char *b, size_t len, size_t i, size_t 
 			capture(g, n1);
 			g->stmt_empty = false;
 			*used = 2;
+			goto done;
+		}
+		if (n1 == 'C' && g->allow_charset && g->ss_comment) {
+			ret = charset_cmd(g, b, len, i, used, err);
 			goto done;
 		}
 		if (!n1)
@@ -473,7 +625,7 @@ static size_t fast_run(struct sqlguard *g, const char *b, size_t i, size_t limit
 		while (j < limit && b[j] != q && b[j] != '\\' && b[j] != '\n' && b[j] != '\0')
 			j++;
 	} else {
-		if (g->stmt_ws || g->in_word || g->after_delim)
+		if (g->stmt_ws || g->in_word || g->after_delim || g->dl_mask)
 			return 0;
 		while (j < limit && !g->special[(unsigned char)b[j]])
 			j++;

@@ -1,0 +1,3 @@
+SELECT 1;
+delimiterx $$
+SELECT 2$$
