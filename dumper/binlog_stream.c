@@ -544,7 +544,9 @@ static int stream_once(struct binlog_stream *s, struct errbuf *err)
 	    (mariadb_rpl_optionsv(rpl, MARIADB_RPL_FILENAME, s->next.file, strlen(s->next.file)) ||
 	     mariadb_rpl_optionsv(rpl, MARIADB_RPL_START, (unsigned long)s->next.pos) ||
 	     mariadb_rpl_optionsv(rpl, MARIADB_RPL_SERVER_ID, id) ||
-	     mariadb_rpl_optionsv(rpl, MARIADB_RPL_FLAGS, 0)))
+	     /* every event of the file: without annotations the server leaves
+	      * them out and the events no longer follow each other */
+	     mariadb_rpl_optionsv(rpl, MARIADB_RPL_FLAGS, MARIADB_RPL_BINLOG_SEND_ANNOTATE_ROWS)))
 		rc = error_set(err, -EINVAL, "cannot set up the replication stream: %s",
 			       mariadb_rpl_error(rpl));
 	if (!rc && mariadb_rpl_open(rpl))

@@ -29,6 +29,7 @@ struct restore {
 	pthread_mutex_t lock;
 	struct writer *client; /* while a pass runs into the server */
 	void (*kill)(struct writer *client);
+	struct pitr *pitr; /* with opts.pitr, once prepared */
 	bool ran;
 };
 
@@ -106,7 +107,7 @@ static int hash_and_parse(int fd, const char *file, char hex[SHA256_HEX_LEN + 1]
 	return ret;
 }
 
-static int check_file(int fd, const char *file, struct restore_stats *st, struct errbuf *err)
+int restore_check_file(int fd, const char *file, bool *sidecar_checked, struct errbuf *err)
 {
 	char hex[SHA256_HEX_LEN + 1], want[65], name[ARCHIVE_NAME_MAX];
 	struct stat sb;
@@ -126,7 +127,7 @@ static int check_file(int fd, const char *file, struct restore_stats *st, struct
 					"%s): the file is damaged; restore another backup",
 					file, sidecar, hex, want);
 		else
-			st->sidecar_checked = true;
+			*sidecar_checked = true;
 	} else if (!ret && errno != ENOENT) {
 		ret = error_set(err, -errno, "cannot read the sidecar '%s': %s", sidecar,
 				strerror(errno));
@@ -272,6 +273,29 @@ out:
 	return ret;
 }
 
+int restore_decrypt(struct restore *r, int fd, const char *file, struct writer *next,
+		    struct errbuf *err)
+{
+	struct restore_stats st;
+	struct progress prog = {false, "", 0, &st, 0};
+	struct dctx d = {r, fd, next, &st, &prog, {""}, 0};
+
+	memset(&st, 0, sizeof(st));
+	if (lseek(fd, 0, SEEK_SET))
+		return error_set(err, -errno, "cannot rewind '%s': %s", file, strerror(errno));
+	return decrypt(&d, file, err);
+}
+
+const struct restore_opts *restore_options(const struct restore *r)
+{
+	return r->o;
+}
+
+bool restore_cancelled(struct restore *r)
+{
+	return atomic_load(&r->cancel);
+}
+
 /* ---- the chain ---- */
 
 enum pass_kind { PASS_CHECK, PASS_FD, PASS_SERVER };
@@ -300,6 +324,19 @@ static int make_sink(struct restore *r, enum pass_kind kind, unsigned jobs, stru
 			r->kill(*sink);
 	}
 	return ret;
+}
+
+int restore_sink_open(struct restore *r, struct writer **sink, struct errbuf *err)
+{
+	return make_sink(r, r->o->out_fd >= 0 ? PASS_FD : PASS_SERVER, 1, NULL, sink, err);
+}
+
+void restore_sink_free(struct restore *r, struct writer *sink)
+{
+	mutex_lock(&r->lock);
+	r->client = NULL;
+	mutex_unlock(&r->lock);
+	writer_free(sink);
 }
 
 /* Closes the stages front to back; the sink last (the client runs its
@@ -336,6 +373,8 @@ static int run_pass(struct restore *r, int fd, enum pass_kind kind, struct resto
 		ret = sqlfilter_new(&filter, sink, r->o->database, kind == PASS_SERVER, st, err);
 	if (!ret && kind != PASS_CHECK && r->o->trailer_line)
 		sqlfilter_on_trailer(filter, r->o->trailer_line, r->o->trailer_arg);
+	if (!ret && kind != PASS_CHECK && r->pitr)
+		sqlfilter_on_database(filter, pitr_add_database, r->pitr);
 	if (!ret)
 		ret = gunzipstage_new(&gz, filter, &st->sql_bytes, err);
 	if (!ret) {
@@ -429,9 +468,11 @@ int restore_run(struct restore *r, struct restore_stats *st, struct errbuf *err)
 	fd = open_file(r->o->file, err);
 	if (fd < 0)
 		return fd;
-	ret = check_file(fd, r->o->file, st, err);
+	ret = restore_check_file(fd, r->o->file, &st->sidecar_checked, err);
 	logger_log(r->o->log, LOGL_INFO, "restore_check", "file=\"%s\" sidecar=%s ok=%s",
 		   r->o->file, st->sidecar_checked ? "match" : "none", LOG_BOOL(!ret));
+	if (!ret && r->o->pitr) /* the binlog archive is checked before anything is loaded */
+		ret = pitr_prepare(r, fd, &r->pitr, err);
 	if (!ret && !st->sidecar_checked && r->o->out_fd < 0 && !r->o->no_precheck) {
 		/* No sidecar: prove the whole file good before touching the
 		 * server. */
@@ -445,6 +486,10 @@ int restore_run(struct restore *r, struct restore_stats *st, struct errbuf *err)
 	st->jobs = r->o->out_fd >= 0 ? 1 : effective_jobs(r->o->jobs);
 	if (!ret)
 		ret = run_pass(r, fd, r->o->out_fd >= 0 ? PASS_FD : PASS_SERVER, st, err);
+	if (!ret && r->pitr)
+		ret = pitr_replay(r, r->pitr, st, err);
+	pitr_free(r->pitr);
+	r->pitr = NULL;
 	close(fd);
 	st->seconds = now_s() - t0;
 	return ret;

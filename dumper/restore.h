@@ -44,6 +44,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "errbuf.h"
 #include "log.h"
@@ -74,6 +75,18 @@ struct restore_opts {
 	 * it.  For `rehearse`; the lines are untrusted. */
 	void (*trailer_line)(void *arg, const char *line, size_t len);
 	void *trailer_arg;
+	/* Point-in-time recovery (docs/pitr.md): after the dump, the
+	 * archived binlog from the dump's position up to `until` (not
+	 * included; latest when !has_until), through mariadb-binlog, with the
+	 * same checks, guard and client.  Every segment needed is checked
+	 * (sidecar, decryption, each event, no gap) before anything is
+	 * loaded.  Events of databases the restore did not load are
+	 * skipped (binlog_filter.h). */
+	bool pitr;
+	bool has_until;
+	time_t until;
+	const char *binlog_dir;	 /* NULL = "<directory of file>/binlog" */
+	const char *binlog_tool; /* NULL = "mariadb-binlog" from PATH */
 };
 
 struct restore_stats {
@@ -85,6 +98,11 @@ struct restore_stats {
 	bool sidecar_checked;
 	unsigned jobs; /* data connections used (1: the one client) */
 	double seconds;
+	/* pitr */
+	unsigned segments;	  /* replayed (in part or whole) */
+	uint64_t binlog_events;	  /* passed to mariadb-binlog */
+	uint64_t binlog_skipped;  /* statements and row events of other databases */
+	time_t binlog_last_event; /* the last one replayed; 0 = none */
 };
 
 struct restore;
@@ -116,5 +134,9 @@ int sqlfilter_new(struct writer **out, struct writer *next, const char *database
 /* Sets the filter's trailer_line callback (restore_opts). */
 void sqlfilter_on_trailer(struct writer *filter,
 			  void (*fn)(void *arg, const char *line, size_t len), void *arg);
+/* fn(arg, name) for each database section the filter keeps, as it
+ * enters it (a name may come more than once). */
+void sqlfilter_on_database(struct writer *filter, void (*fn)(void *arg, const char *name),
+			   void *arg);
 
 #endif

@@ -169,6 +169,52 @@ static void *stderr_reader(void *arg)
 	return NULL;
 }
 
+int restore_spawn(char *const argv[], int in_r, int out_w, int err_w, int fd3, pid_t *pid,
+		  struct errbuf *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, def;
+	int rc;
+
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGHUP);
+	if (posix_spawn_file_actions_init(&fa))
+		return error_set(err, -ENOMEM, "restore: out of memory");
+	if (posix_spawnattr_init(&at)) {
+		posix_spawn_file_actions_destroy(&fa);
+		return error_set(err, -ENOMEM, "restore: out of memory");
+	}
+	rc = posix_spawn_file_actions_adddup2(&fa, in_r, 0);
+	if (out_w >= 0)
+		rc = rc ? rc : posix_spawn_file_actions_adddup2(&fa, out_w, 1);
+	else
+		rc = rc ? rc : posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	rc = rc ? rc : posix_spawn_file_actions_adddup2(&fa, err_w, 2);
+	if (fd3 >= 0)
+		rc = rc ? rc : posix_spawn_file_actions_adddup2(&fa, fd3, 3);
+	/* Our signal mask (sigcancel blocks SIGINT/SIGTERM) and ignored
+	 * SIGPIPE must not reach the child. */
+	rc = rc ? rc
+		: posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	rc = rc ? rc : posix_spawnattr_setsigmask(&at, &none);
+	rc = rc ? rc : posix_spawnattr_setsigdefault(&at, &def);
+	rc = rc ? rc : posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc) {
+		*pid = 0;
+		return error_set(err, -rc,
+				 "cannot run '%s': %s (install mariadb-client or put it in PATH)",
+				 argv[0], strerror(rc));
+	}
+	return 0;
+}
+
 /* out_w < 0: stdout to /dev/null (the one-connection restore); else
  * stdout to out_w and --skip-column-names, for the markers of
  * `restore --jobs` (restore_jobs.c). */
@@ -189,48 +235,9 @@ static int spawn_client(const char *name, pid_t *pid, int in_r, int out_w, int e
 			out_w >= 0 ? (char *)"--skip-column-names" : NULL,
 			(char *)"--unbuffered", /* each marker's output at once */
 			NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, def;
-	int rc;
 
 	snprintf(defaults_arg, sizeof(defaults_arg), "--defaults-file=/dev/fd/3");
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGHUP);
-	if (posix_spawn_file_actions_init(&fa))
-		return error_set(err, -ENOMEM, "restore: out of memory");
-	if (posix_spawnattr_init(&at)) {
-		posix_spawn_file_actions_destroy(&fa);
-		return error_set(err, -ENOMEM, "restore: out of memory");
-	}
-	rc = posix_spawn_file_actions_adddup2(&fa, in_r, 0);
-	if (out_w >= 0)
-		rc = rc ? rc : posix_spawn_file_actions_adddup2(&fa, out_w, 1);
-	else
-		rc = rc ? rc : posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	rc = rc ? rc : posix_spawn_file_actions_adddup2(&fa, err_w, 2);
-	rc = rc ? rc : posix_spawn_file_actions_adddup2(&fa, optfd, 3);
-	/* Our signal mask (sigcancel blocks SIGINT/SIGTERM) and ignored
-	 * SIGPIPE must not reach the client. */
-	rc = rc ? rc
-		: posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	rc = rc ? rc : posix_spawnattr_setsigmask(&at, &none);
-	rc = rc ? rc : posix_spawnattr_setsigdefault(&at, &def);
-	rc = rc ? rc : posix_spawnp(pid, name, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc) {
-		*pid = 0;
-		return error_set(err, -rc,
-				 "cannot run the '%s' client: %s (install mariadb-client or put it "
-				 "in PATH)",
-				 name, strerror(rc));
-	}
-	return 0;
+	return restore_spawn(argv, in_r, out_w, err_w, optfd, pid, err);
 }
 
 static int spawn(struct sqlclient *c, int in_r, int err_w, int optfd, struct errbuf *err)

@@ -165,6 +165,8 @@ struct sqlfilter {
 	struct sqlguard *guard; /* sees every byte before it is passed on */
 	void (*trailer_line)(void *arg, const char *line, size_t len);
 	void *trailer_arg;
+	void (*database)(void *arg, const char *name);
+	void *database_arg;
 };
 
 static int sf_flush(struct sqlfilter *f, struct errbuf *err)
@@ -240,6 +242,8 @@ static int sf_enter_db(struct sqlfilter *f, const char *ident_at, struct errbuf 
 	f->keep = !f->want || (ok && !strcmp(strbuf_str(&name), f->want));
 	if (f->want && f->keep)
 		f->seen_want = true;
+	if (ok && f->keep && f->database)
+		f->database(f->database_arg, strbuf_str(&name));
 	if (ok && f->names.len < 400 && !strstr(strbuf_str(&f->names), strbuf_str(&name))) {
 		strbuf_addstr(&f->names, f->names.len ? ", " : "");
 		strbuf_addstr(&f->names, strbuf_str(&name));
@@ -472,4 +476,13 @@ int sqlfilter_new(struct writer **out, struct writer *next, const char *database
 	strbuf_init(&f->names);
 	*out = &f->w;
 	return 0;
+}
+
+void sqlfilter_on_database(struct writer *filter, void (*fn)(void *arg, const char *name),
+			   void *arg)
+{
+	struct sqlfilter *f = (struct sqlfilter *)filter;
+
+	f->database = fn;
+	f->database_arg = arg;
 }

@@ -1,7 +1,9 @@
 /* Times as text.  See timefmt.h. */
 #include "timefmt.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 void iso8601_utc(time_t t, char buf[ISO8601_LEN])
 {
@@ -28,4 +30,26 @@ void iso8601_local(time_t t, char buf[ISO8601_LEN])
 		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
 		 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, tm.tm_gmtoff < 0 ? '-' : '+',
 		 oh, om);
+}
+
+int parse_local_datetime(const char *s, time_t *t)
+{
+	static const char shape[] = "dddd-dd-dd dd:dd:dd";
+	struct tm tm, back;
+	const char *end;
+
+	for (size_t i = 0; i < sizeof(shape); i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+			return -EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+	if (!end || *end)
+		return -EINVAL;
+	tm.tm_isdst = -1;
+	back = tm;
+	*t = mktime(&tm);
+	/* no 2026-02-31: mktime would roll it over */
+	if (*t == (time_t)-1 || tm.tm_mday != back.tm_mday || tm.tm_mon != back.tm_mon)
+		return -EINVAL;
+	return 0;
 }

@@ -13,4 +13,8 @@ void iso8601_utc(time_t t, char buf[ISO8601_LEN]);
  * cannot be represented. */
 void iso8601_local(time_t t, char buf[ISO8601_LEN]);
 
+/* "YYYY-MM-DD HH:MM:SS" in local time (exactly that shape) into *t: 0,
+ * or -EINVAL. */
+int parse_local_datetime(const char *s, time_t *t);
+
 #endif

@@ -1,4 +1,5 @@
 /* dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME] [--jobs N]
+ *                [--until "YYYY-MM-DD HH:MM:SS"|latest [--binlog-dir DIR]]
  *
  * The target server is [restore], each unset key falling back to
  * [mariadb], with two exceptions that keep a partial [restore] from
@@ -7,6 +8,7 @@
  * password comes from [restore] only (none when unset). */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "../../dumper/dbconn.h"
 #include "../../dumper/restore.h"
+#include "../../dumper/timefmt.h"
 #include "cmd.h"
 #include "cmdutil.h"
 #include "../config/jobopts.h"
@@ -24,21 +27,51 @@ struct restore_args {
 	const char *file;
 	const char *database; /* NULL: every database in the dump */
 	int to_stdout;
-	unsigned jobs; /* 0: the number of CPUs */
+	unsigned jobs;	   /* 0: the number of CPUs */
+	const char *until; /* NULL: no binlog replay */
+	bool has_until;	   /* false with until "latest" */
+	time_t until_time;
+	const char *binlog_dir;
 };
 
 static void restore_usage(void)
 {
 	fprintf(stderr, "usage: dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME] "
-			"[--jobs N]\n");
+			"[--jobs N]\n"
+			"                      [--until \"YYYY-MM-DD HH:MM:SS\"|latest "
+			"[--binlog-dir DIR]]\n");
+}
+
+static int parse_until(struct restore_args *a)
+{
+	if (a->binlog_dir && !a->until) {
+		fprintf(stderr, "dumpfs: restore: --binlog-dir goes with --until\n");
+		return -1;
+	}
+	if (!a->until || !strcmp(a->until, "latest"))
+		return 0;
+	if (parse_local_datetime(a->until, &a->until_time)) {
+		fprintf(stderr,
+			"dumpfs: restore: --until '%s' is not \"YYYY-MM-DD HH:MM:SS\" (local "
+			"time) or \"latest\"\n",
+			a->until);
+		return -1;
+	}
+	a->has_until = true;
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct restore_args *a)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},   {"to-stdout", no_argument, NULL, 's'},
-		{"database", required_argument, NULL, 'd'}, {"jobs", required_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'},
+		{"to-stdout", no_argument, NULL, 's'},
+		{"database", required_argument, NULL, 'd'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"until", required_argument, NULL, 'u'},
+		{"binlog-dir", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -59,6 +92,12 @@ static int parse_args(int argc, char **argv, struct restore_args *a)
 			if (cmd_parse_jobs("restore", optarg, &a->jobs))
 				return -1;
 			break;
+		case 'u':
+			a->until = optarg;
+			break;
+		case 'b':
+			a->binlog_dir = optarg;
+			break;
 		default:
 			restore_usage();
 			return -1;
@@ -78,7 +117,7 @@ static int parse_args(int argc, char **argv, struct restore_args *a)
 		fprintf(stderr, "dumpfs: restore: --database needs a name\n");
 		return -1;
 	}
-	return 0;
+	return parse_until(a);
 }
 
 static void resolve_target(struct restore_target *t, const struct config *cfg)
@@ -156,6 +195,12 @@ static void report(const struct restore_opts *o, int ret, const struct restore_s
 			   "file=\"%s\" target=\"%s\" error=\"%s\"", o->file, where, err->msg);
 		return;
 	}
+	if (o->pitr)
+		logger_log(lg, LOGL_INFO, "pitr_done",
+			   "file=\"%s\" segments=%u events=%llu skipped=%llu last_event=%lld",
+			   o->file, st->segments, (unsigned long long)st->binlog_events,
+			   (unsigned long long)st->binlog_skipped,
+			   (long long)st->binlog_last_event);
 	logger_log(lg, LOGL_INFO, "restore_done",
 		   "file=\"%s\" target=\"%s\" database=\"%s\" sidecar=%s sql_bytes=%llu "
 		   "statements=%llu seconds=%.1f jobs=%u",
@@ -188,6 +233,10 @@ int cmd_restore(int argc, char **argv, struct logger *lg)
 	o.database = a.database;
 	o.out_fd = a.to_stdout ? STDOUT_FILENO : -1;
 	o.jobs = a.jobs;
+	o.pitr = a.until != NULL;
+	o.has_until = a.has_until;
+	o.until = a.until_time;
+	o.binlog_dir = a.binlog_dir;
 	o.progress = isatty(STDERR_FILENO);
 	o.log = lg;
 	if (have_cfg)

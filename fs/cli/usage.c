@@ -10,6 +10,7 @@ static const char overview[] =
 	"       dumpfs verify  [-c CONFIG] FILE...                 integrity check without the "
 	"private key\n"
 	"       dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME] [--jobs N]\n"
+	"                      [--until \"YYYY-MM-DD HH:MM:SS\"|latest [--binlog-dir DIR]]\n"
 	"                                                          decrypt + gunzip + load into "
 	"MariaDB\n"
 	"       dumpfs prune   [-c CONFIG] [--dry-run]             retention now\n"
@@ -81,6 +82,7 @@ static const struct command_help helps[] = {
 		   "Exit: 0 all good, 1 any file bad, 2 usage/config.\n"},
 	{"restore", "usage: dumpfs restore [-c CONFIG] FILE [--to-stdout] [--database NAME] "
 		    "[--jobs N]\n"
+		    "       [--until \"YYYY-MM-DD HH:MM:SS\"|latest [--binlog-dir DIR]]\n"
 		    "Checks the sidecar when present, decrypts with the private key from\n"
 		    "GnuPG's keyring (GNUPGHOME), gunzips and streams the SQL into the\n"
 		    "server of [restore] (defaults to [mariadb]), or to stdout.  Never\n"
@@ -88,6 +90,10 @@ static const struct command_help helps[] = {
 		    "source, ...) fails the restore, naming its line.\n"
 		    "--jobs N (1-64, default: the number of CPUs): the tables' rows load on\n"
 		    "N connections, everything else on one more, in the dump's order.\n"
+		    "--until TIME (local time) or latest: then replays the archived binlog\n"
+		    "(DIR, default <directory of FILE>/binlog) from the dump's position up\n"
+		    "to TIME, through mariadb-binlog; every segment is checked (sidecar,\n"
+		    "decryption, events, no gap) before anything is loaded.\n"
 		    "Exit: 0 success, 1 failure, 2 usage/config.\n"},
 	{"prune", "usage: dumpfs prune [-c CONFIG] [--dry-run]\n"
 		  "Applies the [archive] retention rules now, under the run lock, and\n"

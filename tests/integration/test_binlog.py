@@ -45,9 +45,9 @@ SEGMENT_RE = re.compile(r"^mariadb_\d{4}-\d\d-\d\d_\d{6}_(.+)_(\d+)\.binlog\.gz\
 
 
 class Env:
-    def __init__(self, request, tmp_path, key):
+    def __init__(self, request, tmp_path, key, extra_args=()):
         self.key = key
-        self.src = self._server(request, "blsrc")
+        self.src = self._server(request, "blsrc", extra_args)
         self.src.create_backup_user()
         user = self.src.backup_user.name
         self.src.run_sql("".join("GRANT REPLICATION SLAVE ON *.* TO '%s'@'%s';" % (user, h)
@@ -72,8 +72,8 @@ class Env:
                 p.wait()
 
     @staticmethod
-    def _server(request, name):
-        srv = Server(name)
+    def _server(request, name, extra_args=()):
+        srv = Server(name, extra_args=extra_args)
         request.addfinalizer(srv.cleanup)
         srv.start()
         return srv

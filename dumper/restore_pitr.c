@@ -1,0 +1,805 @@
+/* Point-in-time recovery (restore.h, docs/pitr.md): the dump, then the
+ * archived binlog from the dump's position up to a time.
+ *
+ *   segment --decrypt--> gunzip --> binlog_filter --> mariadb-binlog
+ *       (one feeder thread, segment after segment, one stream)
+ *   mariadb-binlog's SQL --> sqlguard (mariadb-binlog's \C allowed) --> client
+ *
+ * Before anything is loaded every segment needed is read once in full:
+ * sidecar, OpenPGP shape, decryption, every event (binlog_filter.h), and
+ * the chain: each starts where the previous ended, or, after a rotate
+ * event, at the start of the file it names.  The replay reads them again
+ * and fails, killing the client, if one changed in between.
+ *
+ * dumpfs, not mariadb-binlog --stop-datetime, ends the stream at the
+ * first event stamped at or after the time: mariadb-binlog would stop
+ * reading mid-stream and break the pipe feeding it.  An open transaction
+ * at the cut is rolled back by the ROLLBACK mariadb-binlog ends with. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "binlog_filter.h"
+#include "restore_priv.h"
+#include "sink.h"
+#include "sqlguard.h"
+#include "strbuf.h"
+#include "thread.h"
+#include "timefmt.h"
+
+#define HEADER_MAX    65536 /* the dump's header is read up to here */
+#define START_ENC_MAX 40    /* a start-encryption event, replaced by padding */
+#define READ_CHUNK    65536
+#define STAMP_LEN     17 /* "YYYY-MM-DD_HHMMSS" */
+#define TOOL_ERR_MAX  512
+
+struct seg {
+	char *name;	   /* owned */
+	size_t prefix_len; /* of name, before "_YYYY-MM-DD_HHMMSS_" */
+	struct binlog_pos start;
+	struct binlog_seginfo info;
+};
+
+struct pitr {
+	struct binlog_pos from; /* the dump's position */
+	time_t started;		/* the dump's start */
+	char *dir;		/* owned */
+	struct seg *segs;	/* the chain, in order (owned) */
+	size_t n;
+	char **dbs; /* the databases loaded (owned) */
+	size_t ndbs, dbcap;
+	bool db_oom;
+};
+
+/* ---- the dump's header ---- */
+
+struct headgrab {
+	struct writer w;
+	struct strbuf text;
+	bool done;
+};
+
+static int hg_write(struct writer *w, const void *buf, size_t len, struct errbuf *err)
+{
+	struct headgrab *h = (struct headgrab *)w;
+	const char *end;
+
+	strbuf_add(&h->text, buf, len);
+	if (strbuf_error(&h->text))
+		return error_set(err, -ENOMEM, "out of memory");
+	/* The header ends at its first line that is not a comment. */
+	for (const char *l = h->text.buf;
+	     (end = memchr(l, '\n', h->text.len - (size_t)(l - h->text.buf))); l = end + 1)
+		if (strncmp(l, "--", 2) && end > l) {
+			h->done = true;
+			return error_set(err, -ECANCELED, "header read");
+		}
+	if (h->text.len > HEADER_MAX) {
+		h->done = true;
+		return error_set(err, -ECANCELED, "header read");
+	}
+	return 0;
+}
+
+static int hg_close(struct writer *w, struct errbuf *err)
+{
+	(void)w;
+	(void)err;
+	return 0;
+}
+
+static void hg_free(struct writer *w)
+{
+	(void)w;
+}
+
+static const struct writer_ops headgrab_ops = {"header reader", hg_write, hg_close, hg_free};
+
+/* The header's lines: "-- Started: <ISO 8601 UTC>" and
+ * "--   CHANGE MASTER TO MASTER_LOG_FILE='<file>', MASTER_LOG_POS=<n>;". */
+static int parse_header(struct pitr *p, const char *file, const char *text, struct errbuf *err)
+{
+	const char *s = strstr(text, "\n-- Started: ");
+	char name[BINLOG_FILE_MAX + 2];
+	unsigned long long pos;
+	struct tm tm;
+	int n = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!s || !strptime(s + 13, "%Y-%m-%dT%H:%M:%SZ", &tm) || (p->started = timegm(&tm)) <= 0)
+		return error_set(err, -EINVAL,
+				 "'%s' has no dump start time in its header: not a dumpfs dump",
+				 file);
+	s = strstr(text, "\n--   CHANGE MASTER TO MASTER_LOG_FILE='");
+	if (!s)
+		return error_set(err, -ENOENT,
+				 "'%s' was taken without the binary log (its header has no binlog "
+				 "position): there is nothing to replay from; restore without "
+				 "--until, or use a dump taken with log_bin on",
+				 file);
+	if (sscanf(s,
+		   "\n--   CHANGE MASTER TO MASTER_LOG_FILE='%129[A-Za-z0-9._-]', "
+		   "MASTER_LOG_POS=%llu;%n",
+		   name, &pos, &n) != 2 ||
+	    !n || !binlog_file_name_valid(name) || pos < 4)
+		return error_set(err, -EINVAL,
+				 "'%s' has an unreadable binlog position in its header", file);
+	memcpy(p->from.file, name, strlen(name) + 1); /* valid: at most BINLOG_FILE_MAX */
+	p->from.pos = pos;
+	return 0;
+}
+
+static int read_header(struct restore *r, struct pitr *p, int fd, const char *file,
+		       struct errbuf *err)
+{
+	struct headgrab h = {{&headgrab_ops}, STRBUF_INIT, false};
+	struct writer *gz = NULL;
+	int ret = gunzipstage_new(&gz, &h.w, NULL, err);
+
+	if (!ret)
+		ret = restore_decrypt(r, fd, file, gz, err);
+	if (!ret)
+		ret = writer_close(gz, err);
+	writer_free(gz);
+	if (h.done || !ret) {
+		errbuf_clear(err);
+		strbuf_addch(&h.text, '\0');
+		ret = strbuf_error(&h.text) ? error_set(err, -ENOMEM, "out of memory")
+					    : parse_header(p, file, h.text.buf, err);
+	}
+	strbuf_release(&h.text);
+	return ret;
+}
+
+/* ---- the segments ---- */
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* "<prefix>_YYYY-MM-DD_HHMMSS_<file>_<offset>.binlog.gz.gpg" -> file, offset. */
+static bool parse_segment_name(const char *name, struct binlog_pos *pos, size_t *prefix_len)
+{
+	size_t len = strlen(name), sl = strlen(BINLOG_SEGMENT_SUFFIX);
+	const char *stamp = NULL, *off;
+	char *end;
+
+	if (name[0] == '.' || len <= sl || strcmp(name + len - sl, BINLOG_SEGMENT_SUFFIX))
+		return false;
+	len -= sl;
+	for (const char *s = name + 1; s + STAMP_LEN + 2 <= name + len; s++)
+		if (s[0] == '_' && all_digits(s + 1, 4) && s[5] == '-' && all_digits(s + 6, 2) &&
+		    s[8] == '-' && all_digits(s + 9, 2) && s[11] == '_' && all_digits(s + 12, 6) &&
+		    s[18] == '_') {
+			stamp = s + 1;
+			break;
+		}
+	off = memrchr(name, '_', len);
+	if (!stamp || !off || off <= stamp + STAMP_LEN ||
+	    !all_digits(off + 1, len - (size_t)(off + 1 - name)))
+		return false;
+	if ((size_t)(off - (stamp + STAMP_LEN + 1)) > BINLOG_FILE_MAX)
+		return false;
+	memcpy(pos->file, stamp + STAMP_LEN + 1, (size_t)(off - (stamp + STAMP_LEN + 1)));
+	pos->file[off - (stamp + STAMP_LEN + 1)] = '\0';
+	*prefix_len = (size_t)(stamp - 1 - name);
+	errno = 0;
+	pos->pos = strtoull(off + 1, &end, 10);
+	return !errno && binlog_file_name_valid(pos->file) && pos->pos >= 4;
+}
+
+/* Binlog files by their sequence: "b.000999" < "b.001000" < "b.1000000". */
+static int file_cmp(const char *a, const char *b)
+{
+	const char *da = strrchr(a, '.'), *db = strrchr(b, '.');
+	size_t la, lb;
+	int c;
+
+	if (!da || !db || (size_t)(da - a) != (size_t)(db - b) || strncmp(a, b, (size_t)(da - a)))
+		return strcmp(a, b);
+	la = strlen(da + 1);
+	lb = strlen(db + 1);
+	if (all_digits(da + 1, la) && all_digits(db + 1, lb) && la != lb) {
+		while (la > lb && *++da == '0')
+			la--;
+		while (lb > la && *++db == '0')
+			lb--;
+		if (la != lb)
+			return la < lb ? -1 : 1;
+	}
+	c = strcmp(da, db);
+	return c;
+}
+
+static int pos_cmp(const struct binlog_pos *a, const struct binlog_pos *b)
+{
+	int c = file_cmp(a->file, b->file);
+
+	if (c)
+		return c;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+static int seg_cmp(const void *a, const void *b)
+{
+	return pos_cmp(&((const struct seg *)a)->start, &((const struct seg *)b)->start);
+}
+
+static void free_segs(struct seg *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+/* Every segment of the directory, sorted by position. */
+static int list_segments(const char *dir, struct seg **out, size_t *nout, struct errbuf *err)
+{
+	DIR *d = opendir(dir);
+	struct seg *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int ret = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (!d)
+		return error_set(err, -errno,
+				 "cannot read the binlog archive '%s': %s (give it with "
+				 "--binlog-dir)",
+				 dir, strerror(errno));
+	while ((errno = 0, de = readdir(d))) {
+		struct binlog_pos pos;
+		size_t prefix_len;
+
+		if (!parse_segment_name(de->d_name, &pos, &prefix_len))
+			continue;
+		if (n == cap) {
+			struct seg *nv = reallocarray(v, cap ? cap * 2 : 64, sizeof(*v));
+
+			if (!nv) {
+				ret = error_set(err, -ENOMEM, "out of memory");
+				break;
+			}
+			v = nv;
+			cap = cap ? cap * 2 : 64;
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].start = pos;
+		v[n].prefix_len = prefix_len;
+		if (!(v[n].name = strdup(de->d_name))) {
+			ret = error_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		n++;
+	}
+	if (!ret && errno)
+		ret = error_set(err, -errno, "cannot read the binlog archive '%s': %s", dir,
+				strerror(errno));
+	closedir(d);
+	if (ret) {
+		free_segs(v, n);
+		return ret;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), seg_cmp);
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+static int open_segment(const char *dir, const char *name, char **path, struct errbuf *err)
+{
+	int fd;
+
+	if (asprintf(path, "%s/%s", dir, name) < 0) {
+		*path = NULL;
+		return error_set(err, -ENOMEM, "out of memory");
+	}
+	fd = open(*path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return error_set(err, -errno, "cannot open the binlog segment '%s': %s", *path,
+				 strerror(errno));
+	return fd;
+}
+
+/* segment -> decrypt -> gunzip -> binlog_filter -> next (NULL: nothing). */
+static int read_segment(struct restore *r, const char *dir, struct seg *s,
+			const struct binlog_filter_opts *fo, struct writer *next, bool check,
+			struct errbuf *err)
+{
+	struct writer *bf = NULL, *gz = NULL;
+	bool sidecar = false;
+	char *path;
+	int fd = open_segment(dir, s->name, &path, err), ret;
+
+	if (fd < 0) {
+		free(path);
+		return fd;
+	}
+	ret = check ? restore_check_file(fd, path, &sidecar, err) : 0;
+	if (!ret)
+		ret = binlog_filter_new(&bf, next, fo, &s->info, err);
+	if (!ret)
+		ret = gunzipstage_new(&gz, bf, NULL, err);
+	if (!ret)
+		ret = restore_decrypt(r, fd, path, gz, err);
+	if (!ret)
+		ret = writer_close(gz, err);
+	if (!ret)
+		ret = writer_close(bf, err);
+	if (!ret && s->info.first != s->start.pos)
+		ret = error_set(err, -EBADMSG,
+				"the binlog segment '%s' starts at offset %" PRIu64
+				", not at the %" PRIu64
+				" its name says: it was altered or renamed; "
+				"restore refused",
+				path, s->info.first, s->start.pos);
+	writer_free(gz);
+	writer_free(bf);
+	close(fd);
+	free(path);
+	return ret;
+}
+
+/* True when b follows a without a gap. */
+static bool follows(const struct seg *a, const struct seg *b)
+{
+	const struct binlog_seginfo *ai = &a->info, *bi = &b->info;
+	uint64_t header = 4 + bi->fde_len;
+
+	if (!ai->rotated)
+		return !strcmp(a->start.file, b->start.file) && bi->first == ai->end;
+	/* after a rotate: the next file from its start, where only the
+	 * start-encryption event (left out of segments) may be missing */
+	return !strcmp(ai->rotate_to.file, b->start.file) &&
+	       (bi->first == header ||
+		(bi->padded && bi->padding <= START_ENC_MAX && bi->first == header + bi->padding));
+}
+
+static int gap(const char *dir, const struct seg *a, const struct seg *b, struct errbuf *err)
+{
+	const struct binlog_seginfo *ai = &a->info;
+	int plen = (int)a->prefix_len;
+
+	if (ai->rotated)
+		return error_set(err, -ENOENT,
+				 "the binlog archive '%s' has a gap: '%s' ends with the switch to "
+				 "'%s', but the next segment is '%s': the segments at the start of "
+				 "'%s' are missing (deleted?); restore refused, nothing was loaded",
+				 dir, a->name, ai->rotate_to.file, b->name, ai->rotate_to.file);
+	return error_set(err, -ENOENT,
+			 "the binlog archive '%s' has a gap: '%s' ends at %s:%" PRIu64
+			 " but the next segment '%s' starts at %s:%" PRIu64
+			 ": the segment '%.*s_*_%s_%" PRIu64 "%s' is missing (deleted?); restore "
+			 "refused, nothing was loaded",
+			 dir, a->name, a->start.file, ai->end, b->name, b->start.file, b->start.pos,
+			 plen, a->name, a->start.file, ai->end, BINLOG_SEGMENT_SUFFIX);
+}
+
+static int default_dir(const char *file, char **out)
+{
+	const char *slash = strrchr(file, '/');
+	int n = slash ? asprintf(out, "%.*s/binlog", (int)(slash - file), file)
+		      : asprintf(out, "binlog");
+
+	if (n < 0)
+		*out = NULL;
+	return n < 0 ? -ENOMEM : 0;
+}
+
+/* Picks and checks the chain: from the segment holding the dump's
+ * position, each following the last, up to the one reaching `until`. */
+static int build_chain(struct restore *r, struct pitr *p, struct seg *all, size_t n,
+		       size_t *chain_start, struct errbuf *err)
+{
+	const struct restore_opts *o = restore_options(r);
+	struct binlog_filter_opts fo;
+	size_t i, first = n;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(all[i].start.file, p->from.file) && all[i].start.pos <= p->from.pos)
+			first = i;
+	if (first == n) {
+		for (i = 0; i < n && pos_cmp(&all[i].start, &p->from) < 0; i++)
+			;
+		if (i < n)
+			return error_set(
+				err, -ENOENT,
+				"the binlog archive '%s' does not hold the dump's position "
+				"%s:%" PRIu64 ": its next segment is '%s' (the archive started "
+				"after this dump, or segments were deleted); use a newer dump; "
+				"restore refused, nothing was loaded",
+				p->dir, p->from.file, p->from.pos, all[i].name);
+		return 0; /* nothing archived after the dump */
+	}
+	*chain_start = first;
+	for (i = first; i < n; i++) {
+		struct seg *s = &all[i];
+		int ret;
+
+		if (restore_cancelled(r))
+			return error_set(err, -ECANCELED, "restore cancelled");
+		memset(&fo, 0, sizeof(fo));
+		fo.name = s->name;
+		fo.has_until = o->has_until;
+		fo.until = o->until;
+		ret = read_segment(r, p->dir, s, &fo, NULL, true, err);
+		if (ret)
+			return ret;
+		if (i == first && p->from.pos > s->info.end)
+			return error_set(
+				err, -ENOENT,
+				"the binlog archive '%s' does not hold the dump's position "
+				"%s:%" PRIu64 ": '%s' ends at %" PRIu64
+				" and the next segment is missing; restore refused, nothing "
+				"was loaded",
+				p->dir, p->from.file, p->from.pos, s->name, s->info.end);
+		if (i > first && !follows(&all[i - 1], s))
+			return gap(p->dir, &all[i - 1], s, err);
+		p->n++;
+		if (s->info.reached_until)
+			break;
+	}
+	return 0;
+}
+
+/* --until past the archive's last event: the archive may lag (or the
+ * server was idle); said, not refused. */
+static void archive_ends(const struct restore_opts *o, const struct pitr *p)
+{
+	char when[ISO8601_LEN] = "";
+
+	if (p->n)
+		iso8601_local(p->segs[p->n - 1].info.last_time, when);
+	logger_log(o->log, LOGL_WARN, "pitr_archive_ends",
+		   "dir=\"%s\" last_event=\"%s\" note=\"the archive holds no event at or after "
+		   "--until: everything archived after the dump is replayed; events the "
+		   "streamer has not archived yet are not\"",
+		   p->dir, p->n ? when : "none after the dump");
+}
+
+int pitr_prepare(struct restore *r, int dump_fd, struct pitr **out, struct errbuf *err)
+{
+	const struct restore_opts *o = restore_options(r);
+	struct pitr *p = calloc(1, sizeof(*p));
+	struct seg *all = NULL;
+	size_t n = 0, first = 0;
+	char when[ISO8601_LEN];
+	int ret;
+
+	*out = NULL;
+	if (!p)
+		return error_set(err, -ENOMEM, "out of memory");
+	ret = read_header(r, p, dump_fd, o->file, err);
+	if (!ret && o->has_until && o->until <= p->started) {
+		iso8601_local(p->started, when);
+		ret = error_set(err, -EINVAL,
+				"--until is before the dump '%s' was taken (%s): restore an "
+				"older dump",
+				o->file, when);
+	}
+	if (!ret && o->binlog_dir && !(p->dir = strdup(o->binlog_dir)))
+		ret = error_set(err, -ENOMEM, "out of memory");
+	if (!ret && !o->binlog_dir && default_dir(o->file, &p->dir))
+		ret = error_set(err, -ENOMEM, "out of memory");
+	if (!ret)
+		ret = list_segments(p->dir, &all, &n, err);
+	if (!ret)
+		ret = build_chain(r, p, all, n, &first, err);
+	if (!ret && !(p->segs = calloc(p->n ? p->n : 1, sizeof(*p->segs))))
+		ret = error_set(err, -ENOMEM, "out of memory");
+	if (!ret) { /* the chain's names move to p */
+		memcpy(p->segs, all + first, p->n * sizeof(*all));
+		for (size_t i = first; i < first + p->n; i++)
+			all[i].name = NULL;
+	}
+	if (!ret && o->has_until && (!p->n || !p->segs[p->n - 1].info.reached_until))
+		archive_ends(o, p);
+	free_segs(all, n);
+	logger_log(o->log, ret ? LOGL_ERROR : LOGL_INFO, "pitr_plan",
+		   "file=\"%s\" from=\"%s:%" PRIu64 "\" segments=%zu ok=%s", o->file, p->from.file,
+		   p->from.pos, p->n, LOG_BOOL(!ret));
+	if (ret) {
+		pitr_free(p);
+		return ret;
+	}
+	*out = p;
+	return 0;
+}
+
+void pitr_free(struct pitr *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; p->segs && i < p->n; i++)
+		free(p->segs[i].name);
+	free(p->segs);
+	for (size_t i = 0; i < p->ndbs; i++)
+		free(p->dbs[i]);
+	free(p->dbs);
+	free(p->dir);
+	free(p);
+}
+
+/* ---- the databases ---- */
+
+void pitr_add_database(void *arg, const char *name)
+{
+	struct pitr *p = arg;
+
+	for (size_t i = 0; i < p->ndbs; i++)
+		if (!strcmp(p->dbs[i], name))
+			return;
+	if (p->ndbs == p->dbcap) {
+		char **nv = reallocarray(p->dbs, p->dbcap ? p->dbcap * 2 : 16, sizeof(*nv));
+
+		if (!nv) {
+			p->db_oom = true;
+			return;
+		}
+		p->dbs = nv;
+		p->dbcap = p->dbcap ? p->dbcap * 2 : 16;
+	}
+	if (!(p->dbs[p->ndbs] = strdup(name)))
+		p->db_oom = true;
+	else
+		p->ndbs++;
+}
+
+static bool keep_db(void *arg, const char *db, size_t len)
+{
+	const struct pitr *p = arg;
+
+	for (size_t i = 0; i < p->ndbs; i++)
+		if (strlen(p->dbs[i]) == len && !memcmp(p->dbs[i], db, len))
+			return true;
+	return false;
+}
+
+/* ---- the replay ---- */
+
+struct feeder {
+	struct restore *r;
+	struct pitr *p;
+	int fd; /* mariadb-binlog's stdin; the feeder closes it */
+	int ret;
+	struct errbuf err;
+	uint64_t events, skipped;
+	time_t last;
+	unsigned segments;
+};
+
+static int feed_all(struct feeder *f, struct writer *out, struct errbuf *err)
+{
+	const struct restore_opts *o = restore_options(f->r);
+	struct pitr *p = f->p;
+	unsigned char prev[BINLOG_FDE_MAX];
+	size_t prev_len = 0;
+	struct seg *now = malloc(sizeof(*now));
+	int ret = 0;
+
+	if (!now)
+		return error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < p->n && !ret; i++) {
+		const struct seg *s = &p->segs[i];
+		struct binlog_filter_opts fo;
+
+		memset(&fo, 0, sizeof(fo));
+		fo.name = s->name;
+		fo.magic = i == 0;
+		fo.prev_fde = prev_len ? prev : NULL;
+		fo.prev_fde_len = prev_len;
+		fo.from = i == 0 ? p->from.pos : 0;
+		fo.has_until = o->has_until;
+		fo.until = o->until;
+		fo.keep_db = keep_db;
+		fo.keep_db_arg = p;
+		*now = *s;
+		ret = read_segment(f->r, p->dir, now, &fo, out, false, err);
+		if (!ret && (now->info.end != s->info.end || now->info.rotated != s->info.rotated ||
+			     now->info.reached_until != s->info.reached_until))
+			ret = error_set(err, -EBADMSG,
+					"the binlog segment '%s/%s' changed since it was checked; "
+					"the replay was stopped",
+					p->dir, s->name);
+		if (ret)
+			break;
+		memcpy(prev, now->info.fde, now->info.fde_len);
+		prev_len = now->info.fde_len;
+		f->segments++;
+		f->events += now->info.passed;
+		f->skipped += now->info.skipped;
+		if (now->info.passed && now->info.last_time > f->last)
+			f->last = now->info.last_time;
+	}
+	free(now);
+	return ret;
+}
+
+static void *feeder_main(void *arg)
+{
+	struct feeder *f = arg;
+	struct writer *out = NULL;
+
+	f->ret = fdsink_new(&out, f->fd, "mariadb-binlog", &f->err);
+	if (!f->ret)
+		f->ret = feed_all(f, out, &f->err);
+	if (!f->ret)
+		f->ret = writer_close(out, &f->err);
+	writer_free(out);
+	close(f->fd); /* mariadb-binlog sees the end */
+	f->fd = -1;
+	return NULL;
+}
+
+static int spawn_tool(const char *tool, pid_t *pid, int in_r, int out_w, int err_fd,
+		      struct errbuf *err)
+{
+	/* --no-defaults: no option file decides what is replayed;
+	 * --skip-gtid-strict-mode: the stream starts mid-history (at the
+	 * dump), its GTID state is not the one of a server's first file */
+	char *argv[] = {(char *)tool,
+			(char *)"--no-defaults",
+			(char *)"--skip-gtid-strict-mode",
+			(char *)"--skip-annotate-row-events",
+			(char *)"-",
+			NULL};
+
+	return restore_spawn(argv, in_r, out_w, err_fd, -1, pid, err);
+}
+
+/* 0 when the tool exited 0, else its first message. */
+static int reap_tool(const char *tool, pid_t pid, int err_fd, struct errbuf *err)
+{
+	char msg[TOOL_ERR_MAX] = "";
+	int status = 0;
+	ssize_t n;
+	pid_t w;
+
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w == pid && WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	n = pread(err_fd, msg, sizeof(msg) - 1, 0);
+	msg[n > 0 ? n : 0] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	return error_set(err, -EIO, "'%s' failed on the archived binlog (%s): %s", tool,
+			 w == pid && WIFSIGNALED(status) ? "killed" : "exit status",
+			 msg[0] ? msg : "no message");
+}
+
+/* mariadb-binlog's SQL, judged by the guard, into the sink. */
+static int pump(int out_r, struct writer *sink, struct errbuf *err)
+{
+	struct sqlguard *g = sqlguard_new();
+	char *buf = malloc(READ_CHUNK);
+	int ret = 0;
+
+	if (!g || !buf) {
+		ret = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	sqlguard_allow_charset(g);
+	for (;;) {
+		ssize_t n = read(out_r, buf, READ_CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = error_set(err, -errno, "cannot read mariadb-binlog's output: %s",
+					strerror(errno));
+			break;
+		}
+		if (!n)
+			break;
+		ret = sqlguard_feed(g, buf, (size_t)n, err);
+		if (!ret)
+			ret = writer_write(sink, buf, (size_t)n, err);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		ret = sqlguard_end(g, err);
+	if (ret == -EPERM)
+		error_prefix(err, ret, "the replayed binlog (mariadb-binlog's output)");
+out:
+	sqlguard_free(g);
+	free(buf);
+	return ret;
+}
+
+static int open_pipes(int in[2], int out[2], int *err_fd, struct errbuf *err)
+{
+	in[0] = in[1] = out[0] = out[1] = *err_fd = -1;
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
+		return error_set(err, -errno, "cannot create a pipe: %s", strerror(errno));
+	*err_fd = memfd_create("mariadb-binlog-stderr", MFD_CLOEXEC);
+	if (*err_fd < 0)
+		return error_set(err, -errno, "cannot create a memfd: %s", strerror(errno));
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+int pitr_replay(struct restore *r, struct pitr *p, struct restore_stats *st, struct errbuf *err)
+{
+	const char *tool = restore_options(r)->binlog_tool ? restore_options(r)->binlog_tool
+							   : "mariadb-binlog";
+	struct feeder f = {r, p, -1, 0, {""}, 0, 0, 0, 0};
+	int in[2], out[2], err_fd, ret;
+	struct writer *sink = NULL;
+	bool started = false;
+	pthread_t t;
+	pid_t pid = 0;
+
+	if (!p->n)
+		return 0;
+	if (p->db_oom)
+		return error_set(err, -ENOMEM, "out of memory");
+	ret = open_pipes(in, out, &err_fd, err);
+	if (!ret)
+		ret = spawn_tool(tool, &pid, in[0], out[1], err_fd, err);
+	close_fd(&in[0]);
+	close_fd(&out[1]);
+	if (!ret)
+		ret = restore_sink_open(r, &sink, err);
+	if (!ret) {
+		f.fd = in[1];
+		in[1] = -1;
+		ret = thread_start_nosig(&t, feeder_main, &f);
+		if (ret) {
+			close_fd(&f.fd);
+			error_set(err, ret, "cannot start a thread");
+		}
+		started = !ret;
+	}
+	if (!ret)
+		ret = pump(out[0], sink, err);
+	if (ret && pid)
+		kill(pid, SIGKILL);
+	close_fd(&out[0]); /* a feeder still writing gets EPIPE */
+	if (started)
+		thread_join(t);
+	if (pid) {
+		int tr = reap_tool(tool, pid, err_fd, ret ? NULL : err);
+
+		if (!ret && f.ret) /* the segment's own error says more */
+			ret = f.ret, memcpy(err, &f.err, sizeof(*err));
+		else if (!ret)
+			ret = tr;
+	}
+	if (!ret && f.ret)
+		ret = f.ret, memcpy(err, &f.err, sizeof(*err));
+	if (!ret)
+		ret = writer_close(sink, err);
+	if (sink)
+		restore_sink_free(r, sink);
+	close_fd(&in[1]);
+	close_fd(&err_fd);
+	st->segments = f.segments;
+	st->binlog_events = f.events;
+	st->binlog_skipped = f.skipped;
+	st->binlog_last_event = f.last;
+	return ret;
+}
