@@ -1,12 +1,17 @@
 #!/bin/sh
 # Entrypoint of the dumpfs image, run by tini (PID 1, reaps and forwards
 # signals).  "mount" (the default command) mounts the tree on
-# $DUMPFS_MOUNTPOINT in the foreground; anything else is run as given, so
+# $DUMPFS_MOUNTPOINT in the foreground; "binlog" (the binlog service of
+# compose.yml) runs `dumpfs binlog -c $DUMPFS_CONFIG` in the foreground,
+# archiving the binlog, or idles when DUMPFS_BINLOG is off (a container
+# that exited would be restarted by the restart policy, again and again);
+# anything else is run as given, so
 # `docker compose run --rm dumpfs dumpfs check` works.
 #
 # Environment: DUMPFS_CONFIG (default /etc/dumpfs/dumpfs.ini),
 # DUMPFS_MOUNTPOINT (/mnt/dumpfs), DUMPFS_MOUNT_OPTIONS (allow_other: the
-# host's offsite jobs and other containers read the propagated mount).
+# host's offsite jobs and other containers read the propagated mount),
+# DUMPFS_BINLOG (on; off, false, no or 0: the binlog service idles).
 set -eu
 
 config=${DUMPFS_CONFIG:-/etc/dumpfs/dumpfs.ini}
@@ -25,5 +30,16 @@ if [ $# -eq 0 ] || [ "$1" = mount ]; then
 	mkdir -p "$mnt" 2>/dev/null || true
 	set -- "$config" "$mnt" -f ${opts:+-o "$opts"} "$@"
 	exec dumpfs "$@"
+fi
+if [ "$1" = binlog ]; then
+	shift
+	case ${DUMPFS_BINLOG:-on} in
+	off | false | no | 0)
+		echo "dumpfs-entrypoint: the binlog archive is off (DUMPFS_BINLOG=$DUMPFS_BINLOG):" \
+			"idling; no point-in-time recovery past the newest backup" >&2
+		exec sleep infinity
+		;;
+	esac
+	exec dumpfs binlog -c "$config" "$@"
 fi
 exec "$@"

@@ -13,6 +13,7 @@
 #   monitor            `dumpfs check` in the dumpfs container
 #   logs [ARGS]        container logs (FOLLOW=1: follow)
 #   restore FILE [OPT] DPO side: `dumpfs restore FILE [OPT]` into the stack's MariaDB
+#                      (OPT --until TIME|latest: replays FILE's directory's binlog/)
 #   prepare-mount      make DUMPFS_MOUNT_DIR a shared mount point (root)
 #   isolate|unisolate  add/remove the host firewall chain for dbnet (root)
 #
@@ -225,6 +226,10 @@ cmd_restore() {
 	shift
 	name=$(basename "$file")
 	[ -e "$file.sha256" ] && extra+=(-v "$file.sha256:/restore/$name.sha256:ro")
+	# --until replays the binlog segments of <directory of FILE>/binlog
+	# (the binlog service's ./backups/binlog), read-only like the file.
+	[ -d "$(dirname "$file")/binlog" ] &&
+		extra+=(-v "$(dirname "$file")/binlog:/restore/binlog:ro")
 	gh=${GNUPGHOME:-$HOME/.gnupg}
 	[ -d "$gh" ] || die "no GnuPG home '$gh': set GNUPGHOME to the DPO's keyring"
 	gh=$(realpath "$gh")
@@ -238,6 +243,8 @@ cmd_restore() {
 	[ -t 0 ] && [ -t 1 ] && tty=(-t)
 	# As the keyring's owner, read-only root, no capabilities, on dbnet
 	# only; the root password reaches the client through dumpfs's memfd.
+	# TZ as in compose.yml: --until "YYYY-MM-DD HH:MM:SS" is local time,
+	# the stack's, as are the segment names.
 	"$eng" run --rm -i "${tty[@]}" --network "${project}_dbnet" \
 		--user "$owner" --read-only --tmpfs /tmp --cap-drop ALL \
 		--security-opt no-new-privileges \
@@ -247,6 +254,7 @@ cmd_restore() {
 		-v "$DUMPFS_SECRETS/mariadb_backup_password:/run/secrets/mariadb_backup_password:ro" \
 		-v "$DUMPFS_SECRETS/mariadb_root_password:/run/secrets/mariadb_root_password:ro" \
 		-v "$DUMPFS_SECRETS/dpo_pubkey:/run/secrets/dpo_pubkey:ro" \
+		-e TZ="${TZ:-UTC}" \
 		-e DUMPFS_RESTORE_HOST=mariadb -e DUMPFS_RESTORE_USER=root \
 		-e DUMPFS_RESTORE_PASSWORD_FILE=/run/secrets/mariadb_root_password \
 		"$image" sh -c 'GPG_TTY=$(tty 2>/dev/null) && export GPG_TTY; exec dumpfs restore "$@"' \

@@ -8,8 +8,11 @@
 #   the mariadb service, status and the snapshot read from the HOST through
 #   the propagated (rshared) FUSE mount, the snapshot decrypted with the demo
 #   key and restored into a throwaway host-side mariadbd, row checksums
-#   compared; encryption at rest (.ibd, redo log, binlog); the network
-#   (no route out, host listeners unreachable); the containers' hardening.
+#   compared; encryption at rest (.ibd, redo log, binlog); the binlog
+#   service archiving encrypted segments and `dumpfs restore --until`
+#   (point in time, into the throwaway server and through `make restore`);
+#   the network (no route out, host listeners unreachable); the containers'
+#   hardening.
 #
 # Needs root (podman, FUSE, mounts, iptables).  Installs what is missing
 # from Debian's packages.  Everything it starts is torn down on exit, even
@@ -23,6 +26,7 @@ t0=$(date +%s)
 passed=0
 failed=0
 failed_names=()
+skipped_names=()
 W=
 step_log=
 
@@ -39,12 +43,19 @@ fail() {
 		tail -n 15 "$step_log" | sed 's/^/        | /'
 	fi
 }
+# skip NAME REASON: a check that cannot run yet (neither passed nor failed).
+skip() {
+	skipped_names+=("$1")
+	say "SKIP  $1 ($2)"
+}
 # check NAME CMD...: CMD's output goes to the step log (shown on failure).
+# In a subshell: a function's redirection would otherwise still hold the
+# shell's stdout when a signal's trap runs teardown (its summary lost).
 check() {
 	local name=$1
 	shift
 	: >"$step_log"
-	if "$@" >"$step_log" 2>&1; then pass "$name"; else fail "$name" "exit $?"; fi
+	if ("$@") >"$step_log" 2>&1; then pass "$name"; else fail "$name" "exit $?"; fi
 }
 # expect NAME CONDITION-TEXT: a check whose command already ran.
 expect() {
@@ -54,6 +65,7 @@ summary() {
 	say "stack test: $((passed + failed)) checks in $(($(date +%s) - t0)) s"
 	# Repeated here so that the tail of a long log names what failed.
 	local n
+	for n in "${skipped_names[@]}"; do say "skipped: $n"; done
 	for n in "${failed_names[@]}"; do say "FAILED: $n"; done
 	echo "$passed passed, $failed failed"
 }
@@ -146,6 +158,7 @@ if ! probe_out=$(podman run --rm --network none --rootfs "$probe_root" /probe --
 fi
 DB=${DUMPFS_PROJECT}_mariadb_1
 FS=${DUMPFS_PROJECT}_dumpfs_1
+BL=${DUMPFS_PROJECT}_binlog_1
 MARKER="dumpfs-stack-marker-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
 tdb_pid=
 listener_pid=
@@ -165,6 +178,10 @@ teardown() {
 		say "mariadb container log (last lines):"
 		podman logs --tail 20 "$DB" 2>&1 | sed 's/^/        | /'
 	fi
+	if [ $failed -gt 0 ] && podman container exists "$BL" 2>/dev/null; then
+		say "binlog container log (last lines):"
+		podman logs --tail 20 "$BL" 2>&1 | sed 's/^/        | /'
+	fi
 	[ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null
 	[ -n "$watchdog_pid" ] && pkill -P "$watchdog_pid" 2>/dev/null && kill "$watchdog_pid" 2>/dev/null
 	[ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null
@@ -173,7 +190,7 @@ teardown() {
 		wait "$tdb_pid" 2>/dev/null
 	fi
 	stack down -v -t 10 >/dev/null 2>&1
-	podman rm -f "$FS" "$DB" >/dev/null 2>&1
+	podman rm -f "$FS" "$BL" "$DB" >/dev/null 2>&1
 	podman volume rm -f "${DUMPFS_PROJECT}_mariadb_data" >/dev/null 2>&1
 	podman network rm -f "${DUMPFS_PROJECT}_dbnet" >/dev/null 2>&1
 	stack unisolate >/dev/null 2>&1
@@ -198,9 +215,17 @@ watchdog_pid=$!
 
 # Leftovers of a killed run use the same fixed project name.
 stack down -v -t 5 >/dev/null 2>&1
-podman rm -f "$FS" "$DB" >/dev/null 2>&1
+podman rm -f "$FS" "$BL" "$DB" >/dev/null 2>&1
 podman volume rm -f "${DUMPFS_PROJECT}_mariadb_data" >/dev/null 2>&1
 stack unisolate >/dev/null 2>&1
+
+# The stack's dumpfs.ini, but 5-second binlog segments (300 there): the
+# point-in-time test waits for the segment holding its last row.  Both
+# dumpfs services and the restores read this copy (DUMPFS_INI).
+export DUMPFS_INI=$W/dumpfs.ini
+sed 's/^segment_seconds = 300 /segment_seconds = 5   /' "$root/docker/dumpfs.ini" >"$DUMPFS_INI"
+grep -q '^enabled = true' "$DUMPFS_INI" && grep -q '^segment_seconds = 5 ' "$DUMPFS_INI" ||
+	abort "docker/dumpfs.ini has [binlog] enabled = true, segment_seconds = 300"
 
 # SQL as root in the mariadb container (password from the secret, via a
 # pipe: never on a command line).
@@ -213,6 +238,11 @@ db_app() {
 	podman exec -i "$DB" bash -c 'exec mariadb --defaults-extra-file=<(printf "[client]\nuser=app\npassword=\"%s\"\n" "$(cat /run/secrets/mariadb_app_password)") -N -B app "$@"' sql "$@"
 }
 tdb() { mariadb --no-defaults -S "$W/tdb/sock" -uroot -N -B "$@"; }
+# The server's binlog from file $1 to the last, as the server sends it to
+# a replica (decrypted), rows decoded: mariadb-binlog as root.
+db_binlog() {
+	podman exec -i "$DB" bash -c 'exec mariadb-binlog --defaults-extra-file=<(printf "[client]\nuser=root\npassword=\"%s\"\n" "$(cat /run/secrets/mariadb_root_password)") --read-from-remote-server --host=127.0.0.1 --protocol=tcp --to-last-log --base64-output=decode-rows --verbose "$1"' sql "$@"
+}
 
 # The table fingerprints compared after each restore.
 FINGERPRINT_SQL="SELECT COUNT(*), SUM(CRC32(CONCAT_WS('|', id, payload, n))) FROM app.stack_marker;
@@ -279,8 +309,9 @@ bg_pid=$!
 # --- 2. up, health ---------------------------------------------------------
 check "make up" mk up
 [ "$(podman inspect -f '{{.State.Running}}' "$DB" 2>/dev/null)" = true ] &&
-	[ "$(podman inspect -f '{{.State.Running}}' "$FS" 2>/dev/null)" = true ]
-expect "both containers running" $? || true
+	[ "$(podman inspect -f '{{.State.Running}}' "$FS" 2>/dev/null)" = true ] &&
+	[ "$(podman inspect -f '{{.State.Running}}' "$BL" 2>/dev/null)" = true ]
+expect "the three containers running (mariadb, dumpfs, binlog)" $? || true
 [ "$(podman inspect -f '{{.State.Running}}' "$FS" 2>/dev/null)" = true ] || abort "dumpfs container runs"
 
 say "polling mariadb health (podman healthcheck run)"
@@ -294,6 +325,25 @@ for _ in $(seq 90); do
 done
 expect "mariadb healthy (healthcheck.sh --connect --innodb_initialized)" $ok
 [ $ok = 0 ] || abort "mariadb healthy"
+vars=$(db_root -e "SELECT @@log_bin, @@binlog_format, @@encrypt_binlog, @@server_id" 2>&1)
+[ "$vars" = $'1\tROW\t1\t1' ]
+expect "mariadb: log_bin on, binlog_format ROW, encrypt_binlog ON, server_id 1" $? "$vars"
+
+# The stream must be up before the backup: without a position file it
+# starts at the server's current position, and only backups taken from
+# then on can be rolled forward.  podman-compose ignores depends_on:
+# condition, so it started with MariaDB and retries (5 s, 10, 20, ...).
+say "waiting for the binlog service's stream (binlog_stream_open)"
+ok=1
+for _ in $(seq 75); do
+	if grep -q 'binlog_stream_open' <<<"$(podman logs "$BL" 2>&1)"; then
+		ok=0
+		break
+	fi
+	sleep 2
+done
+expect "binlog service: dumpfs binlog reads the binlog as backup_ro (REPLICATION SLAVE)" $ok \
+	"$(podman logs --tail 3 "$BL" 2>&1 | tr '\n' ' ')"
 
 ok=1
 for _ in $(seq 60); do
@@ -443,28 +493,148 @@ expect "at rest: stack_marker.ibd ($(stat -c %s "$ibd" 2>/dev/null) bytes) does 
 grep -qa -- "$MARKER" "$datadir/app/plain_control.ibd" 2>/dev/null
 expect "control: the ENCRYPTED=NO table's .ibd does contain it (the check can see plaintext)" $?
 binlogs=("$datadir"/mariadb-bin.[0-9]*)
-events=0
-for b in $(db_root -e "SHOW BINARY LOGS" 2>/dev/null | cut -f1); do
-	events=$((events + $(db_root -e "SHOW BINLOG EVENTS IN '$b'" 2>/dev/null | grep -c -- "$MARKER")))
-done
-[ -e "${binlogs[0]}" ] && [ "$events" -gt 0 ] && ! grep -qa -- "$MARKER" "${binlogs[@]}"
-expect "at rest: the binlog holds the marker rows ($events events) but its files do not contain it" $?
+# ROW format: the marker is in the row events, which SHOW BINLOG EVENTS
+# does not print; mariadb-binlog decodes them (from the server, decrypted).
+first_binlog=$(db_root -e "SHOW BINARY LOGS" 2>/dev/null | head -1 | cut -f1)
+events=$(db_binlog "$first_binlog" 2>/dev/null | grep -ac -- "$MARKER")
+[ -e "${binlogs[0]}" ] && [ "${events:-0}" -gt 0 ] && ! grep -qa -- "$MARKER" "${binlogs[@]}"
+expect "at rest: the binlog holds the marker rows ($events decoded lines) but its files do not contain it" $?
 ! grep -qa -- "$MARKER" "$datadir"/ib_logfile0 && [ -s "$datadir/ib_logfile0" ]
 expect "at rest: the redo log does not contain the marker" $?
 
-# --- 8. make restore (DPO side) into the stack's server ----------------------
+# --- 8. point in time: the binlog archive, restore --until -----------------
+bdir=$W/backups/binlog
+seg_re='s/^.*_[0-9]\{6\}_\(.*\)_\([0-9][0-9]*\)\.binlog\.gz\.gpg$/\1 \2/p'
+# seg_plain SEGMENT: its plaintext (a binlog file), decrypted with the demo key.
+seg_plain() { "${G[@]}" "$1" 2>/dev/null | gunzip 2>/dev/null; }
+# seg_with TEXT: the first archived segment whose plaintext holds TEXT
+# (grep without -q reads to the end: no SIGPIPE for pipefail to report).
+seg_with() {
+	local f
+	for f in "$bdir"/*.binlog.gz.gpg; do
+		[ -e "$f" ] && seg_plain "$f" | grep -aF -- "$1" >/dev/null && echo "$f" && return 0
+	done
+	return 1
+}
+# The dump's binlog coordinates (its header) and the first segment's start
+# (its name): the archive must start at or before the dump.
+dumppos=$("${G[@]}" "$W/backups/$archive" 2>/dev/null | gunzip 2>/dev/null | head -40 |
+	sed -n "s/^--   CHANGE MASTER TO MASTER_LOG_FILE='\([^']*\)', MASTER_LOG_POS=\([0-9]*\);.*/\1 \2/p")
+firstseg=$(cd "$bdir" 2>/dev/null && ls -- *.binlog.gz.gpg 2>/dev/null | sed -n "$seg_re" |
+	sort -k1,1 -k2,2n | head -1)
+read -r dfile dpos <<<"$dumppos"
+read -r sfile spos <<<"$firstseg"
+[ -n "$dfile" ] && [ -n "$sfile" ] &&
+	{ [[ $sfile < $dfile ]] || { [ "$sfile" = "$dfile" ] && [ "$spos" -le "$dpos" ]; }; }
+expect "binlog archive starts before the backup (first segment $sfile:$spos, dump at $dfile:$dpos)" $?
+
+# Row A, then T (the DB container's local time, $TZ), then row B, 2 s
+# apart on both sides so that A is stamped before T and B after it.  A
+# new table: the dump does not have it, the replay creates it.
+say "point in time: row A, then T, then row B"
+db_app >"$step_log" 2>&1 <<EOF
+CREATE TABLE pitr (id INT PRIMARY KEY, what VARCHAR(100)) ENGINE=InnoDB;
+INSERT INTO pitr VALUES (1, '$MARKER row A');
+EOF
+expect "row A written (new table app.pitr, after the backup)" $?
+sleep 2
+T=$(db_root -e "SELECT DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:%s')" 2>&1)
+sleep 2
+db_app -e "INSERT INTO pitr VALUES (2, '$MARKER row B')" >"$step_log" 2>&1
+[[ $T =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9]{2}:[0-9]{2}:[0-9]{2}$ ]]
+expect "T = '$T' (local time of the DB container), row B written 2 s later" $?
+
+say "waiting for the binlog segment holding row B (segment_seconds = 5)"
+segB=
+for _ in $(seq 45); do
+	segB=$(seg_with "$MARKER row B") && break
+	sleep 2
+done
+[ -n "$segB" ]
+expect "segment holding row B archived: ${segB##*/}" $? "$(ls -A "$bdir" 2>&1 | tr '\n' ' ')"
+segA=$(seg_with "$MARKER row A")
+expect "row A archived too: ${segA##*/}" $?
+check "binlog/: sha256sum -c of every segment's sidecar" \
+	bash -c "cd '$bdir' && ls -- *.binlog.gz.gpg && sha256sum -c -- *.binlog.gz.gpg.sha256"
+modes=$(stat -c %a "$bdir"/*.binlog.gz.gpg 2>/dev/null | sort -u | tr '\n' ' ')
+[ "$modes" = "440 " ]
+expect "segments are mode 0440" $? "$modes"
+grep -Eq '^file=mariadb-bin\.[0-9]+$' "$bdir/.binlog-position" 2>/dev/null &&
+	grep -Eq '^pos=[0-9]+$' "$bdir/.binlog-position" && [ "$(wc -l <"$bdir/.binlog-position")" = 2 ]
+expect "binlog/.binlog-position: file=..., pos=..." $? "$(head -c 200 "$bdir/.binlog-position" 2>&1)"
+! grep -qaF -- "$MARKER" "$bdir"/* 2>/dev/null
+expect "no archived binlog file contains the marker in plaintext" $?
+if [ -n "$segB" ]; then
+	seg_plain "$segB" >"$W/segB.binlog"
+	n=$(mariadb-binlog --base64-output=decode-rows --verbose "$W/segB.binlog" 2>"$step_log" |
+		grep -cF -- "'$MARKER row B'")
+	rm -f "$W/segB.binlog"
+	[ "${n:-0}" -gt 0 ]
+	expect "the decrypted segment is a binlog that stock mariadb-binlog reads (row B decoded)" $?
+fi
+
+# The restore image (built in the background since the start).
 wait "$bg_pid"
 r=$?
 bg_pid=
 expect "restore image built (docker/Dockerfile --target restore)" $r "$(tail -3 "$W/restore-build.log")"
+check "restore image has mariadb-binlog (restore --until)" \
+	podman run --rm "$DUMPFS_RESTORE_IMAGE" sh -c 'command -v mariadb-binlog'
+
+# pitr_restore UNTIL: `dumpfs restore ARCHIVE --until UNTIL` from the
+# restore image into the throwaway server, after dropping what a previous
+# restore loaded there.  As make restore runs it (read-only root, no
+# capability), with no network: the server's socket is bound in.  The
+# segments are <directory of FILE>/binlog, the default of --binlog-dir.
+pitr_restore() {
+	tdb -e "DROP DATABASE IF EXISTS app" &&
+		podman run --rm --network none --read-only --tmpfs /tmp --cap-drop ALL \
+			--security-opt no-new-privileges \
+			-v "$W/backups:/restore:ro" \
+			-v "$W/secrets/demo-dpo-gnupg:/gnupg" -e GNUPGHOME=/gnupg \
+			-v "$DUMPFS_INI:/etc/dumpfs/dumpfs.ini:ro" \
+			-v "$W/secrets/mariadb_backup_password:/run/secrets/mariadb_backup_password:ro" \
+			-v "$W/secrets/dpo_pubkey:/run/secrets/dpo_pubkey:ro" \
+			-v "$W/tdb:/tdb" -e TZ="$TZ" \
+			-e DUMPFS_RESTORE_SOCKET=/tdb/sock -e DUMPFS_RESTORE_USER=root \
+			"$DUMPFS_RESTORE_IMAGE" dumpfs restore "/restore/$archive" --until "$1"
+}
+if [ -z "$segB" ]; then
+	fail "restore --until" "no segment holds row B: nothing to replay"
+else
+	check "dumpfs restore <archive> --until '$T' into the throwaway server" pitr_restore "$T"
+	rows=$(tdb -e "SELECT GROUP_CONCAT(id ORDER BY id) FROM app.pitr" 2>&1)
+	[ "$rows" = 1 ]
+	expect "--until T: row A is there, row B is not" $? "ids [$rows]"
+	fp_pitr=$(tdb <<<"$FINGERPRINT_SQL" 2>&1)
+	[ "$fp_pitr" = "$fp_source" ]
+	expect "--until T: the backup's data as before (row CRCs, CHECKSUM TABLE, objects)" $? "[$fp_pitr]"
+	check "dumpfs restore <archive> --until latest into the throwaway server" pitr_restore latest
+	rows=$(tdb -e "SELECT GROUP_CONCAT(id ORDER BY id) FROM app.pitr" 2>&1)
+	[ "$rows" = 1,2 ]
+	expect "--until latest: rows A and B" $? "ids [$rows]"
+fi
+
+# --- 9. make restore (DPO side) into the stack's server --------------------
+# With --until T when it exists: the stack's own server back to T, its
+# binlog segments from ./backups/binlog (docker/stack.sh binds them).
 check "drop the app database in the stack's server" db_root -e "DROP DATABASE app"
-check "make restore FILE=backups/<archive> (demo key)" \
-	mk restore FILE="$W/backups/$archive" GNUPGHOME="$W/secrets/demo-dpo-gnupg"
+if [ $pitr_cli = 1 ] && [ -n "$segB" ]; then
+	check "make restore FILE=backups/<archive> RESTORE_ARGS='--until \"$T\"' (demo key)" \
+		mk restore FILE="$W/backups/$archive" GNUPGHOME="$W/secrets/demo-dpo-gnupg" \
+		RESTORE_ARGS="--until \"$T\""
+	rows=$(db_root -e "SELECT GROUP_CONCAT(id ORDER BY id) FROM app.pitr" 2>&1)
+	[ "$rows" = 1 ]
+	expect "after make restore --until T: row A, not row B" $? "ids [$rows]"
+else
+	check "make restore FILE=backups/<archive> (demo key)" \
+		mk restore FILE="$W/backups/$archive" GNUPGHOME="$W/secrets/demo-dpo-gnupg"
+fi
 fp_back=$(db_root <<<"$FINGERPRINT_SQL" 2>&1)
 [ "$fp_source" = "$fp_back" ]
 expect "after make restore: the same data as before" $? "[$fp_back]"
 
-# --- 9. network --------------------------------------------------------------
+# --- 10. network -----------------------------------------------------------
 python3 -u -c '
 import socket, sys
 s = socket.socket()
@@ -505,7 +675,7 @@ n=$(grep -c '^connection from' "$W/listener.log")
 [ "$n" = 1 ]
 expect "the listener saw only the host's own control connection" $? "$(tail -n +2 "$W/listener.log" | tr '\n' ' ')"
 
-# --- 10. hardening -----------------------------------------------------------
+# --- 11. hardening ---------------------------------------------------------
 st=$(podman exec "$FS" cat /proc/1/comm /proc/1/status 2>/dev/null)
 fspid=$(podman exec "$FS" sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = dumpfs ] && basename $p; done' 2>/dev/null | head -1)
 fsst=$(podman exec "$FS" cat "/proc/$fspid/status" 2>/dev/null)
@@ -529,25 +699,43 @@ dbst=$(podman exec "$DB" sh -c 'cat /proc/1/status' 2>/dev/null)
 grep -q '^Uid:[[:space:]]*999' <<<"$dbst" && grep -q '^NoNewPrivs:[[:space:]]*1$' <<<"$dbst" &&
 	[ "$(podman inspect -f '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Memory}}' "$DB")" = "true 1073741824" ]
 expect "mariadb: mariadbd as uid 999, no-new-privileges, read-only root, 1g" $?
+blpid=$(podman exec "$BL" sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = dumpfs ] && basename $p; done' 2>/dev/null | head -1)
+blst=$(podman exec "$BL" cat "/proc/$blpid/status" 2>/dev/null)
+blcmd=$(podman exec "$BL" cat "/proc/$blpid/cmdline" 2>/dev/null | tr '\0' ' ')
+[ "$(podman exec "$BL" cat /proc/1/comm 2>/dev/null)" = tini ] &&
+	[ "$blcmd" = "dumpfs binlog -c /etc/dumpfs/dumpfs.ini " ] &&
+	grep -q '^PPid:[[:space:]]*1$' <<<"$blst" && grep -q '^Uid:[[:space:]]*0' <<<"$blst"
+expect "binlog container: tini, then 'dumpfs binlog -c /etc/dumpfs/dumpfs.ini' as its child" $? "[$blcmd]"
+grep -q '^CapEff:[[:space:]]*0000000000000000$' <<<"$blst" &&
+	grep -q '^CapBnd:[[:space:]]*0000000000000000$' <<<"$blst" &&
+	grep -q '^NoNewPrivs:[[:space:]]*1$' <<<"$blst"
+expect "binlog: no capability at all (effective and bounding), no-new-privileges" $? \
+	"$(grep -E 'Cap|NoNew' <<<"$blst" | tr '\n' ' ')"
+[ "$(podman inspect -f '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Memory}}' "$BL")" = "true 268435456" ] &&
+	! podman exec "$BL" test -e /dev/fuse && ! podman exec "$BL" touch /etc/dumpfs-x 2>/dev/null
+expect "binlog: read-only root, no /dev/fuse, 256m" $?
 out=$(podman exec "$DB" mariadb -ubackup_ro -h 127.0.0.1 -e 'SELECT 1' 2>&1)
 case $out in *"Access denied"*) r=0 ;; *) r=1 ;; esac
 expect "backup_ro needs its password (no empty-password account)" $r "$out"
 grants=$(db_root -e "SHOW GRANTS FOR 'backup_ro'@'%'" 2>&1 | head -1)
-# (10.5+ shows REPLICATION CLIENT under its new name BINLOG MONITOR)
-grep -Eq '^GRANT SELECT, RELOAD, LOCK TABLES, (REPLICATION CLIENT|BINLOG MONITOR), SHOW VIEW, EVENT, TRIGGER ON \*\.\* TO ' <<<"$grants"
+# (10.5+ shows REPLICATION CLIENT under its new name BINLOG MONITOR;
+# REPLICATION SLAVE is the binlog service's)
+grep -Eq '^GRANT SELECT, RELOAD, LOCK TABLES, REPLICATION SLAVE, (REPLICATION CLIENT|BINLOG MONITOR), SHOW VIEW, EVENT, TRIGGER ON \*\.\* TO ' <<<"$grants"
 r=$?
 expect "backup_ro has exactly the documented least-privilege GRANT" $r "$grants"
 
 out=$(mk logs 2>&1)
 case $out in *"info mounted"*"ready for connections"* | *"ready for connections"*"info mounted"*) r=0 ;; *) r=1 ;; esac
-expect "make logs shows both services (dumpfs mounted, mariadb ready)" $r
+[ $r = 0 ] && grep -q 'binlog_stream_open' <<<"$out" && grep -q 'binlog_segment' <<<"$out"
+expect "make logs shows the three services (dumpfs mounted, mariadb ready, binlog stream and segments)" $?
 
 z=$(podman exec "$FS" date +%Z 2>&1)
+zbl=$(podman exec "$BL" date +%Z 2>&1)
 zdb=$(db_root -e 'SELECT @@system_time_zone' 2>&1)
-case "$z $zdb" in "CET CET" | "CEST CEST") r=0 ;; *) r=1 ;; esac
-expect "TZ=Europe/Paris reaches both containers (tzdata installed)" $r "dumpfs $z, mariadb $zdb"
+case "$z $zbl $zdb" in "CET CET CET" | "CEST CEST CEST") r=0 ;; *) r=1 ;; esac
+expect "TZ=Europe/Paris reaches the three containers (tzdata installed)" $r "dumpfs $z, binlog $zbl, mariadb $zdb"
 
-# --- 11. crash, restart, down, up again on the same data ---------------------
+# --- 12. crash, restart, down, up again on the same data -------------------
 podman kill -s KILL "$FS" >/dev/null 2>&1
 sleep 1
 out=$(timeout 10 cat "$W/mnt/status/health" 2>&1)
@@ -566,12 +754,14 @@ done
 expect "the stale mount is replaced: status/health OK again on the host" $ok
 check "make down" mk down
 ! podman container exists "$FS" && ! podman container exists "$DB" &&
+	! podman container exists "$BL" &&
 	! podman network exists "${DUMPFS_PROJECT}_dbnet" &&
 	! findmnt -n -t fuse.dumpfs "$W/mnt" >/dev/null 2>&1 &&
 	! iptables -w -S INPUT 2>/dev/null | grep -q DUMPFS-
 expect "after make down: no containers, network, firewall chain; the FUSE mount is gone from the host" $?
 podman volume exists "${DUMPFS_PROJECT}_mariadb_data"
 expect "make down keeps the data volume" $?
+binpos=$(sed -n 's/^file=//p; s/^pos=//p' "$W/backups/binlog/.binlog-position" 2>/dev/null | paste -sd:)
 check "make up on the existing data volume (no first-run setup)" mk up
 ok=1
 for _ in $(seq 60); do
@@ -585,6 +775,14 @@ fp_again=$(db_root <<<"$FINGERPRINT_SQL" 2>&1)
 [ $ok = 0 ] && [ "$fp_again" = "$fp_source" ] &&
 	[ "$(podman logs "$DB" 2>&1 | grep -c 'initializing the datadir')" = 0 ]
 expect "restarted MariaDB: same root password, same data, no re-initialization" $? "[$fp_again]"
+from=
+for _ in $(seq 60); do
+	from=$(podman logs "$BL" 2>&1 | sed -n 's/.*binlog_stream_open.*from="\([^"]*\)".*/\1/p' | head -1)
+	[ -n "$from" ] && break
+	sleep 2
+done
+[ -n "$binpos" ] && [ "$from" = "$binpos" ]
+expect "the binlog stream resumes where .binlog-position says ($binpos)" $? "from [$from]"
 out=$(stack monitor 2>&1)
 expect "monitor OK after the restart (archive kept in ./backups)" $? "$out"
 check "make down (final)" mk down

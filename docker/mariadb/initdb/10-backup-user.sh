@@ -1,7 +1,12 @@
 #!/bin/bash
 # Creates dumpfs's least-privilege account `backup_ro` (docs/files.md):
 #   SELECT, SHOW VIEW, RELOAD, LOCK TABLES, REPLICATION CLIENT, EVENT,
-#   TRIGGER ON *.*   -- no PROCESS, no SUPER, no write privilege.
+#   TRIGGER ON *.*   -- the dumps: no PROCESS, no SUPER, no write privilege;
+#   REPLICATION SLAVE ON *.*  -- the binlog service (`dumpfs binlog`) reads
+#   the binlog as a replica (COM_BINLOG_DUMP).  Its other statements
+#   (@@global.binlog_checksum, @@server_id, SHOW STATUS LIKE
+#   'binlog_snapshot_%') need no privilege; REPLICATION CLIENT is shown as
+#   BINLOG MONITOR since 10.5.
 # Run once, at the first start, by the entrypoint of docker/mariadb/Dockerfile
 # or of the official mariadb image (both source *.sh files from
 # /docker-entrypoint-initdb.d and provide docker_process_sql).
@@ -27,6 +32,7 @@ docker_process_sql --binary-mode <<-EOSQL
 	CREATE USER IF NOT EXISTS 'backup_ro'@'%' IDENTIFIED BY '${_bk_pw}';
 	GRANT SELECT, SHOW VIEW, RELOAD, LOCK TABLES, REPLICATION CLIENT, EVENT, TRIGGER
 	  ON *.* TO 'backup_ro'@'%';
+	GRANT REPLICATION SLAVE ON *.* TO 'backup_ro'@'%';
 	${_bk_exec}
 EOSQL
 unset _bk_file _bk_pw _bk_exec _bk_db
