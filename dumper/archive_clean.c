@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "binlogpos.h"
 #include "sink.h"
 
 #define DAY 86400
@@ -26,7 +27,7 @@ static int unlink_one(int dfd, const char *dir, const char *name, struct errbuf 
 static int prune_backup(int dfd, const char *dir, const struct archive_entry *e, time_t now,
 			struct logger *lg, struct errbuf *err)
 {
-	char side[ARCHIVE_NAME_MAX];
+	char side[ARCHIVE_NAME_MAX], pos[ARCHIVE_NAME_MAX + 32];
 	int rc;
 
 	/* Backup first: a crash in between leaves a sidecar, removed later,
@@ -41,7 +42,9 @@ static int prune_backup(int dfd, const char *dir, const struct archive_entry *e,
 		if (rc)
 			return rc;
 	}
-	return 0;
+	if (backup_position_name(pos, sizeof(pos), e->name) == 0)
+		rc = unlink_one(dfd, dir, pos, err);
+	return rc;
 }
 
 /* Sidecars whose backup is gone and whose time is before the cut-off. */

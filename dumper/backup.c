@@ -243,6 +243,7 @@ static int write_backup(struct backup *b, const char *name, struct backup_result
 		return rc;
 	res->size = ctx.nbytes;
 	res->sql_bytes = dres.sql.sql_bytes;
+	res->binlog = dres.sql.binlog;
 	sha256_final_hex(&ctx, res->sha256);
 	return 0;
 }
@@ -282,6 +283,28 @@ static void report_missing_sidecars(struct backup *b)
 	archive_list_release(&l);
 }
 
+/* The snapshot's binlog position in plaintext beside the backup: where
+ * `dumpfs binlog` starts without a position of its own, and what segment
+ * retention keeps from.  Its failure is logged, not fatal: the backup is
+ * whole, segments are then kept longer. */
+static void write_position(struct backup *b, const struct backup_result *res)
+{
+	char name[ARCHIVE_NAME_MAX + 32], path[PATH_MAX];
+	struct errbuf e2;
+
+	if (!res->binlog.file[0])
+		return;
+	if (backup_position_name(name, sizeof(name), res->file) ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", b->o->dir, name) >= sizeof(path)) {
+		logger_log(b->o->log, LOGL_WARN, "backup_position_failed",
+			   "file=%s error=\"path too long\"", res->file);
+		return;
+	}
+	if (binlog_position_store(path, &res->binlog, 0440, b->o->group, &e2))
+		logger_log(b->o->log, LOGL_WARN, "backup_position_failed", "file=%s error=\"%s\"",
+			   res->file, e2.msg);
+}
+
 /* Steps 3-6 of backup.h, under the lock. */
 static int produce(struct backup *b, struct backup_result *res, struct errbuf *err)
 {
@@ -307,8 +330,10 @@ static int produce(struct backup *b, struct backup_result *res, struct errbuf *e
 			logger_log(b->o->log, LOGL_ERROR, "backup_unlink_failed",
 				   "file=%s error=\"%s\"", res->file, strerror(errno));
 		error_prefix(err, rc, "backup '%s' removed", res->file);
+		return rc;
 	}
-	return rc;
+	write_position(b, res);
+	return 0;
 }
 
 /* Step 7: the run succeeded; what follows never makes it fail. */

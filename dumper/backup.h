@@ -33,6 +33,7 @@
 #include <sys/types.h>
 
 #include "archive.h"
+#include "binlogpos.h"
 #include "log.h"
 #include "pipeline.h"
 #include "sha256.h"
@@ -51,7 +52,10 @@ struct backup_result {
 	uint64_t size;		     /* bytes */
 	double seconds;		     /* whole run, wall clock */
 	char sha256[SHA256_HEX_LEN + 1];
-	unsigned pruned;    /* backups deleted by retention */
+	unsigned pruned; /* backups deleted by retention */
+	/* the snapshot's binlog position (file "" when the binlog is off),
+	 * also kept as ".<file>.binlog-position" beside it (binlogpos.h) */
+	struct binlog_pos binlog;
 	uint64_t sql_bytes; /* plaintext SQL size */
 	/* Retention was skipped (archive_prune: a clock jump); the run still
 	 * succeeded.  "" or why, one line: worth a notice. */

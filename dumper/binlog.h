@@ -31,23 +31,20 @@
 #include "dbconn.h"
 #include "errbuf.h"
 #include "gpgstage.h"
+#include "binlogpos.h"
 #include "log.h"
 
 #define BINLOG_SEGMENT_SUFFIX ".binlog.gz.gpg"
 #define BINLOG_POSITION_NAME  ".binlog-position"
-#define BINLOG_FILE_MAX	      128 /* longest binlog file name accepted from a server */
-
-/* Where the stream resumes: a binlog file and an offset in it. */
-struct binlog_pos {
-	char file[BINLOG_FILE_MAX + 1];
-	uint64_t pos;
-};
 
 struct binlog_stream_opts {
 	struct dbconn_opts conn; /* strings borrowed */
 	uint32_t server_id;	 /* the replica id to use, never 0 */
 	unsigned segment_seconds;
-	const char *dir;     /* segment directory (borrowed); must exist */
+	const char *dir; /* segment directory (borrowed); must exist */
+	/* the backups' directory (borrowed; NULL: none): without a position
+	 * file the stream starts at the newest backup's recorded position */
+	const char *backups_dir;
 	const char *prefix;  /* borrowed; archive_prefix_valid() */
 	struct gpg_key *key; /* borrowed */
 	int compression_level;
@@ -75,13 +72,5 @@ void binlog_stream_free(struct binlog_stream *s);
 /* The position file of `dir`: -ENOENT when there is none; -EINVAL with
  * the file and reason when it is not exactly "file=<name>\npos=<n>\n". */
 int binlog_position_read(const char *dir, struct binlog_pos *p, struct errbuf *err);
-
-/* Parses position file text (untrusted: not NUL-terminated, any bytes):
- * 0, or -EINVAL unless it is exactly "file=<valid name>\npos=<4..>\n". */
-int binlog_position_parse(const char *text, size_t len, struct binlog_pos *p);
-
-/* True for a binlog file name dumpfs accepts from a server: 1 to
- * BINLOG_FILE_MAX bytes of [A-Za-z0-9._-], not starting with '.'. */
-bool binlog_file_name_valid(const char *name);
 
 #endif

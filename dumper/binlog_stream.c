@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <mariadb_rpl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include <zlib.h>
 
+#include "archive.h"
 #include "binlog_segment.h"
 #include "fdio.h"
 #include "sink.h"
@@ -27,7 +29,6 @@
 #define ARTIFICIAL_EVENT_F 0x20 /* LOG_EVENT_ARTIFICIAL_F: made up by the sender */
 #define GTID_STANDALONE_F  0x01 /* the group is this one event (DDL) */
 #define HEARTBEAT_NS	   "1000000000"
-#define POSITION_FILE_MAX  512
 #define BINLOG_RETRY_MAX   60 /* seconds between attempts, at most */
 /* take_event(): the file ended; the stream goes on from the next one on a
  * new connection (libmariadb 3.3 cannot parse past a real rotate event). */
@@ -48,22 +49,6 @@ struct binlog_stream {
 	bool in_group, standalone;
 	unsigned long segments; /* committed by this stream */
 };
-
-bool binlog_file_name_valid(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (!n || n > BINLOG_FILE_MAX || name[0] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
 
 int binlog_stream_new(struct binlog_stream **out, const struct binlog_stream_opts *opts,
 		      struct errbuf *err)
@@ -100,83 +85,35 @@ void binlog_stream_free(struct binlog_stream *s)
 
 /* ---- the position file ---- */
 
-int binlog_position_parse(const char *text, size_t len, struct binlog_pos *p)
-{
-	const char *end = text + len, *nl, *num;
-	uint64_t pos = 0;
-
-	if (len < 5 || memcmp(text, "file=", 5) || !(nl = memchr(text, '\n', len)))
-		return -EINVAL;
-	if ((size_t)(nl - text - 5) > BINLOG_FILE_MAX ||
-	    memchr(text + 5, '\0', (size_t)(nl - text - 5)))
-		return -EINVAL;
-	memcpy(p->file, text + 5, (size_t)(nl - text - 5));
-	p->file[nl - text - 5] = '\0';
-	num = nl + 1;
-	if (!binlog_file_name_valid(p->file) || end - num < 6 || memcmp(num, "pos=", 4))
-		return -EINVAL;
-	num += 4;
-	if (*num < '1' || *num > '9')
-		return -EINVAL;
-	for (; num < end && *num >= '0' && *num <= '9'; num++) {
-		uint64_t digit = (uint64_t)(*num - '0');
-
-		if (pos > (UINT64_MAX - digit) / 10)
-			return -EINVAL;
-		pos = pos * 10 + digit;
-	}
-	if (pos < 4 || end - num != 1 || *num != '\n')
-		return -EINVAL;
-	p->pos = pos;
-	return 0;
-}
-
 int binlog_position_read(const char *dir, struct binlog_pos *p, struct errbuf *err)
 {
-	char path[4096], buf[POSITION_FILE_MAX];
-	ssize_t n;
-	int fd;
+	char path[4096];
+	int rc;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, BINLOG_POSITION_NAME) >=
 	    sizeof(path))
 		return error_set(err, -ENAMETOOLONG, "path too long in '%s'", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? -ENOENT
-				       : error_set(err, -errno, "cannot open '%s': %s", path,
-						   strerror(errno));
-	n = fd_read_full(fd, buf, sizeof(buf), -1);
-	close(fd);
-	if (n < 0)
-		return error_set(err, (int)n, "cannot read '%s': %s", path, strerror((int)-n));
-	if ((size_t)n < sizeof(buf) && !binlog_position_parse(buf, (size_t)n, p))
-		return 0;
-	return error_set(
-		err, -EINVAL,
-		"corrupt binlog position file '%s' (want \"file=<binlog file>\\npos=<n>\\n\"): "
-		"check the segments, then remove it to start again from the server's "
-		"current position (what the server wrote since the last segment is then "
-		"not archived)",
-		path);
+	rc = binlog_position_load(path, p, err);
+	if (rc == -EINVAL)
+		return error_set(
+			err, rc,
+			"corrupt binlog position file '%s' (want \"file=<binlog "
+			"file>\\npos=<n>\\n\"): "
+			"check the segments, then remove it to start again from the server's "
+			"current position (what the server wrote since the last segment is then "
+			"not archived)",
+			path);
+	return rc;
 }
 
 static int position_write(struct binlog_stream *s, const struct binlog_pos *p, struct errbuf *err)
 {
-	char path[4096], text[POSITION_FILE_MAX];
-	struct outfile of = {.fd = -1};
-	int len, rc;
+	char path[4096];
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", s->o.dir, BINLOG_POSITION_NAME) >=
 	    sizeof(path))
 		return error_set(err, -ENAMETOOLONG, "path too long in '%s'", s->o.dir);
-	len = snprintf(text, sizeof(text), "file=%s\npos=%" PRIu64 "\n", p->file, p->pos);
-	rc = outfile_open(&of, path, 0640, err);
-	if (!rc && (rc = fd_write_all(of.fd, text, (size_t)len)))
-		rc = error_set(err, rc, "cannot write '%s': %s", path, strerror(-rc));
-	if (!rc)
-		rc = outfile_commit(&of, 0, err);
-	outfile_release(&of);
-	return rc;
+	return binlog_position_store(path, p, 0640, (gid_t)-1, err);
 }
 
 /* ---- the server ---- */
@@ -219,6 +156,79 @@ static int current_position(MYSQL *m, struct binlog_pos *p, struct errbuf *err)
 			       "the server reports no usable binlog position: is the binary log on "
 			       "(log_bin)?");
 	return rc;
+}
+
+/* Whether the server still has binlog file `name`. */
+static int server_has_file(MYSQL *m, const char *name, bool *has, struct errbuf *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	*has = false;
+	if (mysql_query(m, "SHOW BINARY LOGS") || !(res = mysql_store_result(m)))
+		return server_error(m, "cannot list the binlog files", err);
+	while ((row = mysql_fetch_row(res)))
+		if (row[0] && !strcmp(row[0], name))
+			*has = true;
+	mysql_free_result(res);
+	return 0;
+}
+
+/* The newest backup's recorded snapshot position (binlogpos.h), or
+ * -ENOENT when there is none to use. */
+static int newest_backup_position(struct binlog_stream *s, struct binlog_pos *p,
+				  char backup[ARCHIVE_NAME_MAX])
+{
+	struct archive_list l = ARCHIVE_LIST_INIT;
+	const struct archive_entry *e;
+	char name[ARCHIVE_NAME_MAX + 32], path[PATH_MAX];
+	struct errbuf e2;
+	int rc = -ENOENT;
+
+	if (!s->o.backups_dir || archive_scan(&l, s->o.backups_dir, s->o.prefix, &e2))
+		return -ENOENT;
+	e = archive_newest(&l);
+	if (e && !backup_position_name(name, sizeof(name), e->name) &&
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", s->o.backups_dir, name) < sizeof(path)) {
+		rc = binlog_position_load(path, p, &e2);
+		if (rc && rc != -ENOENT && s->o.log) /* untrusted: not followed */
+			logger_log(s->o.log, LOGL_WARN, "binlog_backup_position_bad",
+				   "error=\"%s\"", e2.msg);
+		snprintf(backup, ARCHIVE_NAME_MAX, "%s", e->name);
+	}
+	archive_list_release(&l);
+	return rc ? -ENOENT : 0;
+}
+
+/* Where a stream without a position file starts: the newest backup's
+ * snapshot position, so that backup can be rolled forward, when it is
+ * recorded and the server still has that file; else the server's
+ * current position. */
+static int first_position(struct binlog_stream *s, MYSQL *m, struct binlog_pos *p,
+			  struct errbuf *err)
+{
+	char backup[ARCHIVE_NAME_MAX];
+	bool has;
+	int rc;
+
+	if (!newest_backup_position(s, p, backup)) {
+		rc = server_has_file(m, p->file, &has, err);
+		if (rc || has) {
+			if (!rc && s->o.log)
+				logger_log(s->o.log, LOGL_INFO, "binlog_start",
+					   "from=\"%s:%" PRIu64 "\" backup=%s", p->file, p->pos,
+					   backup);
+			return rc;
+		}
+		if (s->o.log)
+			logger_log(
+				s->o.log, LOGL_WARN, "binlog_backup_position_gone",
+				"backup=%s binlog_file=%s msg=\"the server no longer has the "
+				"binlog file of the newest backup: the archive starts at the "
+				"server's current position; take a backup to roll forward from\"",
+				backup, p->file);
+	}
+	return current_position(m, p, err);
 }
 
 /* Whether the events will end in a CRC32, as agreed for this session. */
@@ -533,7 +543,7 @@ static int stream_once(struct binlog_stream *s, struct errbuf *err)
 		rc = server_error(m, "cannot prepare the replication session", err);
 	if (!rc)
 		rc = checksum_length(m, &s->checksum_len, err);
-	if (!rc && !s->have_start && !(rc = current_position(m, &s->committed, err)))
+	if (!rc && !s->have_start && !(rc = first_position(s, m, &s->committed, err)))
 		s->have_start = true;
 	if (!rc)
 		rc = pick_server_id(s, m, &id, err);

@@ -552,6 +552,10 @@ static int dump_all(struct sqldump *d, struct errbuf *err)
 	ret = connect_session(d, err);
 	if (!ret)
 		ret = start_snapshot(d, &snap, err);
+	if (!ret && binlog_file_name_valid(snap.binlog_file) && snap.binlog_pos >= 4) {
+		memcpy(d->stats->binlog.file, snap.binlog_file, strlen(snap.binlog_file) + 1);
+		d->stats->binlog.pos = snap.binlog_pos;
+	}
 	if (!ret)
 		ret = list_databases(d, &dbs, err);
 	if (!ret)

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "binlogpos.h"
 #include "dbconn.h"
 #include "log.h"
 #include "writer.h"
@@ -38,6 +39,7 @@ struct sqldump_stats {
 	uint64_t sql_bytes;
 	uint64_t rows;
 	unsigned databases, tables, views, routines, triggers, events, sequences;
+	struct binlog_pos binlog; /* the snapshot's; file "" when the binlog is off */
 };
 
 struct sqldump;

@@ -61,6 +61,7 @@ static void stream_opts(struct binlog_stream_opts *o, const struct config *cfg, 
 	o->server_id = cfg->binlog.server_id;
 	o->segment_seconds = cfg->binlog.segment_seconds;
 	o->dir = dir;
+	o->backups_dir = cfg->archive.dir;
 	o->prefix = cfg->archive.prefix;
 	o->key = key;
 	o->compression_level = cfg->dump.compression_level;

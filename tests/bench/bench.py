@@ -10,6 +10,8 @@ the exit trap).  Environment:
   BENCH_MOUNT=0        skip the FUSE mount part
   BENCH_RESTORE=0      skip the restore part (restorebench.py)
   BENCH_DIGEST=0       skip the digest cost part (digestbench.py)
+  BENCH_BINLOG=0       skip the binlog archive part (binlogbench.py;
+                       BENCH_BINLOG_MBPS=20, BENCH_BINLOG_SECONDS=60)
   DUMPFS_NODIGEST=...  the build without row digests (build/nodigest/dumpfs)
   BENCH_BOOST=-10      own session/autogroup at that nice (see boost_priority)
   DUMPFS=./dumpfs      the binary under test (optimized build)
@@ -30,6 +32,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import benchdb  # noqa: E402
+import binlogbench  # noqa: E402
 import digestbench  # noqa: E402
 import mountbench  # noqa: E402
 import restorebench  # noqa: E402
@@ -437,6 +440,7 @@ def bench_size(args, key, pids, size):
         res = summarize(ctx, info, samples, checks, sql, mount, load_start)
         res["digests"] = digestbench.run(ctx, log)
         res["restore"] = restorebench.run(ctx, log)
+        res["binlog"] = binlogbench.run(ctx, log)
     finally:
         srv.stop()
         inuse.close()

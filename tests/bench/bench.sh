@@ -13,6 +13,8 @@
 #   BENCH_DISK_MBPS=500 (the disk-bound archive read's bandwidth limit)
 #   BENCH_RESTORE=0 (skip the restore part: dumpfs restore --jobs 1/2 vs
 #   gpg -d | gunzip | mariadb into a second private server)
+#   BENCH_BINLOG=0 (skip the binlog archive part: dumpfs binlog under a
+#   20 MB/s write load while a backup runs, and its recovery point)
 #   DUMPFS=./dumpfs
 #
 # The dataset is built once per size and cached in BENCH_DIR.  Everything

@@ -14,7 +14,10 @@ Covered:
   (named), a damaged segment (named), a time before the dump, a bad time.
 """
 
+import gzip
 import os
+import re
+import subprocess
 import time
 
 import pytest
@@ -184,3 +187,46 @@ def test_times_before_the_dump_or_malformed(env, pitr):
     res = pitr.restore(dump, tgt, "--until", "latest", "--binlog-dir", "/nonexistent/bl")
     assert res.returncode == 1 and "/nonexistent/bl" in res.stderr, res.stderr
     assert DB not in tgt.user_databases()
+
+
+def test_the_stream_starts_at_the_newest_backup(env, pitr):
+    """Without a position file of its own, `dumpfs binlog` starts at the
+    position the newest backup recorded in plaintext beside it: writes
+    made after the backup but before the streamer ran are archived too."""
+    env.src.run_sql("INSERT INTO pitr.acct VALUES (1,'ann',10);")
+    dump = pitr.backup()
+    name = os.path.basename(dump)
+    record = os.path.join(env.archive, "." + name + ".binlog-position")
+    with open(record) as f:
+        text = f.read()
+    header = subprocess.run(["gpg", "--homedir", env.key.home, "--batch", "-q", "-d", dump],
+                            capture_output=True, check=True).stdout
+    header = gzip.decompress(header).decode(errors="replace")
+    m = re.search(r"MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+);", header)
+    assert m and text == "file=%s\npos=%s\n" % (m.group(1), m.group(2)), (text, m)
+    assert oct(os.stat(record).st_mode & 0o777) == "0o440"
+    env.src.run_sql("INSERT INTO pitr.acct VALUES (2,'bob',20);")  # streamer not running
+    p = env.start()
+    try:
+        env.src.run_sql("UPDATE pitr.acct SET balance = 99 WHERE id = 1;")
+        env.wait_caught_up()
+    finally:
+        env.stop(p)
+    assert "binlog_start" in env.log_text() and name in env.log_text(), env.log_text()
+    tgt = pitr.target()
+    res = pitr.restore(dump, tgt, "--until", "latest")
+    assert res.returncode == 0, res.stderr
+    assert_same(env.src, tgt, databases=[DB], what="rolled forward from the backup")
+    # retention removes the record with its backup
+    time.sleep(1.1)
+    newer = pitr.backup()
+    assert newer != dump and os.path.exists(
+        os.path.join(env.archive, "." + os.path.basename(newer) + ".binlog-position"))
+    rules = {k: "0" for k in ("keep_days", "keep_daily", "keep_weekly", "keep_monthly",
+                               "keep_yearly")}
+    rules["min_keep"] = "1"
+    res = dumpfs.run(["prune", "-c", write_config(
+        os.path.join(env.tmp, "keep1.ini"), env.src, env.key, databases=[DB],
+        archive_dir=env.archive, extra={"archive": rules})])
+    assert res.returncode == 0, res.stderr
+    assert not os.path.exists(dump) and not os.path.exists(record), os.listdir(env.archive)

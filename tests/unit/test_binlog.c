@@ -1,7 +1,10 @@
 /* The binlog streamer's position file (untrusted input when read back)
  * and the binlog file names it accepts from a server. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../dumper/binlog.h"
 #include "unit.h"
@@ -63,4 +66,32 @@ TEST(binlog_file_names)
 	longest[BINLOG_FILE_MAX] = 'a';
 	longest[BINLOG_FILE_MAX + 1] = '\0';
 	CHECK(!binlog_file_name_valid(longest));
+}
+
+TEST(binlog_position_files_round_trip)
+{
+	char dir[] = "/tmp/dfs-blpos-XXXXXX", path[256], name[300];
+	struct binlog_pos p = {"binlog.000042", 12345}, q;
+	struct errbuf err;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/pos", dir);
+	CHECK(binlog_position_load(path, &q, &err) == -ENOENT);
+	CHECK(binlog_position_store(path, &p, 0440, (gid_t)-1, &err) == 0);
+	CHECK(binlog_position_load(path, &q, &err) == 0);
+	CHECK_STREQ(q.file, "binlog.000042");
+	CHECK(q.pos == 12345);
+	unlink(path);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs("file=binlog.000042\npos=1\n", f);
+	fclose(f);
+	CHECK(binlog_position_load(path, &q, &err) == -EINVAL);
+	CHECK(strstr(err.msg, path) != NULL);
+	unlink(path);
+	rmdir(dir);
+	CHECK(backup_position_name(name, sizeof(name), "m_2026-12-05_020000.sql.gz.gpg") == 0);
+	CHECK_STREQ(name, ".m_2026-12-05_020000.sql.gz.gpg.binlog-position");
+	CHECK(backup_position_name(name, 10, "m_2026-12-05_020000.sql.gz.gpg") == -ENAMETOOLONG);
 }

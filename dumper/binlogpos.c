@@ -1,0 +1,109 @@
+/* Binlog coordinates in plaintext files.  See binlogpos.h. */
+#include "binlogpos.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fdio.h"
+#include "sink.h"
+
+#define POSITION_FILE_MAX 512
+
+bool binlog_file_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n > BINLOG_FILE_MAX || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int binlog_position_parse(const char *text, size_t len, struct binlog_pos *p)
+{
+	const char *end = text + len, *nl, *num;
+	uint64_t pos = 0;
+
+	if (len < 5 || memcmp(text, "file=", 5) || !(nl = memchr(text, '\n', len)))
+		return -EINVAL;
+	if ((size_t)(nl - text - 5) > BINLOG_FILE_MAX ||
+	    memchr(text + 5, '\0', (size_t)(nl - text - 5)))
+		return -EINVAL;
+	memcpy(p->file, text + 5, (size_t)(nl - text - 5));
+	p->file[nl - text - 5] = '\0';
+	num = nl + 1;
+	if (!binlog_file_name_valid(p->file) || end - num < 6 || memcmp(num, "pos=", 4))
+		return -EINVAL;
+	num += 4;
+	if (*num < '1' || *num > '9')
+		return -EINVAL;
+	for (; num < end && *num >= '0' && *num <= '9'; num++) {
+		uint64_t digit = (uint64_t)(*num - '0');
+
+		if (pos > (UINT64_MAX - digit) / 10)
+			return -EINVAL;
+		pos = pos * 10 + digit;
+	}
+	if (pos < 4 || end - num != 1 || *num != '\n')
+		return -EINVAL;
+	p->pos = pos;
+	return 0;
+}
+
+int binlog_position_load(const char *path, struct binlog_pos *p, struct errbuf *err)
+{
+	char buf[POSITION_FILE_MAX];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT
+				       : error_set(err, -errno, "cannot open '%s': %s", path,
+						   strerror(errno));
+	n = fd_read_full(fd, buf, sizeof(buf), -1);
+	close(fd);
+	if (n < 0)
+		return error_set(err, (int)n, "cannot read '%s': %s", path, strerror((int)-n));
+	if ((size_t)n < sizeof(buf) && !binlog_position_parse(buf, (size_t)n, p))
+		return 0;
+	return error_set(err, -EINVAL,
+			 "corrupt binlog position file '%s' (want \"file=<binlog "
+			 "file>\\npos=<n>\\n\")",
+			 path);
+}
+
+int binlog_position_store(const char *path, const struct binlog_pos *p, mode_t mode, gid_t group,
+			  struct errbuf *err)
+{
+	char text[POSITION_FILE_MAX];
+	struct outfile of = {.fd = -1};
+	int len = snprintf(text, sizeof(text), "file=%s\npos=%" PRIu64 "\n", p->file, p->pos);
+	int rc = outfile_open(&of, path, mode, err);
+
+	if (!rc && group != (gid_t)-1 && fchown(of.fd, (uid_t)-1, group) < 0)
+		rc = error_set(err, -errno, "cannot give '%s' to group %ld: %s", path, (long)group,
+			       strerror(errno));
+	if (!rc && (rc = fd_write_all(of.fd, text, (size_t)len)))
+		rc = error_set(err, rc, "cannot write '%s': %s", path, strerror(-rc));
+	if (!rc)
+		rc = outfile_commit(&of, 0, err);
+	outfile_release(&of);
+	return rc;
+}
+
+int backup_position_name(char *buf, size_t size, const char *backup)
+{
+	if ((size_t)snprintf(buf, size, ".%s%s", backup, BACKUP_POSITION_SUFFIX) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
