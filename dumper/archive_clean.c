@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "archive.h"
-#include "binlogpos.h"
+#include "binlog.h"
 #include "sink.h"
 
 #define DAY 86400
@@ -177,6 +177,17 @@ static int delete_unkept(const struct archive_prune_opts *o, const struct archiv
 	return rc;
 }
 
+/* Binlog segments the oldest kept backup does not need (docs/pitr.md);
+ * a failure there is logged: the backups' retention succeeded. */
+static void prune_segments(const struct archive_prune_opts *o)
+{
+	struct errbuf e2;
+	unsigned n;
+
+	if (binlog_prune_segments(o->dir, o->prefix, o->log, &n, &e2))
+		logger_log(o->log, LOGL_ERROR, "binlog_prune_failed", "error=\"%s\"", e2.msg);
+}
+
 int archive_prune(const struct archive_prune_opts *o, struct archive_prune_result *res,
 		  struct errbuf *err)
 {
@@ -217,6 +228,8 @@ int archive_prune(const struct archive_prune_opts *o, struct archive_prune_resul
 		o->report(o->report_arg, l.v[i].name, keep[i]);
 	free(keep);
 	archive_list_release(&l);
+	if (!rc && !o->dry_run)
+		prune_segments(o);
 	return rc;
 }
 

@@ -34,8 +34,7 @@
 #include "binlogpos.h"
 #include "log.h"
 
-#define BINLOG_SEGMENT_SUFFIX ".binlog.gz.gpg"
-#define BINLOG_POSITION_NAME  ".binlog-position"
+#define BINLOG_POSITION_NAME ".binlog-position"
 
 struct binlog_stream_opts {
 	struct dbconn_opts conn; /* strings borrowed */
@@ -68,6 +67,14 @@ int binlog_stream_new(struct binlog_stream **out, const struct binlog_stream_opt
 int binlog_stream_run(struct binlog_stream *s, struct errbuf *err);
 void binlog_stream_cancel(struct binlog_stream *s);
 void binlog_stream_free(struct binlog_stream *s);
+
+/* Retention (docs/pitr.md): deletes, with their sidecars, the segments
+ * of `prefix` in "<archive_dir>/binlog" that end before the oldest backup's
+ * recorded position (binlogpos.h), i.e. whose successor starts at or
+ * before it; keeps everything when that backup has no record.  *deleted
+ * counts them.  A missing directory is no error. */
+int binlog_prune_segments(const char *archive_dir, const char *prefix, struct logger *lg,
+			  unsigned *deleted, struct errbuf *err);
 
 /* The position file of `dir`: -ENOENT when there is none; -EINVAL with
  * the file and reason when it is not exactly "file=<name>\npos=<n>\n". */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "sink.h"
 
 #define POSITION_FILE_MAX 512
+#define STAMP_LEN	  17 /* "YYYY-MM-DD_HHMMSS" */
 
 bool binlog_file_name_valid(const char *name)
 {
@@ -106,4 +108,77 @@ int backup_position_name(char *buf, size_t size, const char *backup)
 	if ((size_t)snprintf(buf, size, ".%s%s", backup, BACKUP_POSITION_SUFFIX) >= size)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+/* ---- segment names ---- */
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+bool binlog_segment_name_parse(const char *name, struct binlog_pos *pos, size_t *prefix_len)
+{
+	size_t len = strlen(name), sl = strlen(BINLOG_SEGMENT_SUFFIX);
+	const char *stamp = NULL, *off;
+	char *end;
+
+	if (name[0] == '.' || len <= sl || strcmp(name + len - sl, BINLOG_SEGMENT_SUFFIX))
+		return false;
+	len -= sl;
+	for (const char *s = name + 1; s + STAMP_LEN + 2 <= name + len; s++)
+		if (s[0] == '_' && all_digits(s + 1, 4) && s[5] == '-' && all_digits(s + 6, 2) &&
+		    s[8] == '-' && all_digits(s + 9, 2) && s[11] == '_' && all_digits(s + 12, 6) &&
+		    s[18] == '_') {
+			stamp = s + 1;
+			break;
+		}
+	off = memrchr(name, '_', len);
+	if (!stamp || !off || off <= stamp + STAMP_LEN ||
+	    !all_digits(off + 1, len - (size_t)(off + 1 - name)))
+		return false;
+	if ((size_t)(off - (stamp + STAMP_LEN + 1)) > BINLOG_FILE_MAX)
+		return false;
+	memcpy(pos->file, stamp + STAMP_LEN + 1, (size_t)(off - (stamp + STAMP_LEN + 1)));
+	pos->file[off - (stamp + STAMP_LEN + 1)] = '\0';
+	*prefix_len = (size_t)(stamp - 1 - name);
+	errno = 0;
+	pos->pos = strtoull(off + 1, &end, 10);
+	return !errno && binlog_file_name_valid(pos->file) && pos->pos >= 4;
+}
+
+static int file_cmp(const char *a, const char *b)
+{
+	const char *da = strrchr(a, '.'), *db = strrchr(b, '.');
+	size_t la, lb;
+	int c;
+
+	if (!da || !db || (size_t)(da - a) != (size_t)(db - b) || strncmp(a, b, (size_t)(da - a)))
+		return strcmp(a, b);
+	la = strlen(da + 1);
+	lb = strlen(db + 1);
+	if (all_digits(da + 1, la) && all_digits(db + 1, lb) && la != lb) {
+		while (la > lb && *++da == '0')
+			la--;
+		while (lb > la && *++db == '0')
+			lb--;
+		if (la != lb)
+			return la < lb ? -1 : 1;
+	}
+	c = strcmp(da, db);
+	return c;
+}
+
+int binlog_pos_cmp(const struct binlog_pos *a, const struct binlog_pos *b)
+{
+	int c = file_cmp(a->file, b->file);
+
+	if (c)
+		return c;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
 }

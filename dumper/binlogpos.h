@@ -13,7 +13,8 @@
 
 #include "errbuf.h"
 
-#define BINLOG_FILE_MAX 128 /* longest binlog file name accepted from a server */
+#define BINLOG_FILE_MAX	      128 /* longest binlog file name accepted from a server */
+#define BINLOG_SEGMENT_SUFFIX ".binlog.gz.gpg"
 /* A backup's position: ".<backup name>" BACKUP_POSITION_SUFFIX, in the
  * archive directory. */
 #define BACKUP_POSITION_SUFFIX ".binlog-position"
@@ -39,6 +40,14 @@ int binlog_position_load(const char *path, struct binlog_pos *p, struct errbuf *
  * group `group` unless (gid_t)-1. */
 int binlog_position_store(const char *path, const struct binlog_pos *p, mode_t mode, gid_t group,
 			  struct errbuf *err);
+
+/* "<prefix>_YYYY-MM-DD_HHMMSS_<binlog file>_<offset>" BINLOG_SEGMENT_SUFFIX
+ * (binlog.h): true with the file and offset of its first event, and the
+ * length of the prefix; false for any other name (hidden, temporary). */
+bool binlog_segment_name_parse(const char *name, struct binlog_pos *start, size_t *prefix_len);
+/* Orders positions: binlog files by their sequence ("b.000999" <
+ * "b.001000" < "b.1000000"), then offsets. */
+int binlog_pos_cmp(const struct binlog_pos *a, const struct binlog_pos *b);
 
 /* ".<backup>.binlog-position" into buf; -ENAMETOOLONG. */
 int backup_position_name(char *buf, size_t size, const char *backup);

@@ -217,11 +217,21 @@ def test_the_stream_starts_at_the_newest_backup(env, pitr):
     res = pitr.restore(dump, tgt, "--until", "latest")
     assert res.returncode == 0, res.stderr
     assert_same(env.src, tgt, databases=[DB], what="rolled forward from the backup")
-    # retention removes the record with its backup
+    # a second backup, more writes archived after it
     time.sleep(1.1)
+    env.src.run_sql("INSERT INTO pitr.log VALUES (1, 'between the backups');")
     newer = pitr.backup()
     assert newer != dump and os.path.exists(
         os.path.join(env.archive, "." + os.path.basename(newer) + ".binlog-position"))
+    p = env.start()
+    try:
+        env.src.run_sql("INSERT INTO pitr.log VALUES (2, 'after the second');")
+        env.wait_caught_up()
+    finally:
+        env.stop(p)
+    before = env.segments()
+    # retention: the first backup goes with its record, and the segments
+    # that end before the second backup's position with their sidecars
     rules = {k: "0" for k in ("keep_days", "keep_daily", "keep_weekly", "keep_monthly",
                                "keep_yearly")}
     rules["min_keep"] = "1"
@@ -230,3 +240,12 @@ def test_the_stream_starts_at_the_newest_backup(env, pitr):
         archive_dir=env.archive, extra={"archive": rules})])
     assert res.returncode == 0, res.stderr
     assert not os.path.exists(dump) and not os.path.exists(record), os.listdir(env.archive)
+    after = env.segments()
+    assert 0 < len(after) < len(before) and after == before[-len(after):], (before, after)
+    assert "binlog_prune" in res.stderr, res.stderr
+    for seg in set(before) - set(after):
+        assert not os.path.exists(seg + ".sha256")
+    tgt = pitr.target()
+    res = pitr.restore(newer, tgt, "--until", "latest")
+    assert res.returncode == 0, res.stderr
+    assert_same(env.src, tgt, databases=[DB], what="rolled forward after segment retention")
