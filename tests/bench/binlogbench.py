@@ -38,8 +38,8 @@ MIB = 1024 * 1024
 USER = "blbench"
 DB = "blbench"
 # about 1 KiB of hex text per row (compresses about 2:1, like real text)
-ROW_SQL = ("INSERT INTO %s.t (payload) SELECT CONCAT(%s) FROM seq_1_to_%d;" % (
-    DB, ",".join(["SHA2(RAND(),512)"] * 8), ROWS_PER_STATEMENT))
+ROW_SQL = ("INSERT INTO %s.t (payload) SELECT CONCAT(%s) FROM %s.seq_1_to_%d;" % (
+    DB, ",".join(["SHA2(RAND(),512)"] * 8), DB, ROWS_PER_STATEMENT))
 
 
 class BinlogServer(benchdb.Server):
@@ -187,13 +187,13 @@ class Setup:
 
 
 def _dump_loop(setup, stop, counts):
-    out = os.path.join(setup.ctx.out_dir, "blbench-dump.sql")
     while not stop.is_set():
-        res = subprocess.run([setup.ctx.dumpfs, "dump", "--plain", "-c", setup.config,
-                              "-o", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        res = subprocess.run([setup.ctx.dumpfs, "dump", "--plain", "-c", setup.config],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         counts["dumps" if res.returncode == 0 else "failed"] += 1
-    if os.path.exists(out):
-        os.unlink(out)
+        if res.returncode:
+            counts["error"] = res.stderr.decode(errors="replace").strip()[-300:]
+            stop.wait(1)
 
 
 def _throughput(setup, log):
@@ -210,7 +210,7 @@ def _throughput(setup, log):
     stmt_bytes = max(1, _binlog_total(srv)[0] - total0)
     interval = stmt_bytes / (TARGET_MBPS * MIB)
     stop = threading.Event()
-    counts = {"dumps": 0, "failed": 0}
+    counts = {"dumps": 0, "failed": 0, "error": ""}
     dumper = threading.Thread(target=_dump_loop, args=(setup, stop, counts))
     gpg_seen = {}
     cpu0 = _streamer_cpu(setup.streamer.pid)
@@ -262,6 +262,8 @@ def _throughput(setup, log):
         "(aimed at %.0f), %d dumps ran meanwhile (%d failed)" % (
             load_wall, n, res["binlog_mib"], res["server_mbps"], TARGET_MBPS,
             counts["dumps"], counts["failed"]))
+    if counts["error"]:
+        log("  a dump failed: " + counts["error"])
     log("  archive: largest backlog %.0f MiB, caught up %s after the load, archived "
         "%s MB/s; streamer CPU %s s = %s s per GB of binlog" % (
             res["max_behind_mib"],
