@@ -62,8 +62,10 @@ int binlog_stream_new(struct binlog_stream **out, const struct binlog_stream_opt
 		      struct errbuf *err);
 /* Streams until cancelled, reconnecting after failures (each logged as
  * "binlog_stream_failed" with the reason); returns 0 when cancelled, or a
- * negative errno when it cannot go on at all (the position file is
- * corrupt, the directory unusable). */
+ * negative errno when retrying cannot help: the position file is
+ * corrupt, the directory unusable, the server has no binlog, server_id
+ * is the server's own, or the server no longer has the binlog from
+ * where the archive ends (purged). */
 int binlog_stream_run(struct binlog_stream *s, struct errbuf *err);
 void binlog_stream_cancel(struct binlog_stream *s);
 void binlog_stream_free(struct binlog_stream *s);

@@ -38,6 +38,7 @@ struct binlog_stream {
 	struct binlog_stream_opts o;
 	atomic_bool cancelled;
 	bool have_start;	     /* `committed` is known */
+	bool fatal;		     /* the last failure needs the operator: no retry */
 	struct binlog_pos committed; /* end of the last committed segment */
 	struct binlog_pos next;	     /* where the next event starts */
 	unsigned char *fde;	     /* the current file's format description event */
@@ -273,11 +274,13 @@ static int pick_server_id(struct binlog_stream *s, MYSQL *m, uint32_t *id, struc
 		if (*id == own)
 			(*id)++;
 	}
-	if (*id == own)
+	if (*id == own) {
+		s->fatal = true;
 		return error_set(err, -EINVAL,
 				 "[binlog] server_id %" PRIu32
 				 " is the server's own: choose another, or 0 for a derived one",
 				 *id);
+	}
 	return 0;
 }
 
@@ -528,6 +531,26 @@ static bool segment_due(struct binlog_stream *s)
 	return s->seg && !s->in_group && since(&s->seg_opened) >= s->o.segment_seconds;
 }
 
+/* The stream stopped.  The server refusing to send the binlog from where
+ * the archive ends (ER_MASTER_FATAL_ERROR_READING_BINLOG: the file was
+ * purged, or the position is not in it) is not retried: events are
+ * missing from the archive and only the operator can decide. */
+static int fetch_failed(struct binlog_stream *s, MYSQL *m, struct errbuf *err)
+{
+	if (mysql_errno(m) == 1236) {
+		s->fatal = true;
+		return error_set(err, -ENOENT,
+				 "the server cannot send its binlog from '%s' at %" PRIu64
+				 ": %s (MariaDB error 1236): events it wrote since are not in the "
+				 "archive; take a backup, then remove '%s/" BINLOG_POSITION_NAME
+				 "' to start again from the server's current position",
+				 s->next.file, s->next.pos, mysql_error(m), s->o.dir);
+	}
+	return error_set(err, -EIO,
+			 "the binlog stream from '%s' at %" PRIu64 " broke: %s (MariaDB error %u)",
+			 s->next.file, s->next.pos, mysql_error(m), mysql_errno(m));
+}
+
 /* One connection: from `committed` until a failure or the cancel. */
 static int stream_once(struct binlog_stream *s, struct errbuf *err)
 {
@@ -543,8 +566,11 @@ static int stream_once(struct binlog_stream *s, struct errbuf *err)
 		rc = server_error(m, "cannot prepare the replication session", err);
 	if (!rc)
 		rc = checksum_length(m, &s->checksum_len, err);
-	if (!rc && !s->have_start && !(rc = first_position(s, m, &s->committed, err)))
-		s->have_start = true;
+	if (!rc && !s->have_start) {
+		rc = first_position(s, m, &s->committed, err);
+		s->have_start = !rc;
+		s->fatal = rc == -EINVAL; /* no binlog on the server */
+	}
 	if (!rc)
 		rc = pick_server_id(s, m, &id, err);
 	if (!rc && !(rpl = mariadb_rpl_init(m)))
@@ -568,10 +594,7 @@ static int stream_once(struct binlog_stream *s, struct errbuf *err)
 			   id);
 	while (!rc && !cancelled(s)) {
 		if (!(ev = mariadb_rpl_fetch(rpl, ev))) {
-			rc = error_set(err, -EIO,
-				       "the binlog stream from '%s' at %" PRIu64
-				       " broke: %s (MariaDB error %u)",
-				       s->next.file, s->next.pos, mysql_error(m), mysql_errno(m));
+			rc = fetch_failed(s, m, err);
 			break;
 		}
 		rc = take_event(s, ev, err);
@@ -614,6 +637,8 @@ int binlog_stream_run(struct binlog_stream *s, struct errbuf *err)
 			wait = first_wait; /* it worked for a while: a new failure */
 		if (rc == ROTATED)
 			continue;
+		if (s->fatal)
+			return rc;
 		if (s->o.log)
 			logger_log(s->o.log, LOGL_ERROR, "binlog_stream_failed",
 				   "error=\"%s\" retry_seconds=%u", err->msg, wait);

@@ -14,7 +14,9 @@ server that started from the same schema: it must equal the source
   doubled event fails the replay), the dead one's temporary removed;
 - a server restart under a running streamer: it reconnects and goes on;
 - refusals: [binlog] enabled = false (exit 2), a corrupt position file
-  (exit 1, naming it), a second streamer on the same directory.
+  (exit 1, naming it), server_id equal to the server's, a position the
+  server no longer has (exit 1, saying what to do), a second streamer on
+  the same directory.
 """
 
 import gzip
@@ -295,6 +297,18 @@ def test_refusals(env):
         f.write("file=../../etc/passwd\npos=4\n")
     res = dumpfs.run(["binlog", "-c", env.cfg], timeout=60)
     assert res.returncode == 1 and ".binlog-position" in res.stderr, res
+    os.unlink(bad)
+    # what retrying cannot mend stops it, saying what to do
+    own = write_config(os.path.join(env.tmp, "own.ini"), env.src, env.key,
+                       archive_dir=env.archive,
+                       extra={"binlog": {"enabled": "true", "server_id": "1"}})
+    res = dumpfs.run(["binlog", "-c", own], timeout=60)
+    assert res.returncode == 1 and "server_id 1 is the server's own" in res.stderr, res
+    with open(bad, "w") as f:
+        f.write("file=binlog.999999\npos=4\n")  # never written, or purged
+    res = dumpfs.run(["binlog", "-c", env.cfg], timeout=60)
+    assert res.returncode == 1 and "MariaDB error 1236" in res.stderr, res
+    assert "remove '%s'" % bad in res.stderr, res
     os.unlink(bad)
     p = env.start()
     try:
