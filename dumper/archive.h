@@ -167,7 +167,9 @@ bool archive_in_future(const struct archive_entry *e, time_t now);
 /* Removes hidden temporaries (sink.h outfile_is_temp_name) left in `dir`
  * by a crash (a killed backup, a mount's spool file):
  * - temporaries of this prefix's backups and sidecars when
- *   `have_run_lock` (no backup can be writing one then);
+ *   `have_run_lock` (no backup can be writing one then); every temporary
+ *   when `prefix` is NULL too (a directory with one writer, the lock
+ *   holder: the binlog streamer's);
  * - any temporary nobody holds with archive_hold_temp() whose mtime is
  *   older than ARCHIVE_TEMP_GRACE seconds.
  * Each removal is logged ("cleanup" event); *removed (may be NULL)

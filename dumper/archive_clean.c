@@ -308,7 +308,8 @@ int archive_clean_temps(const char *dir, const char *prefix, bool have_run_lock,
 		if (!outfile_is_temp_name(de->d_name))
 			continue;
 		rc = clean_one(dirfd(d), dir, de->d_name,
-			       have_run_lock && is_archive_temp(de->d_name, prefix), now, lg);
+			       have_run_lock && (!prefix || is_archive_temp(de->d_name, prefix)),
+			       now, lg);
 		if (rc < 0)
 			logger_log(lg, LOGL_WARN, "cleanup_failed",
 				   "dir=\"%s\" file=%s error=\"%s\"", dir, de->d_name,

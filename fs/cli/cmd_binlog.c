@@ -85,8 +85,7 @@ static int stream(const struct binlog_stream_opts *o, struct errbuf *err)
 	/* Under the lock every temporary here is a dead streamer's (its
 	 * segment, OpenPGP data only, or the position file): all go. */
 	if (!rc)
-		rc = archive_clean_temps(o->dir, o->prefix, false,
-					 time(NULL) + ARCHIVE_TEMP_GRACE + 1, o->log, NULL, err);
+		rc = archive_clean_temps(o->dir, NULL, true, time(NULL), o->log, NULL, err);
 	if (!rc)
 		rc = binlog_stream_new(&s, o, err);
 	if (!rc && !(rc = sigcancel_start(&sc, cancel_stream, s, err))) {
