@@ -616,10 +616,10 @@ else
 fi
 
 # --- 9. make restore (DPO side) into the stack's server --------------------
-# With --until T when it exists: the stack's own server back to T, its
+# With --until T: the stack's own server back to T, its
 # binlog segments from ./backups/binlog (docker/stack.sh binds them).
 check "drop the app database in the stack's server" db_root -e "DROP DATABASE app"
-if [ $pitr_cli = 1 ] && [ -n "$segB" ]; then
+if [ -n "$segB" ]; then
 	check "make restore FILE=backups/<archive> RESTORE_ARGS='--until \"$T\"' (demo key)" \
 		mk restore FILE="$W/backups/$archive" GNUPGHOME="$W/secrets/demo-dpo-gnupg" \
 		RESTORE_ARGS="--until \"$T\""
