@@ -20,8 +20,7 @@
 #define CONTEXT_MAX    (1024 * 1024) /* INSERT_ID, RAND and user variables held */
 #define TABLE_IDS_MAX  4096	     /* table maps of one statement */
 #define QUERY_POST_LEN 13
-#define WORD_LOOK      18   /* bytes of a statement's text read to classify it */
-#define NAMES_LOOK     4096 /* ... to find the databases it names */
+#define NAMES_LOOK     4096 /* bytes of a statement's text read to judge it */
 #define NAME_MAX_LEN   256  /* a database name (64 characters of up to 4 bytes) */
 #define IGNORABLE_F    0x80
 
@@ -129,6 +128,13 @@ static uint32_t payload_len(const struct bfilter *f)
 	return f->ev_size - HDR_LEN - (f->crc ? CRC_LEN : 0);
 }
 
+/* Bytes of the event before its CRC32 (all of it without checksums):
+ * what may be passed on before the CRC is checked. */
+static uint32_t crc_at(const struct bfilter *f)
+{
+	return f->ev_size - (f->crc ? CRC_LEN : 0);
+}
+
 static size_t table_id_len(const struct bfilter *f)
 {
 	return f->post_len[f->type] == 6 ? 4 : 6;
@@ -173,6 +179,59 @@ static bool keep_db(const struct bfilter *f, const unsigned char *db, size_t len
 	return !f->o->keep_db || f->o->keep_db(f->o->keep_db_arg, (const char *)db, len);
 }
 
+static bool ident_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '$' || c >= 0x80;
+}
+
+static bool at_text(const unsigned char *q, size_t n, size_t i, const char *text)
+{
+	size_t t = strlen(text);
+
+	return n - i >= t && !memcmp(q + i, text, t);
+}
+
+/* From i, past spaces and comments as the server reads them: a plain
+ * comment is skipped, an executable one's marker ("/" "*!NNNNN",
+ * "/" "*M!NNNNN") and its closing are, its content is code. */
+static size_t skip_blank(const unsigned char *q, size_t n, size_t i)
+{
+	while (i < n) {
+		if (q[i] == ' ' || q[i] == '\t' || q[i] == '\n' || q[i] == '\r') {
+			i++;
+		} else if (at_text(q, n, i, "/*!") || at_text(q, n, i, "/*M!")) {
+			i += q[i + 2] == 'M' ? 4 : 3;
+			while (i < n && q[i] >= '0' && q[i] <= '9')
+				i++;
+		} else if (at_text(q, n, i, "*/")) {
+			i += 2;
+		} else if (at_text(q, n, i, "/*")) {
+			const unsigned char *end = memmem(q + i + 2, n - i - 2, "*/", 2);
+
+			i = end ? (size_t)(end - q) + 2 : n;
+		} else if (q[i] == '#' || at_text(q, n, i, "-- ")) {
+			const unsigned char *nl = memchr(q + i, '\n', n - i);
+
+			i = nl ? (size_t)(nl - q) + 1 : n;
+		} else {
+			break;
+		}
+	}
+	return i;
+}
+
+static bool starts_word(const unsigned char *q, size_t n, size_t *at, const char *word)
+{
+	size_t w = strlen(word), i = skip_blank(q, n, *at);
+
+	if (n - i < w || strncasecmp((const char *)q + i, word, w) ||
+	    (i + w < n && ident_byte(q[i + w])))
+		return false;
+	*at = i + w;
+	return true;
+}
+
 /* BEGIN, COMMIT, ROLLBACK, XA ..., SAVEPOINT, RELEASE: a transaction's
  * frame, kept whatever the default database. */
 static bool is_control(const unsigned char *q, size_t n)
@@ -181,32 +240,12 @@ static bool is_control(const unsigned char *q, size_t n)
 					    "SAVEPOINT", "RELEASE", NULL};
 
 	for (size_t i = 0; words[i]; i++) {
-		size_t w = strlen(words[i]);
+		size_t at = 0;
 
-		if (n >= w && !strncasecmp((const char *)q, words[i], w) &&
-		    (n == w || q[w] == ' ' || q[w] == '\t' || q[w] == '\n' || q[w] == ';'))
+		if (starts_word(q, n, &at, words[i]))
 			return true;
 	}
 	return false;
-}
-
-static bool ident_byte(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '$' || c >= 0x80;
-}
-
-static bool starts_word(const unsigned char *q, size_t n, size_t *at, const char *word)
-{
-	size_t w = strlen(word), i = *at;
-
-	while (i < n && (q[i] == ' ' || q[i] == '\t' || q[i] == '\n' || q[i] == '\r'))
-		i++;
-	if (n - i < w || strncasecmp((const char *)q + i, word, w) ||
-	    (i + w < n && ident_byte(q[i + w])))
-		return false;
-	*at = i + w;
-	return true;
 }
 
 /* Account statements: never replayed (a dump holds no accounts). */
@@ -327,6 +366,8 @@ static int query_need(struct bfilter *f, struct errbuf *err)
 	uint32_t pl = payload_len(f), post = f->post_len[f->type];
 	size_t status, dblen, text_at, look, have;
 
+	if (post < QUERY_POST_LEN)
+		return bad(f, err, "its format description gives statements an impossible layout");
 	if (pl < post)
 		return bad(f, err, "a statement event is too short");
 	if (f->hold_len < HDR_LEN + post) {
@@ -338,8 +379,9 @@ static int query_need(struct bfilter *f, struct errbuf *err)
 	text_at = post + status + dblen + 1;
 	if (text_at > pl)
 		return bad(f, err, "a statement event's lengths exceed it");
-	/* a statement without a default database is judged by its names */
-	look = dblen || f->type != QUERY_EVENT ? WORD_LOOK : NAMES_LOOK;
+	/* the text is judged by its first words (after comments) and, without
+	 * a default database, by the names in it (compressed: by db only) */
+	look = f->type == QUERY_EVENT ? NAMES_LOOK : 0;
 	if (pl - text_at < look)
 		look = pl - text_at;
 	if (f->hold_len < HDR_LEN + text_at + look) {
@@ -351,11 +393,12 @@ static int query_need(struct bfilter *f, struct errbuf *err)
 	have = f->hold_len - HDR_LEN - text_at;
 	if (f->type == QUERY_EVENT && is_control(text, have))
 		f->keep = true;
+	else if (f->type == QUERY_EVENT && is_account(text, have))
+		f->keep = false; /* whatever its database: a dump holds no accounts */
 	else if (dblen)
 		f->keep = keep_db(f, p + post + status, dblen);
 	else
-		f->keep = f->type == QUERY_EVENT && !is_account(text, have) &&
-			  names_kept_db(f, text, have);
+		f->keep = f->type == QUERY_EVENT && names_kept_db(f, text, have);
 	return 0;
 }
 
@@ -510,7 +553,8 @@ static int release(struct bfilter *f, struct errbuf *err)
 	}
 	if (f->when > in->last_time)
 		in->last_time = f->when;
-	if (f->o->has_until && f->when >= f->o->until && f->type != ROTATE_EVENT) {
+	if (f->ev_start >= f->o->from && f->o->has_until && f->when >= f->o->until &&
+	    f->type != ROTATE_EVENT) {
 		in->reached_until = true;
 		f->cut = true;
 	}
@@ -524,6 +568,15 @@ static int release(struct bfilter *f, struct errbuf *err)
 		in->skipped++;
 	if (is_context(f->type) && f->keep) {
 		/* held until the statement it belongs to is judged */
+		if (f->context.len + f->ev_size > CONTEXT_MAX) {
+			f->failed = true;
+			return error_set(err, -E2BIG,
+					 "the binlog segment '%s' holds at offset %llu statement "
+					 "context (user variables, INSERT_ID, RAND) of more than "
+					 "%d bytes, which a replay does not hold in memory: "
+					 "statement-based binlog; use binlog_format=ROW",
+					 f->o->name, (unsigned long long)f->ev_start, CONTEXT_MAX);
+		}
 		f->keep = false;
 		f->need = f->ev_size;
 		return 0;
@@ -536,7 +589,7 @@ static int release(struct bfilter *f, struct errbuf *err)
 	f->context_n = 0;
 	if (!ret && f->keep) {
 		in->passed++;
-		ret = pass_on(f, f->hold, f->hold_len, err);
+		ret = pass_on(f, f->hold, f->hold_len < crc_at(f) ? f->hold_len : crc_at(f), err);
 	}
 	return ret;
 }
@@ -564,6 +617,11 @@ static int end_event(struct bfilter *f, struct errbuf *err)
 
 	if (f->crc && f->type != FORMAT_DESCRIPTION_EVENT && le32(f->tail) != f->ev_crc)
 		return bad(f, err, "an event fails its checksum");
+	/* a kept event's CRC goes on only now that it matched: the reader
+	 * after us never holds a whole event that was not checked */
+	if (f->crc && f->keep && f->type != FORMAT_DESCRIPTION_EVENT &&
+	    (ret = pass_on(f, f->tail, CRC_LEN, err)))
+		return ret;
 	if (f->type == FORMAT_DESCRIPTION_EVENT) {
 		ret = take_fde(f, err);
 	} else if (f->type == ROTATE_EVENT) {
@@ -609,9 +667,8 @@ static int hold(struct bfilter *f, const unsigned char *p, size_t n, struct errb
 /* Event bytes after the header: CRC, then held or passed or dropped. */
 static int body_bytes(struct bfilter *f, const unsigned char *p, size_t n, struct errbuf *err)
 {
-	uint32_t crc_at = f->ev_size - (f->crc ? CRC_LEN : 0);
-	size_t data = f->ev_done < crc_at ? crc_at - f->ev_done : 0;
-	int ret;
+	uint32_t end = crc_at(f);
+	size_t data = f->ev_done < end ? end - f->ev_done : 0;
 
 	if (data > n)
 		data = n;
@@ -619,15 +676,12 @@ static int body_bytes(struct bfilter *f, const unsigned char *p, size_t n, struc
 		if (data)
 			f->ev_crc = (uint32_t)crc32(f->ev_crc, p, (uInt)data);
 		for (size_t i = data; i < n; i++)
-			f->tail[f->ev_done + i - crc_at] = p[i];
+			f->tail[f->ev_done + i - end] = p[i];
 	}
 	f->ev_done += (uint32_t)n;
 	if (!f->decided || f->need)
 		return hold(f, p, n, err);
-	if (!f->keep)
-		return 0;
-	ret = pass_on(f, p, n, err);
-	return ret;
+	return f->keep ? pass_on(f, p, data, err) : 0;
 }
 
 static int bf_write(struct writer *w, const void *buf, size_t len, struct errbuf *err)

@@ -136,10 +136,14 @@ TEST(binlog_filter_skips_other_databases)
 	blmk_query(&s, T0, "", "DROP DATABASE IF EXISTS app");
 	blmk_query(&s, T0, "", "DROP DATABASE other");
 	blmk_query(&s, T0, "", "INSERT INTO nodb VALUES (1)");
+	/* accounts whatever the database, comments or not */
+	blmk_query(&s, T0, "app", "GRANT ALL ON *.* TO evil@'%'");
+	blmk_query(&s, T0, "", "/* x */ -- y\n GRANT ALL ON app.* TO evil@'%'");
+	blmk_query(&s, T0, "app", "/*!80000 CREATE OR REPLACE USER evil */");
 	for (size_t step = 0; step <= 5; step += 5) {
 		strbufsink_init(&out);
 		CHECK(run_filter(&s, &o, step, &info, &out, &err) == 0);
-		CHECK(info.events == 18 && info.skipped == 8);
+		CHECK(info.events == 21 && info.skipped == 11);
 		/* BEGIN, app's map and rows, XID, INSERT_ID 43 and its
 		 * statement; CREATE, ALTER, DROP DATABASE of app */
 		CHECK(info.passed == 9);
@@ -149,6 +153,7 @@ TEST(binlog_filter_skips_other_databases)
 		CHECK(memmem(out.sb.buf, out.sb.len, "DATABASE other", 14) == NULL);
 		CHECK(memmem(out.sb.buf, out.sb.len, "user u", 6) == NULL);
 		CHECK(memmem(out.sb.buf, out.sb.len, "nodb", 4) == NULL);
+		CHECK(memmem(out.sb.buf, out.sb.len, "evil", 4) == NULL);
 		CHECK(memmem(out.sb.buf, out.sb.len, "INSERT INTO x", 13) == NULL);
 		CHECK(memmem(out.sb.buf, out.sb.len, "INSERT INTO y", 13) != NULL);
 		CHECK(memmem(out.sb.buf, out.sb.len, "GRANT", 5) == NULL);
@@ -221,6 +226,73 @@ TEST(binlog_filter_refuses_damage_naming_the_segment)
 	CHECK(damaged(load_data, &err) == -EBADMSG && strstr(err.msg, "LOAD DATA"));
 	CHECK(damaged(flip_body, &err) == -EBADMSG && strstr(err.msg, "checksum"));
 	CHECK(damaged(truncate_it, &err) == -EBADMSG && strstr(err.msg, "truncated"));
+}
+
+TEST(binlog_filter_never_passes_an_unchecked_event_whole)
+{
+	struct binlog_filter_opts o = {.name = "seg"};
+	struct binlog_seginfo info;
+	struct strbufsink out;
+	struct errbuf err;
+	struct blmk s;
+	size_t last, fde_len;
+
+	plain_segment(&s);
+	fde_len = (size_t)(s.b[4 + 9] | s.b[4 + 10] << 8);
+	last = s.len - (19 + 8 + 10 + 4); /* the rotate event starts there */
+	s.b[s.len - 6] ^= 1;		  /* its file name, so its CRC fails */
+	for (size_t step = 0; step <= 3; step += 3) {
+		strbufsink_init(&out);
+		CHECK(run_filter(&s, &o, step, &info, &out, &err) == -EBADMSG);
+		/* the FDE, the events before it, and of it all but its CRC */
+		CHECK(out.sb.len == fde_len + (last - 300) + (s.len - last) - 4);
+		strbuf_release(&out.sb);
+	}
+}
+
+TEST(binlog_filter_context_and_cut_edges)
+{
+	struct binlog_filter_opts o = {.name = "seg-c", .keep_db = only_app};
+	static unsigned char big[1100 * 1024];
+	struct binlog_seginfo info;
+	struct strbufsink out;
+	struct errbuf err;
+	static struct blmk s;
+	struct writer *w;
+
+	/* a user variable of more than 1 MiB: refused, saying why */
+	blmk_start(&s, T0);
+	CHECK(binlog_filter_new(&w, NULL, &o, &info, &err) == 0);
+	CHECK(writer_write(w, s.b, s.len, &err) == 0);
+	memset(big, 'x', sizeof(big));
+	{
+		unsigned char hdr[19];
+		uint32_t size = 19 + sizeof(big) + 4;
+
+		memset(hdr, 0, sizeof(hdr));
+		hdr[4] = 14; /* USER_VAR */
+		blmk_put(hdr + 9, size, 4);
+		blmk_put(hdr + 13, s.len + size, 4);
+		CHECK(writer_write(w, hdr, sizeof(hdr), &err) == -E2BIG);
+		CHECK(strstr(err.msg, "'seg-c'") && strstr(err.msg, "binlog_format=ROW"));
+	}
+	writer_free(w);
+
+	/* an event before the start position stamped after the time does
+	 * not end the replay */
+	memset(&o, 0, sizeof(o));
+	o.name = "seg";
+	o.has_until = true;
+	o.until = T0 + 3;
+	blmk_start(&s, T0);
+	blmk_pad(&s, T0, 300);
+	blmk_query(&s, T0 + 9, "app", "BEGIN"); /* a clock ahead, before the dump */
+	o.from = s.len;
+	blmk_query(&s, T0 + 1, "app", "INSERT INTO t VALUES (1)");
+	strbufsink_init(&out);
+	CHECK(run_filter(&s, &o, 0, &info, &out, &err) == 0);
+	CHECK(!info.reached_until && info.passed == 1);
+	strbuf_release(&out.sb);
 }
 
 TEST(until_time_shape)
