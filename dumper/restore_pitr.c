@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,11 +43,24 @@
 #define STAMP_LEN     17 /* "YYYY-MM-DD_HHMMSS" */
 #define TOOL_ERR_MAX  512
 
-struct seg {
+/* A segment of the directory, by its name. */
+struct segname {
 	char *name;	   /* owned */
 	size_t prefix_len; /* of name, before "_YYYY-MM-DD_HHMMSS_" */
 	struct binlog_pos start;
-	struct binlog_seginfo info;
+};
+
+/* What the check learnt of a segment of the chain: the replay reads it
+ * again and must find the same file and the same shape. */
+struct seg {
+	struct segname id;
+	uint64_t first, end;
+	size_t fde_len;
+	bool padded, rotated, reached_until;
+	uint64_t padding;
+	struct binlog_pos rotate_to;
+	time_t last_time;
+	struct stat file; /* dev, ino, size, mtime when checked */
 };
 
 struct pitr {
@@ -53,7 +68,7 @@ struct pitr {
 	time_t started;		/* the dump's start */
 	char *dir;		/* owned */
 	struct seg *segs;	/* the chain, in order (owned) */
-	size_t n;
+	size_t n, cap;
 	char **dbs; /* the databases loaded (owned) */
 	size_t ndbs, dbcap;
 	bool db_oom;
@@ -137,6 +152,20 @@ static int parse_header(struct pitr *p, const char *file, const char *text, stru
 	return 0;
 }
 
+/* Cuts the text after the header: its comment lines up to the first
+ * line that is not one (what follows is SQL, which may hold anything). */
+static void header_only(struct strbuf *text)
+{
+	const char *l = text->buf, *end;
+
+	if (!l)
+		return;
+	for (; (end = memchr(l, '\n', text->len - (size_t)(l - text->buf))); l = end + 1)
+		if (strncmp(l, "--", 2) && end > l)
+			break;
+	text->len = (size_t)(l - text->buf);
+}
+
 static int read_header(struct restore *r, struct pitr *p, int fd, const char *file,
 		       struct errbuf *err)
 {
@@ -151,6 +180,7 @@ static int read_header(struct restore *r, struct pitr *p, int fd, const char *fi
 	writer_free(gz);
 	if (h.done || !ret) {
 		errbuf_clear(err);
+		header_only(&h.text);
 		strbuf_addch(&h.text, '\0');
 		ret = strbuf_error(&h.text) ? error_set(err, -ENOMEM, "out of memory")
 					    : parse_header(p, file, h.text.buf, err);
@@ -161,23 +191,25 @@ static int read_header(struct restore *r, struct pitr *p, int fd, const char *fi
 
 /* ---- the segments ---- */
 
-static int seg_cmp(const void *a, const void *b)
+static int name_cmp(const void *a, const void *b)
 {
-	return binlog_pos_cmp(&((const struct seg *)a)->start, &((const struct seg *)b)->start);
+	return binlog_pos_cmp(&((const struct segname *)a)->start,
+			      &((const struct segname *)b)->start);
 }
 
-static void free_segs(struct seg *v, size_t n)
+static void free_names(struct segname *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; v && i < n; i++)
 		free(v[i].name);
 	free(v);
 }
 
-/* Every segment of the directory, sorted by position. */
-static int list_segments(const char *dir, struct seg **out, size_t *nout, struct errbuf *err)
+/* Every segment of the directory, sorted by position; -ENOENT when it
+ * holds none. */
+static int list_segments(const char *dir, struct segname **out, size_t *nout, struct errbuf *err)
 {
 	DIR *d = opendir(dir);
-	struct seg *v = NULL;
+	struct segname *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	int ret = 0;
@@ -190,13 +222,12 @@ static int list_segments(const char *dir, struct seg **out, size_t *nout, struct
 				 "--binlog-dir)",
 				 dir, strerror(errno));
 	while ((errno = 0, de = readdir(d))) {
-		struct binlog_pos pos;
-		size_t prefix_len;
+		struct segname sn = {NULL, 0, {"", 0}};
 
-		if (!binlog_segment_name_parse(de->d_name, &pos, &prefix_len))
+		if (!binlog_segment_name_parse(de->d_name, &sn.start, &sn.prefix_len))
 			continue;
 		if (n == cap) {
-			struct seg *nv = reallocarray(v, cap ? cap * 2 : 64, sizeof(*v));
+			struct segname *nv = reallocarray(v, cap ? cap * 2 : 64, sizeof(*v));
 
 			if (!nv) {
 				ret = error_set(err, -ENOMEM, "out of memory");
@@ -205,25 +236,27 @@ static int list_segments(const char *dir, struct seg **out, size_t *nout, struct
 			v = nv;
 			cap = cap ? cap * 2 : 64;
 		}
-		memset(&v[n], 0, sizeof(v[n]));
-		v[n].start = pos;
-		v[n].prefix_len = prefix_len;
-		if (!(v[n].name = strdup(de->d_name))) {
+		if (!(sn.name = strdup(de->d_name))) {
 			ret = error_set(err, -ENOMEM, "out of memory");
 			break;
 		}
-		n++;
+		v[n++] = sn;
 	}
 	if (!ret && errno)
 		ret = error_set(err, -errno, "cannot read the binlog archive '%s': %s", dir,
 				strerror(errno));
 	closedir(d);
+	if (!ret && !n)
+		ret = error_set(err, -ENOENT,
+				"the binlog archive '%s' holds no segment: is `dumpfs binlog` "
+				"running, and is this the right --binlog-dir? restore refused, "
+				"nothing was loaded",
+				dir);
 	if (ret) {
-		free_segs(v, n);
+		free_names(v, n);
 		return ret;
 	}
-	if (n)
-		qsort(v, n, sizeof(*v), seg_cmp);
+	qsort(v, n, sizeof(*v), name_cmp);
 	*out = v;
 	*nout = n;
 	return 0;
@@ -244,23 +277,42 @@ static int open_segment(const char *dir, const char *name, char **path, struct e
 	return fd;
 }
 
-/* segment -> decrypt -> gunzip -> binlog_filter -> next (NULL: nothing). */
-static int read_segment(struct restore *r, const char *dir, struct seg *s,
-			const struct binlog_filter_opts *fo, struct writer *next, bool check,
-			struct errbuf *err)
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* segment -> decrypt -> gunzip -> binlog_filter -> next (NULL: nothing),
+ * *info filled.  The check (check) also reads the sidecar and the
+ * OpenPGP shape and records the file in *s; the replay finds it again. */
+static int read_segment(struct restore *r, const char *dir, struct seg *s, bool check,
+			const struct binlog_filter_opts *fo, struct writer *next,
+			struct binlog_seginfo *info, struct errbuf *err)
 {
 	struct writer *bf = NULL, *gz = NULL;
 	bool sidecar = false;
+	struct stat now;
 	char *path;
-	int fd = open_segment(dir, s->name, &path, err), ret;
+	int fd = open_segment(dir, s->id.name, &path, err), ret = 0;
 
 	if (fd < 0) {
 		free(path);
 		return fd;
 	}
-	ret = check ? restore_check_file(fd, path, &sidecar, err) : 0;
+	if (fstat(fd, &now))
+		ret = error_set(err, -errno, "cannot stat '%s': %s", path, strerror(errno));
+	else if (check)
+		s->file = now;
+	else if (!same_file(&s->file, &now))
+		ret = error_set(err, -EBADMSG,
+				"the binlog segment '%s' changed since it was checked; the replay "
+				"was stopped (restore again into a fresh server)",
+				path);
+	if (!ret && check)
+		ret = restore_check_file(fd, path, &sidecar, err);
 	if (!ret)
-		ret = binlog_filter_new(&bf, next, fo, &s->info, err);
+		ret = binlog_filter_new(&bf, next, fo, info, err);
 	if (!ret)
 		ret = gunzipstage_new(&gz, bf, NULL, err);
 	if (!ret)
@@ -269,13 +321,13 @@ static int read_segment(struct restore *r, const char *dir, struct seg *s,
 		ret = writer_close(gz, err);
 	if (!ret)
 		ret = writer_close(bf, err);
-	if (!ret && s->info.first != s->start.pos)
+	if (!ret && info->first != s->id.start.pos)
 		ret = error_set(err, -EBADMSG,
 				"the binlog segment '%s' starts at offset %" PRIu64
 				", not at the %" PRIu64
 				" its name says: it was altered or renamed; "
 				"restore refused",
-				path, s->info.first, s->start.pos);
+				path, info->first, s->id.start.pos);
 	writer_free(gz);
 	writer_free(bf);
 	close(fd);
@@ -283,39 +335,51 @@ static int read_segment(struct restore *r, const char *dir, struct seg *s,
 	return ret;
 }
 
+static void summarize(struct seg *s, const struct binlog_seginfo *in)
+{
+	s->first = in->first;
+	s->end = in->end;
+	s->fde_len = in->fde_len;
+	s->padded = in->padded;
+	s->padding = in->padding;
+	s->rotated = in->rotated;
+	s->rotate_to = in->rotate_to;
+	s->reached_until = in->reached_until;
+	s->last_time = in->last_time;
+}
+
 /* True when b follows a without a gap. */
 static bool follows(const struct seg *a, const struct seg *b)
 {
-	const struct binlog_seginfo *ai = &a->info, *bi = &b->info;
-	uint64_t header = 4 + bi->fde_len;
+	uint64_t header = 4 + b->fde_len;
 
-	if (!ai->rotated)
-		return !strcmp(a->start.file, b->start.file) && bi->first == ai->end;
+	if (!a->rotated)
+		return !strcmp(a->id.start.file, b->id.start.file) && b->first == a->end;
 	/* after a rotate: the next file from its start, where only the
 	 * start-encryption event (left out of segments) may be missing */
-	return !strcmp(ai->rotate_to.file, b->start.file) &&
-	       (bi->first == header ||
-		(bi->padded && bi->padding <= START_ENC_MAX && bi->first == header + bi->padding));
+	return !strcmp(a->rotate_to.file, b->id.start.file) &&
+	       (b->first == header ||
+		(b->padded && b->padding <= START_ENC_MAX && b->first == header + b->padding));
 }
 
 static int gap(const char *dir, const struct seg *a, const struct seg *b, struct errbuf *err)
 {
-	const struct binlog_seginfo *ai = &a->info;
-	int plen = (int)a->prefix_len;
+	int plen = (int)a->id.prefix_len;
 
-	if (ai->rotated)
+	if (a->rotated)
 		return error_set(err, -ENOENT,
 				 "the binlog archive '%s' has a gap: '%s' ends with the switch to "
 				 "'%s', but the next segment is '%s': the segments at the start of "
 				 "'%s' are missing (deleted?); restore refused, nothing was loaded",
-				 dir, a->name, ai->rotate_to.file, b->name, ai->rotate_to.file);
+				 dir, a->id.name, a->rotate_to.file, b->id.name, a->rotate_to.file);
 	return error_set(err, -ENOENT,
 			 "the binlog archive '%s' has a gap: '%s' ends at %s:%" PRIu64
 			 " but the next segment '%s' starts at %s:%" PRIu64
 			 ": the segment '%.*s_*_%s_%" PRIu64 "%s' is missing (deleted?); restore "
 			 "refused, nothing was loaded",
-			 dir, a->name, a->start.file, ai->end, b->name, b->start.file, b->start.pos,
-			 plen, a->name, a->start.file, ai->end, BINLOG_SEGMENT_SUFFIX);
+			 dir, a->id.name, a->id.start.file, a->end, b->id.name, b->id.start.file,
+			 b->id.start.pos, plen, a->id.name, a->id.start.file, a->end,
+			 BINLOG_SEGMENT_SUFFIX);
 }
 
 static int default_dir(const char *file, char **out)
@@ -329,10 +393,27 @@ static int default_dir(const char *file, char **out)
 	return n < 0 ? -ENOMEM : 0;
 }
 
+/* Appends all[i] to the chain (its name moves to p). */
+static struct seg *chain_add(struct pitr *p, struct segname *sn)
+{
+	if (p->n == p->cap) {
+		struct seg *nv = reallocarray(p->segs, p->cap ? p->cap * 2 : 16, sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		p->segs = nv;
+		p->cap = p->cap ? p->cap * 2 : 16;
+	}
+	memset(&p->segs[p->n], 0, sizeof(p->segs[p->n]));
+	p->segs[p->n].id = *sn;
+	sn->name = NULL;
+	return &p->segs[p->n++];
+}
+
 /* Picks and checks the chain: from the segment holding the dump's
  * position, each following the last, up to the one reaching `until`. */
-static int build_chain(struct restore *r, struct pitr *p, struct seg *all, size_t n,
-		       size_t *chain_start, struct errbuf *err)
+static int build_chain(struct restore *r, struct pitr *p, struct segname *all, size_t n,
+		       struct binlog_seginfo *info, struct errbuf *err)
 {
 	const struct restore_opts *o = restore_options(r);
 	struct binlog_filter_opts fo;
@@ -354,65 +435,101 @@ static int build_chain(struct restore *r, struct pitr *p, struct seg *all, size_
 				p->dir, p->from.file, p->from.pos, all[i].name);
 		return 0; /* nothing archived after the dump */
 	}
-	*chain_start = first;
 	for (i = first; i < n; i++) {
-		struct seg *s = &all[i];
+		struct seg *s = chain_add(p, &all[i]);
 		int ret;
 
+		if (!s)
+			return error_set(err, -ENOMEM, "out of memory");
 		if (restore_cancelled(r))
 			return error_set(err, -ECANCELED, "restore cancelled");
 		memset(&fo, 0, sizeof(fo));
-		fo.name = s->name;
+		fo.name = s->id.name;
+		fo.from = i == first ? p->from.pos : 0;
 		fo.has_until = o->has_until;
 		fo.until = o->until;
-		ret = read_segment(r, p->dir, s, &fo, NULL, true, err);
+		ret = read_segment(r, p->dir, s, true, &fo, NULL, info, err);
 		if (ret)
 			return ret;
-		if (i == first && p->from.pos > s->info.end)
+		summarize(s, info);
+		if (i == first && p->from.pos > s->end)
 			return error_set(
 				err, -ENOENT,
 				"the binlog archive '%s' does not hold the dump's position "
 				"%s:%" PRIu64 ": '%s' ends at %" PRIu64
 				" and the next segment is missing; restore refused, nothing "
 				"was loaded",
-				p->dir, p->from.file, p->from.pos, s->name, s->info.end);
-		if (i > first && !follows(&all[i - 1], s))
-			return gap(p->dir, &all[i - 1], s, err);
-		p->n++;
-		if (s->info.reached_until)
+				p->dir, p->from.file, p->from.pos, s->id.name, s->end);
+		if (i > first && !follows(s - 1, s))
+			return gap(p->dir, s - 1, s, err);
+		if (s->reached_until)
 			break;
 	}
 	return 0;
 }
 
-/* --until past the archive's last event: the archive may lag (or the
- * server was idle); said, not refused. */
+/* The archive holds nothing at or after --until (or, with latest, nothing
+ * after the dump): it may lag, or the server was idle; said, not refused. */
 static void archive_ends(const struct restore_opts *o, const struct pitr *p)
 {
 	char when[ISO8601_LEN] = "";
 
 	if (p->n)
-		iso8601_local(p->segs[p->n - 1].info.last_time, when);
+		iso8601_local(p->segs[p->n - 1].last_time, when);
 	logger_log(o->log, LOGL_WARN, "pitr_archive_ends",
-		   "dir=\"%s\" last_event=\"%s\" note=\"the archive holds no event at or after "
-		   "--until: everything archived after the dump is replayed; events the "
-		   "streamer has not archived yet are not\"",
-		   p->dir, p->n ? when : "none after the dump");
+		   "dir=\"%s\" last_event=\"%s\" note=\"%s: everything archived after the dump "
+		   "is replayed; events the streamer has not archived yet are not\"",
+		   p->dir, p->n ? when : "none after the dump",
+		   o->has_until ? "the archive holds no event at or after --until"
+				: "the archive holds no event after the dump");
+}
+
+/* The replaying tool must be there before anything is loaded. */
+static int find_tool(const char *tool, struct errbuf *err)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (strchr(tool, '/'))
+		return access(tool, X_OK) ? error_set(err, -ENOENT,
+						      "cannot run '%s': %s; restore refused, "
+						      "nothing was loaded",
+						      tool, strerror(errno))
+					  : 0;
+	for (const char *d = path ? path : "/usr/bin:/bin"; *d;) {
+		size_t len = strcspn(d, ":");
+
+		if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)(len ? len : 1),
+				     len ? d : ".", tool) < sizeof(buf) &&
+		    !access(buf, X_OK))
+			return 0;
+		d += len + (d[len] == ':');
+	}
+	return error_set(err, -ENOENT,
+			 "'%s' is not in PATH: install mariadb-client (restore --until replays "
+			 "the binlog through it); restore refused, nothing was loaded",
+			 tool);
 }
 
 int pitr_prepare(struct restore *r, int dump_fd, struct pitr **out, struct errbuf *err)
 {
 	const struct restore_opts *o = restore_options(r);
 	struct pitr *p = calloc(1, sizeof(*p));
-	struct seg *all = NULL;
-	size_t n = 0, first = 0;
+	struct binlog_seginfo *info = malloc(sizeof(*info));
+	struct segname *all = NULL;
+	size_t n = 0;
 	char when[ISO8601_LEN];
 	int ret;
 
 	*out = NULL;
-	if (!p)
+	if (!p || !info) {
+		free(p);
+		free(info);
 		return error_set(err, -ENOMEM, "out of memory");
-	ret = read_header(r, p, dump_fd, o->file, err);
+	}
+	ret = find_tool(o->binlog_tool ? o->binlog_tool : "mariadb-binlog", err);
+	if (!ret)
+		ret = read_header(r, p, dump_fd, o->file, err);
 	if (!ret && o->has_until && o->until <= p->started) {
 		iso8601_local(p->started, when);
 		ret = error_set(err, -EINVAL,
@@ -427,17 +544,11 @@ int pitr_prepare(struct restore *r, int dump_fd, struct pitr **out, struct errbu
 	if (!ret)
 		ret = list_segments(p->dir, &all, &n, err);
 	if (!ret)
-		ret = build_chain(r, p, all, n, &first, err);
-	if (!ret && !(p->segs = calloc(p->n ? p->n : 1, sizeof(*p->segs))))
-		ret = error_set(err, -ENOMEM, "out of memory");
-	if (!ret) { /* the chain's names move to p */
-		memcpy(p->segs, all + first, p->n * sizeof(*all));
-		for (size_t i = first; i < first + p->n; i++)
-			all[i].name = NULL;
-	}
-	if (!ret && o->has_until && (!p->n || !p->segs[p->n - 1].info.reached_until))
+		ret = build_chain(r, p, all, n, info, err);
+	if (!ret && (!p->n || !p->segs[p->n - 1].reached_until))
 		archive_ends(o, p);
-	free_segs(all, n);
+	free_names(all, n);
+	free(info);
 	logger_log(o->log, ret ? LOGL_ERROR : LOGL_INFO, "pitr_plan",
 		   "file=\"%s\" from=\"%s:%" PRIu64 "\" segments=%zu ok=%s", o->file, p->from.file,
 		   p->from.pos, p->n, LOG_BOOL(!ret));
@@ -453,8 +564,8 @@ void pitr_free(struct pitr *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; p->segs && i < p->n; i++)
-		free(p->segs[i].name);
+	for (size_t i = 0; i < p->n; i++)
+		free(p->segs[i].id.name);
 	free(p->segs);
 	for (size_t i = 0; i < p->ndbs; i++)
 		free(p->dbs[i]);
@@ -503,7 +614,8 @@ static bool keep_db(void *arg, const char *db, size_t len)
 struct feeder {
 	struct restore *r;
 	struct pitr *p;
-	int fd; /* mariadb-binlog's stdin; the feeder closes it */
+	pid_t tool; /* mariadb-binlog: killed when the feed fails */
+	int fd;	    /* its stdin; the feeder closes it */
 	int ret;
 	struct errbuf err;
 	uint64_t events, skipped;
@@ -517,17 +629,17 @@ static int feed_all(struct feeder *f, struct writer *out, struct errbuf *err)
 	struct pitr *p = f->p;
 	unsigned char prev[BINLOG_FDE_MAX];
 	size_t prev_len = 0;
-	struct seg *now = malloc(sizeof(*now));
+	struct binlog_seginfo *now = malloc(sizeof(*now));
 	int ret = 0;
 
 	if (!now)
 		return error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < p->n && !ret; i++) {
-		const struct seg *s = &p->segs[i];
+		struct seg *s = &p->segs[i];
 		struct binlog_filter_opts fo;
 
 		memset(&fo, 0, sizeof(fo));
-		fo.name = s->name;
+		fo.name = s->id.name;
 		fo.magic = i == 0;
 		fo.prev_fde = prev_len ? prev : NULL;
 		fo.prev_fde_len = prev_len;
@@ -536,23 +648,23 @@ static int feed_all(struct feeder *f, struct writer *out, struct errbuf *err)
 		fo.until = o->until;
 		fo.keep_db = keep_db;
 		fo.keep_db_arg = p;
-		*now = *s;
-		ret = read_segment(f->r, p->dir, now, &fo, out, false, err);
-		if (!ret && (now->info.end != s->info.end || now->info.rotated != s->info.rotated ||
-			     now->info.reached_until != s->info.reached_until))
-			ret = error_set(err, -EBADMSG,
-					"the binlog segment '%s/%s' changed since it was checked; "
-					"the replay was stopped",
-					p->dir, s->name);
+		ret = read_segment(f->r, p->dir, s, false, &fo, out, now, err);
+		if (!ret && (now->end != s->end || now->rotated != s->rotated ||
+			     now->reached_until != s->reached_until))
+			ret = error_set(
+				err, -EBADMSG,
+				"the binlog segment '%s/%s' changed since it was checked; "
+				"the replay was stopped (restore again into a fresh server)",
+				p->dir, s->id.name);
 		if (ret)
 			break;
-		memcpy(prev, now->info.fde, now->info.fde_len);
-		prev_len = now->info.fde_len;
+		memcpy(prev, now->fde, now->fde_len);
+		prev_len = now->fde_len;
 		f->segments++;
-		f->events += now->info.passed;
-		f->skipped += now->info.skipped;
-		if (now->info.passed && now->info.last_time > f->last)
-			f->last = now->info.last_time;
+		f->events += now->passed;
+		f->skipped += now->skipped;
+		if (now->passed && now->last_time > f->last)
+			f->last = now->last_time;
 	}
 	free(now);
 	return ret;
@@ -569,6 +681,10 @@ static void *feeder_main(void *arg)
 	if (!f->ret)
 		f->ret = writer_close(out, &f->err);
 	writer_free(out);
+	/* A failed feed must not look like the end of the binlog to
+	 * mariadb-binlog: it would print what it has and exit 0. */
+	if (f->ret)
+		kill(f->tool, SIGKILL);
 	close(f->fd); /* mariadb-binlog sees the end */
 	f->fd = -1;
 	return NULL;
@@ -673,7 +789,8 @@ int pitr_replay(struct restore *r, struct pitr *p, struct restore_stats *st, str
 {
 	const char *tool = restore_options(r)->binlog_tool ? restore_options(r)->binlog_tool
 							   : "mariadb-binlog";
-	struct feeder f = {r, p, -1, 0, {""}, 0, 0, 0, 0};
+	struct feeder f = {r, p, 0, -1, 0, {""}, 0, 0, 0, 0};
+	struct errbuf terr;
 	int in[2], out[2], err_fd, ret;
 	struct writer *sink = NULL;
 	bool started = false;
@@ -692,6 +809,7 @@ int pitr_replay(struct restore *r, struct pitr *p, struct restore_stats *st, str
 	if (!ret)
 		ret = restore_sink_open(r, &sink, err);
 	if (!ret) {
+		f.tool = pid;
 		f.fd = in[1];
 		in[1] = -1;
 		ret = thread_start_nosig(&t, feeder_main, &f);
@@ -709,12 +827,14 @@ int pitr_replay(struct restore *r, struct pitr *p, struct restore_stats *st, str
 	if (started)
 		thread_join(t);
 	if (pid) {
-		int tr = reap_tool(tool, pid, err_fd, ret ? NULL : err);
+		int tr = reap_tool(tool, pid, err_fd, &terr);
 
-		if (!ret && f.ret) /* the segment's own error says more */
+		/* A segment's own error says more, unless the feed broke
+		 * because mariadb-binlog failed: then its message. */
+		if (!ret && f.ret && !(f.ret == -EPIPE && tr))
 			ret = f.ret, memcpy(err, &f.err, sizeof(*err));
-		else if (!ret)
-			ret = tr;
+		else if (!ret && tr)
+			ret = tr, memcpy(err, &terr, sizeof(*err));
 	}
 	if (!ret && f.ret)
 		ret = f.ret, memcpy(err, &f.err, sizeof(*err));

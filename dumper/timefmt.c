@@ -35,8 +35,9 @@ void iso8601_local(time_t t, char buf[ISO8601_LEN])
 int parse_local_datetime(const char *s, time_t *t)
 {
 	static const char shape[] = "dddd-dd-dd dd:dd:dd";
-	struct tm tm, back;
+	struct tm tm, asked, other;
 	const char *end;
+	time_t alt;
 
 	for (size_t i = 0; i < sizeof(shape); i++)
 		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
@@ -46,10 +47,19 @@ int parse_local_datetime(const char *s, time_t *t)
 	if (!end || *end)
 		return -EINVAL;
 	tm.tm_isdst = -1;
-	back = tm;
+	asked = tm;
 	*t = mktime(&tm);
-	/* no 2026-02-31: mktime would roll it over */
-	if (*t == (time_t)-1 || tm.tm_mday != back.tm_mday || tm.tm_mon != back.tm_mon)
+	/* mktime rolls 2026-02-31 over, and moves a time the clocks skip
+	 * (spring forward) by an hour: neither is the time asked for */
+	if (*t == (time_t)-1 || tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon ||
+	    tm.tm_hour != asked.tm_hour || tm.tm_min != asked.tm_min)
 		return -EINVAL;
+	/* a time the clocks pass twice (fall back) names two instants */
+	other = asked;
+	other.tm_isdst = !tm.tm_isdst;
+	alt = mktime(&other);
+	if (alt != (time_t)-1 && alt != *t && other.tm_hour == asked.tm_hour &&
+	    other.tm_min == asked.tm_min && other.tm_mday == asked.tm_mday)
+		return -ERANGE;
 	return 0;
 }

@@ -14,7 +14,8 @@ void iso8601_utc(time_t t, char buf[ISO8601_LEN]);
 void iso8601_local(time_t t, char buf[ISO8601_LEN]);
 
 /* "YYYY-MM-DD HH:MM:SS" in local time (exactly that shape) into *t: 0,
- * or -EINVAL. */
+ * -EINVAL (not that shape, or no such local time: 2026-02-31, a time the
+ * clocks skip), or -ERANGE (a time the clocks pass twice). */
 int parse_local_datetime(const char *s, time_t *t);
 
 #endif

@@ -44,16 +44,26 @@ static void restore_usage(void)
 
 static int parse_until(struct restore_args *a)
 {
+	int rc;
+
 	if (a->binlog_dir && !a->until) {
 		fprintf(stderr, "dumpfs: restore: --binlog-dir goes with --until\n");
 		return -1;
 	}
 	if (!a->until || !strcmp(a->until, "latest"))
 		return 0;
-	if (parse_local_datetime(a->until, &a->until_time)) {
+	rc = parse_local_datetime(a->until, &a->until_time);
+	if (rc == -ERANGE) {
 		fprintf(stderr,
-			"dumpfs: restore: --until '%s' is not \"YYYY-MM-DD HH:MM:SS\" (local "
-			"time) or \"latest\"\n",
+			"dumpfs: restore: --until '%s' happens twice in local time (clocks "
+			"go back then): give it in UTC with TZ=UTC\n",
+			a->until);
+		return -1;
+	}
+	if (rc) {
+		fprintf(stderr,
+			"dumpfs: restore: --until '%s' is not \"YYYY-MM-DD HH:MM:SS\" (an "
+			"existing local time) or \"latest\"\n",
 			a->until);
 		return -1;
 	}

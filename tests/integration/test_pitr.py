@@ -59,12 +59,12 @@ class Pitr:
         self.n += 1
         return self.env._server(self.request, "pitrtgt%d" % self.n)
 
-    def restore(self, dump, target, *args):
+    def restore(self, dump, target, *args, extra_env=None):
         cfg = write_config(os.path.join(self.env.tmp, "restore-%d.ini" % self.n), self.env.src,
                            self.env.key, databases=[DB], archive_dir=self.env.archive,
                            extra={"restore": {"socket": target.socket, "user": "root"}})
-        res = dumpfs.run(["restore", "-c", cfg, dump] + list(args),
-                         env={"GNUPGHOME": self.env.key.home}, timeout=300)
+        env = dict({"GNUPGHOME": self.env.key.home}, **(extra_env or {}))
+        res = dumpfs.run(["restore", "-c", cfg, dump] + list(args), env=env, timeout=300)
         assert not dumpfs.sanitizer_findings(res.stderr), res.stderr
         return res
 
@@ -186,6 +186,17 @@ def test_times_before_the_dump_or_malformed(env, pitr):
         assert res.returncode == 2 and "--until" in res.stderr, res.stderr
     res = pitr.restore(dump, tgt, "--until", "latest", "--binlog-dir", "/nonexistent/bl")
     assert res.returncode == 1 and "/nonexistent/bl" in res.stderr, res.stderr
+    empty = os.path.join(env.tmp, "empty-binlog")
+    os.makedirs(empty)
+    res = pitr.restore(dump, tgt, "--until", "latest", "--binlog-dir", empty)
+    assert res.returncode == 1 and "holds no segment" in res.stderr, res.stderr
+    nobin = os.path.join(env.tmp, "no-tools")
+    os.makedirs(nobin)
+    res = pitr.restore(dump, tgt, "--until", "latest", extra_env={"PATH": nobin})
+    assert res.returncode == 1 and "'mariadb-binlog' is not in PATH" in res.stderr, res.stderr
+    res = pitr.restore(dump, tgt, "--until", "2026-10-25 02:30:00",
+                       extra_env={"TZ": "CET-1CEST,M3.5.0,M10.5.0/3"})
+    assert res.returncode == 2 and "happens twice" in res.stderr, res.stderr
     assert DB not in tgt.user_databases()
 
 

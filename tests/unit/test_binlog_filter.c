@@ -297,6 +297,7 @@ TEST(binlog_filter_context_and_cut_edges)
 
 TEST(until_time_shape)
 {
+	char *old;
 	time_t t;
 
 	CHECK(parse_local_datetime("2026-12-05 13:45:07", &t) == 0);
@@ -306,4 +307,20 @@ TEST(until_time_shape)
 	CHECK(parse_local_datetime("2026-12-5 13:45:07", &t) == -EINVAL);
 	CHECK(parse_local_datetime("latest", &t) == -EINVAL);
 	CHECK(parse_local_datetime("", &t) == -EINVAL);
+	/* clocks that skip an hour and pass one twice (Europe/Paris's rule,
+	 * spelled out: no tzdata needed) */
+	old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+	tzset();
+	CHECK(parse_local_datetime("2026-03-29 02:30:00", &t) == -EINVAL);
+	CHECK(parse_local_datetime("2026-03-29 03:30:00", &t) == 0);
+	CHECK(parse_local_datetime("2026-10-25 02:30:00", &t) == -ERANGE);
+	CHECK(parse_local_datetime("2026-10-25 03:30:00", &t) == 0);
+	CHECK(t == 1792895400); /* 02:30 UTC */
+	if (old)
+		setenv("TZ", old, 1);
+	else
+		unsetenv("TZ");
+	free(old);
+	tzset();
 }
