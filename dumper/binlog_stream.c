@@ -2,6 +2,7 @@
  * binlog.h. */
 #include "binlog.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -175,8 +176,25 @@ static int server_has_file(MYSQL *m, const char *name, bool *has, struct errbuf 
 	return 0;
 }
 
+/* Whether the segment directory holds a segment already. */
+static bool has_segments(const char *dir)
+{
+	struct binlog_pos start;
+	struct dirent *de;
+	size_t plen;
+	bool found = false;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d)))
+		found = binlog_segment_name_parse(de->d_name, &start, &plen);
+	closedir(d);
+	return found;
+}
+
 /* The newest backup's recorded snapshot position (binlogpos.h), or
- * -ENOENT when there is none to use. */
+ * -ENOENT when there is none to use (why is logged). */
 static int newest_backup_position(struct binlog_stream *s, struct binlog_pos *p,
 				  char backup[ARCHIVE_NAME_MAX])
 {
@@ -186,13 +204,18 @@ static int newest_backup_position(struct binlog_stream *s, struct binlog_pos *p,
 	struct errbuf e2;
 	int rc = -ENOENT;
 
-	if (!s->o.backups_dir || archive_scan(&l, s->o.backups_dir, s->o.prefix, &e2))
+	if (!s->o.backups_dir)
 		return -ENOENT;
+	if (archive_scan(&l, s->o.backups_dir, s->o.prefix, &e2)) {
+		logger_log(s->o.log, LOGL_WARN, "binlog_backup_position_unknown", "error=\"%s\"",
+			   e2.msg);
+		return -ENOENT;
+	}
 	e = archive_newest(&l);
 	if (e && !backup_position_name(name, sizeof(name), e->name) &&
 	    (size_t)snprintf(path, sizeof(path), "%s/%s", s->o.backups_dir, name) < sizeof(path)) {
 		rc = binlog_position_load(path, p, &e2);
-		if (rc && rc != -ENOENT && s->o.log) /* untrusted: not followed */
+		if (rc && rc != -ENOENT) /* untrusted: not followed */
 			logger_log(s->o.log, LOGL_WARN, "binlog_backup_position_bad",
 				   "error=\"%s\"", e2.msg);
 		snprintf(backup, ARCHIVE_NAME_MAX, "%s", e->name);
@@ -201,33 +224,31 @@ static int newest_backup_position(struct binlog_stream *s, struct binlog_pos *p,
 	return rc ? -ENOENT : 0;
 }
 
-/* Where a stream without a position file starts: the newest backup's
- * snapshot position, so that backup can be rolled forward, when it is
- * recorded and the server still has that file; else the server's
- * current position. */
+/* Where a stream without a position file starts.  In an empty segment
+ * directory: the newest backup's snapshot position, so that backup can be
+ * rolled forward, when it is recorded and the server still has that
+ * file.  Else, and when segments are there already (the position file
+ * was removed to start afresh: starting at a backup would overlap them),
+ * the server's current position. */
 static int first_position(struct binlog_stream *s, MYSQL *m, struct binlog_pos *p,
 			  struct errbuf *err)
 {
 	char backup[ARCHIVE_NAME_MAX];
+	struct errbuf e2;
 	bool has;
-	int rc;
 
-	if (!newest_backup_position(s, p, backup)) {
-		rc = server_has_file(m, p->file, &has, err);
-		if (rc || has) {
-			if (!rc && s->o.log)
-				logger_log(s->o.log, LOGL_INFO, "binlog_start",
-					   "from=\"%s:%" PRIu64 "\" backup=%s", p->file, p->pos,
-					   backup);
-			return rc;
+	if (!has_segments(s->o.dir) && !newest_backup_position(s, p, backup)) {
+		if (!server_has_file(m, p->file, &has, &e2) && has) {
+			logger_log(s->o.log, LOGL_INFO, "binlog_start",
+				   "from=\"%s:%" PRIu64 "\" backup=%s", p->file, p->pos, backup);
+			return 0;
 		}
-		if (s->o.log)
-			logger_log(
-				s->o.log, LOGL_WARN, "binlog_backup_position_gone",
-				"backup=%s binlog_file=%s msg=\"the server no longer has the "
-				"binlog file of the newest backup: the archive starts at the "
-				"server's current position; take a backup to roll forward from\"",
-				backup, p->file);
+		/* (an error here, e.g. no binlog at all, is current_position's to say) */
+		logger_log(s->o.log, LOGL_WARN, "binlog_backup_position_gone",
+			   "backup=%s binlog_file=%s msg=\"the server does not have the "
+			   "binlog file of the newest backup: the archive starts at the "
+			   "server's current position; take a backup to roll forward from\"",
+			   backup, p->file);
 	}
 	return current_position(m, p, err);
 }
@@ -374,6 +395,42 @@ static int segment_commit(struct binlog_stream *s, struct errbuf *err)
 	return 0;
 }
 
+/* The server went on in the next file (s->next) after a restart: file
+ * `old` ended at old->pos without a rotate event.  The segment that ends
+ * it gets one, made here and flagged artificial, so that a restore sees
+ * where the file ended; when no segment is open, one is opened for it. */
+static int end_file(struct binlog_stream *s, const struct binlog_pos *old, uint32_t when,
+		    struct errbuf *err)
+{
+	struct binlog_pos next = s->next;
+	size_t name_len = strlen(next.file),
+	       size = EVENT_HEADER_LEN + 8 + name_len + s->checksum_len;
+	unsigned char ev[EVENT_HEADER_LEN + 8 + BINLOG_FILE_MAX + 4];
+	int rc = 0;
+
+	s->next = *old;
+	if (!s->seg)
+		rc = segment_start(s, (time_t)when, err);
+	if (!rc) {
+		memset(ev, 0, sizeof(ev));
+		put_le32(ev, when);
+		ev[4] = ROTATE_EVENT;
+		memcpy(ev + 5, s->fde + 5, 4); /* the server's id */
+		put_le32(ev + 9, (uint32_t)size);
+		put_le32(ev + 13, (uint32_t)(old->pos + size));
+		ev[17] = ARTIFICIAL_EVENT_F;
+		for (int i = 0; i < 8; i++)
+			ev[EVENT_HEADER_LEN + i] = (unsigned char)(next.pos >> (8 * i));
+		memcpy(ev + EVENT_HEADER_LEN + 8, next.file, name_len);
+		if (s->checksum_len)
+			put_le32(ev + size - 4, (uint32_t)crc32(0, ev, (uInt)(size - 4)));
+		rc = binlog_segment_write(s->seg, ev, size, err);
+	}
+	s->in_group = s->standalone = false;
+	s->next = next;
+	return rc ? rc : segment_commit(s, err);
+}
+
 static void segment_abandon(struct binlog_stream *s)
 {
 	binlog_segment_free(s->seg);
@@ -475,13 +532,14 @@ static int take_event(struct binlog_stream *s, MARIADB_RPL_EVENT *ev, struct err
 	if (ev->event_type == ROTATE_EVENT && (ev->flags & ARTIFICIAL_EVENT_F)) {
 		/* Where the server goes on: at the start, or in the next file
 		 * after a restart (no rotate event ends the last one). */
-		char was[sizeof(s->next.file)];
+		struct binlog_pos was = s->next;
 
-		memcpy(was, s->next.file, sizeof(was));
 		rc = take_rotate(s, data, len, err);
-		if (rc || !s->seg || !strcmp(was, s->next.file))
+		if (rc || !strcmp(was.file, s->next.file))
 			return rc;
-		rc = segment_commit(s, err); /* it ends with its file */
+		/* (the server stamps its made-up rotate 0) */
+		rc = end_file(s, &was,
+			      ev->timestamp ? (uint32_t)ev->timestamp : (uint32_t)time(NULL), err);
 		return rc ? rc : ROTATED;
 	}
 	if (ev->flags & ARTIFICIAL_EVENT_F)

@@ -260,3 +260,30 @@ def test_the_stream_starts_at_the_newest_backup(env, pitr):
     res = pitr.restore(newer, tgt, "--until", "latest")
     assert res.returncode == 0, res.stderr
     assert_same(env.src, tgt, databases=[DB], what="rolled forward after segment retention")
+
+
+def test_server_restarts_between_the_backup_and_the_time(env, pitr):
+    """A restarted server goes on in a new binlog file without a rotate
+    event ending the old one; the streamer ends that file's last segment
+    with one (opening a segment for it when none is open), so the chain
+    holds and the restore rolls forward across the restarts."""
+    src = env.src
+    p = env.start()
+    try:
+        dump = pitr.backup()
+        src.run_sql("INSERT INTO pitr.acct VALUES (1,'ann',10);")
+        env.wait_caught_up()
+        src.stop()  # idle: no segment open
+        src.start()
+        src.run_sql("INSERT INTO pitr.acct VALUES (2,'bob',20);")
+        time.sleep(0.3)  # in the open segment
+        src.stop()
+        src.start()
+        src.run_sql("UPDATE pitr.acct SET balance = 5;")
+        env.wait_caught_up(timeout=90)
+    finally:
+        env.stop(p)
+    tgt = pitr.target()
+    res = pitr.restore(dump, tgt, "--until", "latest")
+    assert res.returncode == 0, res.stderr
+    assert_same(src, tgt, databases=[DB], what="rolled forward across server restarts")
