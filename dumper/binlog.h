@@ -72,9 +72,10 @@ void binlog_stream_free(struct binlog_stream *s);
 
 /* Retention (docs/pitr.md): deletes, with their sidecars, the segments
  * of `prefix` in "<archive_dir>/binlog" that end before the oldest backup's
- * recorded position (binlogpos.h), i.e. whose successor starts at or
- * before it; keeps everything when that backup has no record.  *deleted
- * counts them.  A missing directory is no error. */
+ * recorded position (binlogpos.h), i.e. whose successor (of the same
+ * binlog name) starts at or before it.  Keeps everything, logged, unless
+ * every backup has a record and the records go forward in one binlog
+ * history.  *deleted counts them.  A missing directory is no error. */
 int binlog_prune_segments(const char *archive_dir, const char *prefix, struct logger *lg,
 			  unsigned *deleted, struct errbuf *err);
 

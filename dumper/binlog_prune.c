@@ -60,29 +60,78 @@ static int list(DIR *d, const char *prefix, struct segname **out, size_t *n, str
 	return 0;
 }
 
-/* The oldest backup's recorded position; -ENOENT (logged why) if none. */
-static int oldest_position(const char *dir, const char *prefix, struct binlog_pos *p,
+/* The binlog file's base name: "mysql-bin" of "mysql-bin.000012". */
+static size_t base_len(const char *file)
+{
+	const char *dot = strrchr(file, '.');
+
+	return dot ? (size_t)(dot - file) : strlen(file);
+}
+
+static bool same_base(const char *a, const char *b)
+{
+	size_t n = base_len(a);
+
+	return n == base_len(b) && !strncmp(a, b, n);
+}
+
+static void skipped(struct logger *lg, const char *backup, const char *why)
+{
+	logger_log(lg, LOGL_WARN, "binlog_retention_skipped", "backup=%s reason=\"%s\"", backup,
+		   why);
+}
+
+/* The oldest kept backup's recorded position, when every kept backup has
+ * one and they go forward in one binlog history (a RESET MASTER, a new
+ * server or a new log_bin name starts another: what the older backups
+ * need can then not be told from names); else -ENOENT, logged why. */
+static int oldest_position(const char *dir, const char *prefix, struct binlog_pos *oldest,
 			   struct logger *lg, struct errbuf *err)
 {
 	struct archive_list l = ARCHIVE_LIST_INIT;
 	char name[ARCHIVE_NAME_MAX + 32], path[PATH_MAX];
+	struct binlog_pos p, prev;
 	struct errbuf e2;
 	int rc = archive_scan(&l, dir, prefix, err);
 
 	if (rc)
 		return rc;
-	rc = -ENOENT;
-	if (l.n && !backup_position_name(name, sizeof(name), l.v[0].name) &&
-	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path)) {
-		rc = binlog_position_load(path, p, &e2);
-		if (rc)
-			logger_log(lg, LOGL_WARN, "binlog_retention_skipped",
-				   "oldest=%s reason=\"%s\"", l.v[0].name,
-				   rc == -ENOENT ? "no recorded binlog position: segments are kept"
-						 : e2.msg);
+	rc = l.n ? 0 : -ENOENT;
+	for (size_t i = 0; !rc && i < l.n; i++) {
+		const char *b = l.v[i].name;
+
+		if (backup_position_name(name, sizeof(name), b) ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+			rc = -ENOENT;
+		else if ((rc = binlog_position_load(path, &p, &e2)))
+			skipped(lg, b,
+				rc == -ENOENT ? "no recorded binlog position: segments are kept"
+					      : e2.msg);
+		else if (i && (!same_base(prev.file, p.file) || binlog_pos_cmp(&p, &prev) < 0)) {
+			skipped(lg, b,
+				"its binlog position is not after the older backup's (RESET "
+				"MASTER, "
+				"a new server or a new log_bin name): segments are kept");
+			rc = -ENOENT;
+		}
+		if (!rc && !i)
+			*oldest = p;
+		prev = p;
 	}
 	archive_list_release(&l);
-	return rc;
+	return rc ? -ENOENT : 0;
+}
+
+/* Keeps (in order, at the front) the segments of p's binlog name; their
+ * number. */
+static size_t same_history(struct segname *v, size_t n, const struct binlog_pos *p)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (same_base(v[i].start.file, p->file))
+			v[k++] = v[i];
+	return k;
 }
 
 int binlog_prune_segments(const char *archive_dir, const char *prefix, struct logger *lg,
@@ -108,7 +157,9 @@ int binlog_prune_segments(const char *archive_dir, const char *prefix, struct lo
 	else if (!rc)
 		rc = list(d, prefix, &v, &n, err);
 	/* segment i ends where i + 1 starts: gone when that is not after
-	 * the oldest backup's position; the newest one always stays */
+	 * the oldest backup's position; the newest one always stays.  Only
+	 * segments of that backup's binlog name are judged. */
+	n = same_history(v, n, &oldest);
 	for (size_t i = 0; !rc && i + 1 < n && binlog_pos_cmp(&v[i + 1].start, &oldest) <= 0; i++) {
 		if (unlinkat(dirfd(d), v[i].name, 0) < 0 && errno != ENOENT) {
 			rc = error_set(err, -errno, "cannot delete '%s/%s': %s", dir, v[i].name,
