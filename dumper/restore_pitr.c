@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "binlog_filter.h"
+#include "progpath.h"
 #include "restore_priv.h"
 #include "sink.h"
 #include "sqlguard.h"
@@ -487,24 +488,10 @@ static void archive_ends(const struct restore_opts *o, const struct pitr *p)
 /* The replaying tool must be there before anything is loaded. */
 static int find_tool(const char *tool, struct errbuf *err)
 {
-	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
+	char path[PATH_MAX];
 
-	if (strchr(tool, '/'))
-		return access(tool, X_OK) ? error_set(err, -ENOENT,
-						      "cannot run '%s': %s; restore refused, "
-						      "nothing was loaded",
-						      tool, strerror(errno))
-					  : 0;
-	for (const char *d = path ? path : "/usr/bin:/bin"; *d;) {
-		size_t len = strcspn(d, ":");
-
-		if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)(len ? len : 1),
-				     len ? d : ".", tool) < sizeof(buf) &&
-		    !access(buf, X_OK))
-			return 0;
-		d += len + (d[len] == ':');
-	}
+	if (progpath_find(tool, NULL, path, sizeof(path)))
+		return 0;
 	return error_set(err, -ENOENT,
 			 "'%s' is not in PATH: install mariadb-client (restore --until replays "
 			 "the binlog through it); restore refused, nothing was loaded",

@@ -26,6 +26,7 @@
 
 #include "dbconn.h"
 #include "fdio.h"
+#include "progpath.h"
 #include "thread.h"
 #include "tmphome.h"
 
@@ -86,35 +87,12 @@ const char *tmpserver_user(const struct tmpserver *s)
 
 /* ---- programs ---- */
 
-static bool executable_in(const char *dir, size_t dlen, const char *name, char *out, size_t len)
-{
-	struct stat sb;
-
-	if (!dlen)
-		return false;
-	if ((size_t)snprintf(out, len, "%.*s/%s", (int)dlen, dir, name) >= len)
-		return false;
-	return !stat(out, &sb) && S_ISREG(sb.st_mode) && !access(out, X_OK);
-}
-
 /* `name` in PATH, then in `extra` (":"-separated). */
 static int find_program(const char *name, const char *extra, char *out, size_t len,
 			struct errbuf *err)
 {
-	const char *lists[] = {getenv("PATH"), extra};
-
-	for (size_t l = 0; l < 2; l++) {
-		const char *p = lists[l];
-
-		while (p && *p) {
-			const char *colon = strchr(p, ':');
-			size_t n = colon ? (size_t)(colon - p) : strlen(p);
-
-			if (executable_in(p, n, name, out, len))
-				return 0;
-			p += n + (colon ? 1 : 0);
-		}
-	}
+	if (progpath_find(name, extra, out, len))
+		return 0;
 	return error_set(err, -ENOENT,
 			 "cannot find '%s' in PATH or %s: install the MariaDB server "
 			 "binaries (Debian: apt-get install mariadb-server) or put them in PATH",

@@ -11,6 +11,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../../dumper/writer.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Stops the run (libFuzzer saves the input as a crash): for a property
@@ -33,6 +35,23 @@ static inline size_t fuzz_chunk(uint32_t *seed, size_t left)
 	*seed = *seed * 1103515245u + 12345u;
 	n = 1 + ((*seed >> 16) % 64);
 	return n < left ? n : left;
+}
+
+static inline uint32_t fuzz_seed(const uint8_t *data, size_t size);
+
+/* Writes data into a writer stage at once, or in fuzz_chunk() pieces;
+ * the first error. */
+static inline int fuzz_write(struct writer *w, const uint8_t *data, size_t size, bool pieces,
+			     struct errbuf *err)
+{
+	uint32_t seed = fuzz_seed(data, size);
+	int rc = 0;
+
+	for (size_t off = 0, n; off < size && !rc; off += n) {
+		n = pieces ? fuzz_chunk(&seed, size - off) : size - off;
+		rc = writer_write(w, data + off, n, err);
+	}
+	return rc;
 }
 
 static inline uint32_t fuzz_seed(const uint8_t *data, size_t size)

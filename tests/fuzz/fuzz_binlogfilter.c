@@ -20,7 +20,6 @@ static int run(const uint8_t *data, size_t size, uint8_t opts, bool pieces,
 	       struct binlog_seginfo *info, struct strbuf *out, struct errbuf *err)
 {
 	struct binlog_filter_opts o = {.name = "fuzz", .magic = opts & 1};
-	uint32_t seed = fuzz_seed(data, size);
 	struct strbufsink c;
 	struct writer *f = NULL;
 	int rc;
@@ -37,10 +36,8 @@ static int run(const uint8_t *data, size_t size, uint8_t opts, bool pieces,
 	errbuf_clear(err);
 	rc = binlog_filter_new(&f, &c.w, &o, info, err);
 	FUZZ_ASSERT(!rc);
-	for (size_t off = 0, n; off < size && !rc; off += n) {
-		n = pieces ? fuzz_chunk(&seed, size - off) : size - off;
-		rc = writer_write(f, data + off, n, err);
-	}
+	if (!rc)
+		rc = fuzz_write(f, data, size, pieces, err);
 	if (!rc)
 		rc = writer_close(f, err);
 	writer_free(f);

@@ -16,7 +16,6 @@ static int filter(const uint8_t *data, size_t size, uint8_t opts, bool pieces, s
 	struct strbufsink c;
 	struct restore_stats st;
 	struct writer *f = NULL;
-	uint32_t seed = fuzz_seed(data, size);
 	int rc;
 
 	strbufsink_init(&c);
@@ -24,10 +23,8 @@ static int filter(const uint8_t *data, size_t size, uint8_t opts, bool pieces, s
 	errbuf_clear(err);
 	rc = sqlfilter_new(&f, &c.w, dbs[opts & 3], opts & 4, &st, err);
 	FUZZ_ASSERT(!rc);
-	for (size_t off = 0, n; off < size && !rc; off += n) {
-		n = pieces ? fuzz_chunk(&seed, size - off) : size - off;
-		rc = writer_write(f, data + off, n, err);
-	}
+	if (!rc)
+		rc = fuzz_write(f, data, size, pieces, err);
 	if (!rc)
 		rc = writer_close(f, err);
 	writer_free(f);
