@@ -1,17 +1,18 @@
 #!/bin/sh
 # Entrypoint of the dumpfs image, run by tini (PID 1, reaps and forwards
 # signals).  "mount" (the default command) mounts the tree on
-# $DUMPFS_MOUNTPOINT in the foreground; "binlog" (the binlog service of
-# compose.yml) runs `dumpfs binlog -c $DUMPFS_CONFIG` in the foreground,
-# archiving the binlog, or idles when DUMPFS_BINLOG is off (a container
-# that exited would be restarted by the restart policy, again and again);
-# anything else is run as given, so
+# $DUMPFS_MOUNTPOINT in the foreground, archiving the binlog too when
+# [binlog] is on; "binlog" runs `dumpfs binlog -c $DUMPFS_CONFIG` in the
+# foreground (a streamer without a mount), or idles when DUMPFS_BINLOG is
+# off (a container that exited would be restarted by the restart policy,
+# again and again); anything else is run as given, so
 # `docker compose run --rm dumpfs dumpfs check` works.
 #
 # Environment: DUMPFS_CONFIG (default /etc/dumpfs/dumpfs.ini),
 # DUMPFS_MOUNTPOINT (/mnt/dumpfs), DUMPFS_MOUNT_OPTIONS (allow_other: the
 # host's offsite jobs and other containers read the propagated mount),
-# DUMPFS_BINLOG (on; off, false, no or 0: the binlog service idles).
+# DUMPFS_BINLOG (on; off, false, no or 0: no binlog archive, whatever
+# [binlog] enabled says: DUMPFS_BINLOG_ENABLED=false for dumpfs).
 set -eu
 
 config=${DUMPFS_CONFIG:-/etc/dumpfs/dumpfs.ini}
@@ -28,6 +29,9 @@ if [ $# -eq 0 ] || [ "$1" = mount ]; then
 	# A mount point left by a killed daemon answers ENOTCONN to stat:
 	# dumpfs detaches such a stale mount itself, so no test -d here.
 	mkdir -p "$mnt" 2>/dev/null || true
+	case ${DUMPFS_BINLOG:-on} in
+	off | false | no | 0) export DUMPFS_BINLOG_ENABLED=false ;;
+	esac
 	set -- "$config" "$mnt" -f ${opts:+-o "$opts"} "$@"
 	exec dumpfs "$@"
 fi

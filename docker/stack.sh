@@ -227,7 +227,7 @@ cmd_restore() {
 	name=$(basename "$file")
 	[ -e "$file.sha256" ] && extra+=(-v "$file.sha256:/restore/$name.sha256:ro")
 	# --until replays the binlog segments of <directory of FILE>/binlog
-	# (the binlog service's ./backups/binlog), read-only like the file.
+	# (the mount's ./backups/binlog), read-only like the file.
 	[ -d "$(dirname "$file")/binlog" ] &&
 		extra+=(-v "$(dirname "$file")/binlog:/restore/binlog:ro")
 	gh=${GNUPGHOME:-$HOME/.gnupg}

@@ -19,7 +19,9 @@
  *   crash in between the stream resumes at that segment's start and
  *   writes it again under the same name (same first event), replacing it;
  * - nothing is written in plaintext: an unfinished segment is a hidden
- *   temporary holding OpenPGP data, removed when abandoned.
+ *   temporary holding OpenPGP data, removed when abandoned;
+ * - while it runs, the stream keeps its status file (binlog_status.h)
+ *   no more than BINLOG_STATUS_REFRESH seconds old.
  */
 #ifndef DUMPER_BINLOG_H
 #define DUMPER_BINLOG_H
@@ -35,6 +37,8 @@
 #include "log.h"
 
 #define BINLOG_POSITION_NAME ".binlog-position"
+/* The segment directory, under [archive] dir. */
+#define BINLOG_DIR_NAME "binlog"
 
 struct binlog_stream_opts {
 	struct dbconn_opts conn; /* strings borrowed */
@@ -52,10 +56,19 @@ struct binlog_stream_opts {
 				 * after each failure up to 60, reset once a
 				 * segment is written */
 	struct logger *log;	/* borrowed; may be NULL */
+	/* Called in run()'s thread when the stream has been broken for 30 s
+	 * or for good (`broken`, with the reason), and when it follows the
+	 * server again after that: once each, also across restarts (the
+	 * status file remembers).  NULL: no alerts.
+	 * Must not block long (a notifier with its thread started). */
+	void (*alert)(void *arg, bool broken, const char *error);
+	void *alert_arg;
 };
 
 /* A stream, made once, run once, freed.  binlog_stream_cancel() may be
- * called from any thread (a signal handler thread) while run() runs. */
+ * called from any thread (a signal handler thread) while run() runs.
+ * From new() to free() the stream holds the segment directory's lock
+ * (lock.h): -EBUSY, naming the holder, while another streamer has it. */
 struct binlog_stream;
 
 int binlog_stream_new(struct binlog_stream **out, const struct binlog_stream_opts *opts,

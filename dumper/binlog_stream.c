@@ -19,7 +19,9 @@
 
 #include "archive.h"
 #include "binlog_segment.h"
+#include "binlog_status.h"
 #include "fdio.h"
+#include "lock.h"
 #include "sink.h"
 
 #define BINLOG_MAGIC                                                                               \
@@ -31,12 +33,16 @@
 #define GTID_STANDALONE_F  0x01 /* the group is this one event (DDL) */
 #define HEARTBEAT_NS	   "1000000000"
 #define BINLOG_RETRY_MAX   60 /* seconds between attempts, at most */
+/* A break is alerted once it lasted this long: a server restart is not
+ * worth a page (it shows in the log and status/ all the same). */
+#define BINLOG_ALERT_AFTER 30
 /* take_event(): the file ended; the stream goes on from the next one on a
  * new connection (libmariadb 3.3 cannot parse past a real rotate event). */
 #define ROTATED 1
 
 struct binlog_stream {
 	struct binlog_stream_opts o;
+	struct runlock lock; /* the segment directory's: one streamer each */
 	atomic_bool cancelled;
 	bool have_start;	     /* `committed` is known */
 	bool fatal;		     /* the last failure needs the operator: no retry */
@@ -49,19 +55,42 @@ struct binlog_stream {
 	struct binlog_pos seg_start;
 	struct timespec seg_opened;
 	bool in_group, standalone;
+	time_t seg_last;	/* newest event timestamp in the open segment */
 	unsigned long segments; /* committed by this stream */
+	struct binlog_status st;
+	time_t st_saved;     /* when st was last written */
+	bool st_save_failed; /* (logged once) */
+	bool failing;	     /* broken since the last time it worked */
+	time_t failing_since;
 };
 
 int binlog_stream_new(struct binlog_stream **out, const struct binlog_stream_opts *opts,
 		      struct errbuf *err)
 {
 	struct binlog_stream *s = calloc(1, sizeof(*s));
+	pid_t holder = 0;
+	int rc;
 
 	*out = NULL;
 	if (!s)
 		return error_set(err, -ENOMEM, "out of memory");
 	s->o = *opts;
+	s->lock = (struct runlock)RUNLOCK_INIT;
 	atomic_init(&s->cancelled, false);
+	rc = runlock_acquire(&s->lock, opts->dir, &holder, err);
+	if (rc == -EBUSY && holder)
+		rc = error_set(err, rc, "another binlog streamer (pid %d) archives into '%s'",
+			       (int)holder, opts->dir);
+	else if (rc == -EBUSY)
+		rc = error_set(err, rc, "another binlog streamer archives into '%s'", opts->dir);
+	/* Under the lock every temporary here is a dead streamer's (its
+	 * segment, OpenPGP data only, or a position or status file): all go. */
+	if (!rc)
+		rc = archive_clean_temps(opts->dir, NULL, true, time(NULL), opts->log, NULL, err);
+	if (rc) {
+		binlog_stream_free(s);
+		return rc;
+	}
 	*out = s;
 	return 0;
 }
@@ -82,6 +111,7 @@ void binlog_stream_free(struct binlog_stream *s)
 		return;
 	binlog_segment_free(s->seg);
 	free(s->fde);
+	runlock_release(&s->lock);
 	free(s);
 }
 
@@ -116,6 +146,96 @@ static int position_write(struct binlog_stream *s, const struct binlog_pos *p, s
 	    sizeof(path))
 		return error_set(err, -ENAMETOOLONG, "path too long in '%s'", s->o.dir);
 	return binlog_position_store(path, p, 0640, (gid_t)-1, err);
+}
+
+/* ---- the status file (binlog_status.h) ---- */
+
+/* Writes the status when `force`d or due for its refresh.  A failure is
+ * logged, not fatal: the archive matters more than its report. */
+static void status_save(struct binlog_stream *s, bool force)
+{
+	time_t now = time(NULL);
+	struct errbuf e2;
+
+	if (!force && now - s->st_saved < BINLOG_STATUS_REFRESH && now >= s->st_saved)
+		return;
+	s->st.updated_at = now;
+	s->st_saved = now;
+	if (binlog_status_store(s->o.dir, &s->st, s->o.group, &e2)) {
+		if (!s->st_save_failed)
+			logger_log(s->o.log, LOGL_WARN, "binlog_status_unwritable", "error=\"%s\"",
+				   e2.msg);
+		s->st_save_failed = true;
+	} else {
+		s->st_save_failed = false;
+	}
+}
+
+/* The state the last streamer left: a break it alerted is still open,
+ * and nothing was archived since it stopped. */
+static void status_start(struct binlog_stream *s)
+{
+	time_t now = time(NULL);
+	struct errbuf e2;
+	int rc = binlog_status_load(s->o.dir, &s->st, &e2);
+
+	if (rc && rc != -ENOENT)
+		logger_log(s->o.log, LOGL_WARN, "binlog_status_reset", "error=\"%s\"", e2.msg);
+	if (rc || !s->st.updated_at || s->st.updated_at > now)
+		s->st.updated_at = now;
+	if (!s->st.behind_since || s->st.behind_since > s->st.updated_at)
+		s->st.behind_since = s->st.updated_at;
+	s->failing = s->st.last_error_at || s->st.broken_notified;
+	s->failing_since = s->failing ? s->st.last_error_at : 0;
+	status_save(s, true);
+}
+
+/* Alerts a break that lasted BINLOG_ALERT_AFTER seconds, or that will
+ * last (`now_or_never`: no retry comes), once. */
+static void alert_broken(struct binlog_stream *s, bool now_or_never)
+{
+	time_t now = time(NULL);
+
+	if (!s->failing || s->st.broken_notified)
+		return;
+	if (!now_or_never && now - s->failing_since < BINLOG_ALERT_AFTER && now >= s->failing_since)
+		return;
+	if (s->o.alert)
+		s->o.alert(s->o.alert_arg, true, s->st.last_error);
+	s->st.broken_notified = true;
+	status_save(s, true);
+}
+
+static void stream_broken(struct binlog_stream *s, const char *error)
+{
+	time_t now = time(NULL);
+
+	snprintf(s->st.last_error, sizeof(s->st.last_error), "%s", error);
+	s->st.last_error_at = now;
+	if (!s->st.behind_since)
+		s->st.behind_since = now;
+	if (!s->failing)
+		s->failing_since = now;
+	s->failing = true;
+	status_save(s, true);
+	alert_broken(s, s->fatal);
+}
+
+/* The server answered a stream: what broke works again. */
+static void stream_works(struct binlog_stream *s)
+{
+	if (!s->failing)
+		return;
+	s->failing = false;
+	s->failing_since = 0;
+	s->st.last_error_at = 0;
+	s->st.last_error[0] = '\0';
+	if (s->st.broken_notified && s->o.alert)
+		s->o.alert(s->o.alert_arg, false, NULL);
+	s->st.broken_notified = false;
+	logger_log(s->o.log, LOGL_INFO, "binlog_stream_recovered", "from=\"%s:%" PRIu64 "\"",
+		   s->next.file, s->next.pos);
+	status_save(s, true);
 }
 
 /* ---- the server ---- */
@@ -357,6 +477,7 @@ static int write_padding(struct binlog_stream *s, struct errbuf *err)
 
 static int segment_start(struct binlog_stream *s, time_t first, struct errbuf *err)
 {
+	time_t now = time(NULL), since;
 	int rc;
 
 	if (!s->fde)
@@ -364,6 +485,14 @@ static int segment_start(struct binlog_stream *s, time_t first, struct errbuf *e
 				 "the server sent events of '%s' before its format description",
 				 s->next.file);
 	s->seg_start = s->next;
+	s->seg_last = 0;
+	/* behind since this event came, or since it was written when the
+	 * stream is catching up */
+	since = first && first < now ? first : now;
+	if (!s->st.behind_since || since < s->st.behind_since) {
+		s->st.behind_since = since;
+		status_save(s, true);
+	}
 	rc = binlog_segment_open(&s->seg, &s->o, &s->seg_start, first, err);
 	if (!rc)
 		rc = binlog_segment_write(s->seg, BINLOG_MAGIC, RPL_MAGIC_LEN, err);
@@ -375,7 +504,9 @@ static int segment_start(struct binlog_stream *s, time_t first, struct errbuf *e
 	return rc;
 }
 
-static int segment_commit(struct binlog_stream *s, struct errbuf *err)
+/* Closes the open segment.  `file_ended`: the stream goes on in the next
+ * binlog file on a new connection, whose events are not here yet. */
+static int segment_commit(struct binlog_stream *s, bool file_ended, struct errbuf *err)
 {
 	char name[ARCHIVE_NAME_MAX];
 	int rc = binlog_segment_commit(s->seg, name, err);
@@ -388,6 +519,13 @@ static int segment_commit(struct binlog_stream *s, struct errbuf *err)
 		return rc;
 	s->committed = s->next;
 	s->segments++;
+	if (s->seg_last)
+		s->st.last_event_at = s->seg_last;
+	/* caught up, unless more is queued: the next event or the next
+	 * file's say so; the server's heartbeat says when all was sent */
+	s->st.behind_since = file_ended ? time(NULL) : 0;
+	status_save(s, true);
+	stream_works(s);
 	if (s->o.log)
 		logger_log(s->o.log, LOGL_INFO, "binlog_segment",
 			   "file=%s start=\"%s:%" PRIu64 "\" end=\"%s:%" PRIu64 "\"", name,
@@ -428,7 +566,7 @@ static int end_file(struct binlog_stream *s, const struct binlog_pos *old, uint3
 	}
 	s->in_group = s->standalone = false;
 	s->next = next;
-	return rc ? rc : segment_commit(s, err);
+	return rc ? rc : segment_commit(s, true, err);
 }
 
 static void segment_abandon(struct binlog_stream *s)
@@ -523,8 +661,16 @@ static int take_event(struct binlog_stream *s, MARIADB_RPL_EVENT *ev, struct err
 				 "the server sent a malformed event in '%s' at %" PRIu64,
 				 s->next.file, s->next.pos);
 	next_pos = le32(data + 13);
-	if (ev->event_type == HEARTBEAT_LOG_EVENT)
+	if (ev->event_type == HEARTBEAT_LOG_EVENT) {
+		/* the server has sent all it has: with no segment open, every
+		 * event is in a closed one */
+		stream_works(s);
+		if (!s->seg && s->st.behind_since) {
+			s->st.behind_since = 0;
+			status_save(s, true);
+		}
 		return 0;
+	}
 	if (s->checksum_len && crc32(0, data, (uInt)(len - 4)) != le32(data + len - 4))
 		return error_set(err, -EPROTO,
 				 "the server sent an event with a bad checksum in '%s' at %" PRIu64,
@@ -564,6 +710,8 @@ static int take_event(struct binlog_stream *s, MARIADB_RPL_EVENT *ev, struct err
 		rc = binlog_segment_write(s->seg, data, len, err);
 	if (rc)
 		return rc;
+	if ((time_t)ev->timestamp > s->seg_last)
+		s->seg_last = (time_t)ev->timestamp;
 	if (next_pos)
 		s->next.pos = next_pos;
 	if (ev->event_type == GTID_EVENT) {
@@ -578,7 +726,7 @@ static int take_event(struct binlog_stream *s, MARIADB_RPL_EVENT *ev, struct err
 		s->in_group = s->standalone = false;
 		rc = take_rotate(s, data, len, err);
 		if (!rc)
-			rc = segment_commit(s, err);
+			rc = segment_commit(s, true, err);
 		return rc ? rc : ROTATED;
 	}
 	return 0;
@@ -659,7 +807,8 @@ static int stream_once(struct binlog_stream *s, struct errbuf *err)
 		if (rc == ROTATED)
 			break;
 		if (!rc && segment_due(s))
-			rc = segment_commit(s, err);
+			rc = segment_commit(s, false, err);
+		status_save(s, false);
 	}
 	mariadb_free_rpl_event(ev);
 	if (rpl)
@@ -672,8 +821,11 @@ static int stream_once(struct binlog_stream *s, struct errbuf *err)
 /* Waits `seconds` unless cancelled first. */
 static void pause_before_retry(struct binlog_stream *s, unsigned seconds)
 {
-	for (unsigned i = 0; i < 10 * seconds && !cancelled(s); i++)
+	for (unsigned i = 0; i < 10 * seconds && !cancelled(s); i++) {
 		nanosleep(&(struct timespec){0, 100000000}, NULL);
+		status_save(s, false);
+		alert_broken(s, false);
+	}
 }
 
 int binlog_stream_run(struct binlog_stream *s, struct errbuf *err)
@@ -681,8 +833,12 @@ int binlog_stream_run(struct binlog_stream *s, struct errbuf *err)
 	unsigned first_wait = s->o.retry_seconds ? s->o.retry_seconds : 5, wait = first_wait;
 	int rc = binlog_position_read(s->o.dir, &s->committed, err);
 
-	if (rc && rc != -ENOENT)
+	status_start(s);
+	if (rc && rc != -ENOENT) {
+		s->fatal = true;
+		stream_broken(s, err->msg);
 		return rc;
+	}
 	s->have_start = !rc;
 	while (!cancelled(s)) {
 		unsigned long before = s->segments;
@@ -695,6 +851,7 @@ int binlog_stream_run(struct binlog_stream *s, struct errbuf *err)
 			wait = first_wait; /* it worked for a while: a new failure */
 		if (rc == ROTATED)
 			continue;
+		stream_broken(s, err->msg);
 		if (s->fatal)
 			return rc;
 		if (s->o.log)
@@ -705,5 +862,6 @@ int binlog_stream_run(struct binlog_stream *s, struct errbuf *err)
 		 * every few seconds */
 		wait = wait * 2 > BINLOG_RETRY_MAX ? BINLOG_RETRY_MAX : wait * 2;
 	}
+	status_save(s, true);
 	return 0;
 }

@@ -65,17 +65,10 @@ int binlog_position_parse(const char *text, size_t len, struct binlog_pos *p)
 int binlog_position_load(const char *path, struct binlog_pos *p, struct errbuf *err)
 {
 	char buf[POSITION_FILE_MAX];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = file_read_small(path, buf, sizeof(buf), err);
 
-	if (fd < 0)
-		return errno == ENOENT ? -ENOENT
-				       : error_set(err, -errno, "cannot open '%s': %s", path,
-						   strerror(errno));
-	n = fd_read_full(fd, buf, sizeof(buf), -1);
-	close(fd);
 	if (n < 0)
-		return error_set(err, (int)n, "cannot read '%s': %s", path, strerror((int)-n));
+		return (int)n;
 	if ((size_t)n < sizeof(buf) && !binlog_position_parse(buf, (size_t)n, p))
 		return 0;
 	return error_set(err, -EINVAL,

@@ -2,6 +2,8 @@
 #include "fdio.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 ssize_t fd_read_full(int fd, void *buf, size_t len, off_t off)
@@ -39,4 +41,20 @@ int fd_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+ssize_t file_read_small(const char *path, void *buf, size_t len, struct errbuf *err)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT
+				       : error_set(err, -errno, "cannot open '%s': %s", path,
+						   strerror(errno));
+	n = fd_read_full(fd, buf, len, -1);
+	close(fd);
+	if (n < 0)
+		return error_set(err, (int)n, "cannot read '%s': %s", path, strerror((int)-n));
+	return n;
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "errbuf.h"
+
 /* Writes all `len` bytes to a blocking fd, retrying on EINTR and short
  * writes.  Returns 0 or -errno (-EIO when write returns 0). */
 int fd_write_all(int fd, const void *buf, size_t len);
@@ -13,5 +15,10 @@ int fd_write_all(int fd, const void *buf, size_t len);
  * reads: pread at `off` when off >= 0, else read.  Returns the bytes
  * read (less than len only at end of file) or -errno. */
 ssize_t fd_read_full(int fd, void *buf, size_t len, off_t off);
+/* Reads the first `len` bytes (or all, when shorter) of the small file
+ * `path`, never through a symlink.  Returns the bytes read, or -errno:
+ * -ENOENT (without a message) when there is none, else with one naming
+ * the file in `err`. */
+ssize_t file_read_small(const char *path, void *buf, size_t len, struct errbuf *err);
 
 #endif

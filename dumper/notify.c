@@ -18,8 +18,9 @@
 #define DAY 86400
 
 static const char *const kind_names[NOTIFY_NKINDS] = {
-	"failure",    "success",	   "recovered",	       "stale",
-	"key_expiry", "retention_skipped", "rehearsal_failed",
+	"failure",	    "success",		 "recovered",	     "stale",
+	"key_expiry",	    "retention_skipped", "rehearsal_failed", "binlog_broken",
+	"binlog_recovered",
 };
 
 const char *notify_kind_name(enum notify_kind k)
@@ -29,7 +30,9 @@ const char *notify_kind_name(enum notify_kind k)
 
 const char *notify_kind_status(enum notify_kind k)
 {
-	return k == NOTIFY_EV_SUCCESS || k == NOTIFY_EV_RECOVERED ? "success" : "error";
+	return k == NOTIFY_EV_SUCCESS || k == NOTIFY_EV_RECOVERED || k == NOTIFY_EV_BINLOG_RECOVERED
+		       ? "success"
+		       : "error";
 }
 
 /* ---- the policy ---- */
@@ -66,6 +69,12 @@ void notify_decide(const struct notify_facts *f, struct notify_decision *d)
 		break;
 	case NOTIFY_REHEARSAL_FAILED:
 		d->events |= NOTIFY_BIT(NOTIFY_EV_REHEARSAL_FAILED);
+		break;
+	case NOTIFY_BINLOG_BROKEN:
+		d->events |= NOTIFY_BIT(NOTIFY_EV_BINLOG_BROKEN);
+		break;
+	case NOTIFY_BINLOG_RECOVERED:
+		d->events |= NOTIFY_BIT(NOTIFY_EV_BINLOG_RECOVERED);
 		break;
 	case NOTIFY_CHECK:
 		if (f->stale && !f->flags.stale_notified)
@@ -361,6 +370,13 @@ static void emit(struct notifier *n, const struct apply_arg *a, const struct bac
 			snprintf(ev->file, sizeof(ev->file), "%s", file ? file : "");
 			snprintf(ev->message, sizeof(ev->message), "rehearsal of %s failed: %s",
 				 file ? file : "", error ? error : "failed");
+		} else if (k == NOTIFY_EV_BINLOG_BROKEN) {
+			snprintf(ev->message, sizeof(ev->message),
+				 "the binlog archive stopped following the server: %.400s",
+				 error ? error : "failed");
+		} else if (k == NOTIFY_EV_BINLOG_RECOVERED) {
+			snprintf(ev->message, sizeof(ev->message),
+				 "the binlog archive follows the server again");
 		}
 		for (char *p = ev->message; *p; p++)
 			if (*p == '\n' || *p == '\r')
@@ -407,6 +423,23 @@ void notifier_backup_hook(void *arg, int rc, const struct backup_result *res,
 			  const struct errbuf *err)
 {
 	notifier_run_end(arg, NULL, rc, res, rc && err ? err->msg : NULL);
+}
+
+void notifier_binlog(struct notifier *n, bool broken, const char *error)
+{
+	struct apply_arg a;
+
+	memset(&a, 0, sizeof(a));
+	a.f.trigger = broken ? NOTIFY_BINLOG_BROKEN : NOTIFY_BINLOG_RECOVERED;
+	a.f.now = time(NULL);
+	a.f.mode = n->o.mode;
+	notify_decide(&a.f, &a.d); /* the streamer remembers what it said */
+	emit(n, &a, NULL, error, -1, NULL);
+}
+
+void notifier_binlog_hook(void *arg, bool broken, const char *error)
+{
+	notifier_binlog(arg, broken, error);
 }
 
 void notifier_snapshot_failed(struct notifier *n, const char *error)

@@ -30,6 +30,9 @@
  *   jump, backup.h);
  * - a failed `dumpfs rehearse` (a mismatch, or a file that would not
  *   restore): "rehearsal_failed", every time (with any `on` but never);
+ * - the binlog streamer (binlog.h) reports a break once and the recovery
+ *   once (it remembers which it said, in its status file): "binlog_broken"
+ *   and "binlog_recovered" (with any `on` but never);
  * - the periodic check: "stale" once when the newest backup is older than
  *   max_age_hours (health CRITICAL by age; not when there is no backup at
  *   all), the flag cleared again once it is fresh (or by the next
@@ -62,12 +65,15 @@ enum notify_kind {
 	NOTIFY_EV_KEY_EXPIRY,	     /* status "error" */
 	NOTIFY_EV_RETENTION_SKIPPED, /* status "error"; the run succeeded */
 	NOTIFY_EV_REHEARSAL_FAILED,  /* status "error": `dumpfs rehearse` */
+	NOTIFY_EV_BINLOG_BROKEN,     /* status "error": the binlog stream broke */
+	NOTIFY_EV_BINLOG_RECOVERED,  /* status "success": ... and works again */
 	NOTIFY_NKINDS
 };
 #define NOTIFY_BIT(kind) (1u << (kind))
 
 /* "failure", "success", "recovered", "stale", "key_expiry",
- * "retention_skipped", "rehearsal_failed". */
+ * "retention_skipped", "rehearsal_failed", "binlog_broken",
+ * "binlog_recovered". */
 const char *notify_kind_name(enum notify_kind k);
 /* "error" or "success": the webhook's "status". */
 const char *notify_kind_status(enum notify_kind k);
@@ -80,6 +86,8 @@ enum notify_trigger {
 	NOTIFY_SNAPSHOT_FAILED,	 /* a snapshot stream failed by itself */
 	NOTIFY_CHECK,		 /* periodic: staleness and the key */
 	NOTIFY_REHEARSAL_FAILED, /* `dumpfs rehearse` found a mismatch or failed */
+	NOTIFY_BINLOG_BROKEN,	 /* the binlog stream broke (once per break) */
+	NOTIFY_BINLOG_RECOVERED, /* ... and works again (once) */
 };
 
 /* What the state file remembers for the alerts. */
@@ -190,6 +198,12 @@ void notifier_snapshot_failed(struct notifier *n, const char *error);
  * which table or step.  Reads and writes no state file: a rehearsal may
  * run where no archive is (the DPO's workstation). */
 void notifier_rehearsal_failed(struct notifier *n, const char *file, const char *error);
+
+/* The binlog stream broke (`broken`, `error` says why) or works again:
+ * the streamer calls this once for each (binlog_alert_hook). */
+void notifier_binlog(struct notifier *n, bool broken, const char *error);
+/* The same as binlog_stream_opts.alert; `arg` is the notifier. */
+void notifier_binlog_hook(void *arg, bool broken, const char *error);
 
 /* Staleness of the archive dir and the key's expiry, now. */
 void notifier_check(struct notifier *n, time_t now);

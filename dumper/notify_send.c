@@ -71,6 +71,17 @@ void notify_mail_subject(struct strbuf *sb, const struct notifier *n, const stru
 	case NOTIFY_EV_RETENTION_SKIPPED:
 		strbuf_addf(sb, "[dumpfs] %s: retention skipped, check the clock", n->host);
 		return;
+	case NOTIFY_EV_REHEARSAL_FAILED:
+		strbuf_addf(sb, "[dumpfs] %s: restore rehearsal of %s failed", n->host, ev->file);
+		return;
+	case NOTIFY_EV_BINLOG_BROKEN:
+		strbuf_addf(sb, "[dumpfs] %s: binlog archive broken", n->host);
+		return;
+	case NOTIFY_EV_BINLOG_RECOVERED:
+		strbuf_addf(sb, "[dumpfs] %s: binlog archive recovered", n->host);
+		return;
+	case NOTIFY_EV_KEY_EXPIRY:
+	case NOTIFY_NKINDS:
 	default:
 		strbuf_addf(sb, "[dumpfs] %s: the encryption key %s", n->host,
 			    ev->key_expires > 0 && ev->key_expires <= ev->when ? "has expired"

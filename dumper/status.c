@@ -32,12 +32,35 @@ int status_file_lookup(const char *name)
 	return -1;
 }
 
+/* The binlog archive's part of health (status.h). */
+static void evaluate_binlog(const struct status_input *in, struct status_eval *ev)
+{
+	const struct binlog_report *b = in->binlog;
+
+	ev->binlog_lag = -1;
+	if (!b)
+		return;
+	if (b->have_status)
+		ev->binlog_lag = binlog_status_lag(&b->st, in->now);
+	if (b->error[0])
+		snprintf(ev->binlog_problem, sizeof(ev->binlog_problem),
+			 "binlog archive status unreadable");
+	else if (!b->have_status)
+		snprintf(ev->binlog_problem, sizeof(ev->binlog_problem),
+			 "binlog archive never streamed");
+	else if (ev->binlog_lag > (int64_t)b->max_lag_seconds)
+		snprintf(ev->binlog_problem, sizeof(ev->binlog_problem),
+			 "binlog archive %" PRId64 " s behind (max_lag_seconds %u)", ev->binlog_lag,
+			 b->max_lag_seconds);
+}
+
 void status_evaluate(const struct status_input *in, struct status_eval *ev)
 {
 	const struct archive_entry *e = in->archives ? archive_newest(in->archives) : NULL;
 
 	memset(ev, 0, sizeof(*ev));
 	ev->max_age = (int64_t)in->max_age_hours * 3600;
+	evaluate_binlog(in, ev);
 	if (!e) {
 		ev->health = in->archive_error ? HEALTH_CRITICAL : HEALTH_NONE;
 		return;
@@ -46,8 +69,10 @@ void status_evaluate(const struct status_input *in, struct status_eval *ev)
 	ev->newest_time = e->mtime.tv_sec < e->when ? e->mtime.tv_sec : e->when;
 	ev->age = in->now > ev->newest_time ? (int64_t)(in->now - ev->newest_time) : 0;
 	ev->future = archive_in_future(e, in->now);
-	ev->health = ev->age > ev->max_age || ev->future || in->archive_error ? HEALTH_CRITICAL
-									      : HEALTH_OK;
+	ev->health =
+		ev->age > ev->max_age || ev->future || in->archive_error || ev->binlog_problem[0]
+			? HEALTH_CRITICAL
+			: HEALTH_OK;
 }
 
 int status_exit_code(enum health h)
@@ -72,12 +97,21 @@ static void render_health(const struct status_input *in, const struct status_eva
 		strbuf_addstr(out, "NONE no backup found\n");
 	else if (ev->health == HEALTH_OK)
 		strbuf_addf(out, "OK %" PRId64 " %s\n", ev->age, ev->newest->name);
-	else if (ev->future)
-		strbuf_addf(out, "CRITICAL %" PRId64 " %s dated in the future\n", ev->age,
-			    ev->newest->name);
-	else
-		strbuf_addf(out, "CRITICAL %" PRId64 " %s older than %uh\n", ev->age,
-			    ev->newest->name, in->max_age_hours);
+	else {
+		const char *sep = "";
+
+		strbuf_addf(out, "CRITICAL %" PRId64 " %s ", ev->age, ev->newest->name);
+		if (ev->future) {
+			strbuf_addstr(out, "dated in the future");
+			sep = "; ";
+		} else if (ev->age > ev->max_age) {
+			strbuf_addf(out, "older than %uh", in->max_age_hours);
+			sep = "; ";
+		}
+		if (ev->binlog_problem[0])
+			strbuf_addf(out, "%s%s", sep, ev->binlog_problem);
+		strbuf_addch(out, '\n');
+	}
 }
 
 static void render_time(time_t t, bool known, struct strbuf *out)
@@ -221,6 +255,40 @@ static void render_retention(const struct status_input *in, struct strbuf *out)
 	free(when);
 }
 
+/* "binlog" (docs/pitr.md): always an object, "enabled": false when off. */
+static void render_binlog(const struct status_input *in, const struct status_eval *ev,
+			  struct strbuf *out)
+{
+	const struct binlog_report *b = in->binlog;
+	const struct binlog_status *st = b && b->have_status ? &b->st : NULL;
+	struct strbuf inner = STRBUF_INIT;
+	bool first = true;
+
+	json_key(&inner, "enabled", &first);
+	strbuf_addstr(&inner, b ? "true" : "false");
+	json_ktime(&inner, &first, "last_event_at", st ? st->last_event_at : 0,
+		   st && st->last_event_at);
+	json_kint(&inner, &first, "lag_seconds", ev->binlog_lag, ev->binlog_lag >= 0);
+	json_kint(&inner, &first, "max_lag_seconds", b ? b->max_lag_seconds : 0, b != NULL);
+	json_kint(&inner, &first, "segments", b ? b->segments : 0, true);
+	if (b && b->error[0])
+		json_kstr(&inner, &first, "last_error", b->error);
+	else
+		json_kstr(&inner, &first, "last_error",
+			  st && st->last_error_at ? st->last_error : NULL);
+	json_ktime(&inner, &first, "last_error_at", st ? st->last_error_at : 0,
+		   st && st->last_error_at);
+	json_ktime(&inner, &first, "updated_at", st ? st->updated_at : 0, st != NULL);
+	strbuf_addstr(&inner, "\n}");
+	/* nested one level: indent its lines */
+	for (const char *c = strbuf_str(&inner); *c; c++) {
+		strbuf_addch(out, *c);
+		if (*c == '\n')
+			strbuf_addstr(out, "  ");
+	}
+	strbuf_release(&inner);
+}
+
 static void render_json(const struct status_input *in, const struct status_eval *ev,
 			const struct run_state *st, struct strbuf *out)
 {
@@ -264,6 +332,8 @@ static void render_json(const struct status_input *in, const struct status_eval 
 	render_missing_sidecars(in, out);
 	json_key(out, "retention", &first);
 	render_retention(in, out);
+	json_key(out, "binlog", &first);
+	render_binlog(in, ev, out);
 	json_ktime(out, &first, "generated_at", in->now, true);
 	json_kstr(out, &first, "version", in->version ? in->version : DUMPFS_VERSION);
 	strbuf_addstr(out, "\n}\n");
@@ -346,6 +416,21 @@ static void render_metrics(const struct status_input *in, const struct status_ev
 		       "Expiry time of the encryption key.");
 		strbuf_addf(out, "dumpfs_key_expiry_timestamp_seconds %lld\n",
 			    (long long)in->key_expires);
+	}
+	if (in->binlog) {
+		metric(out, "dumpfs_binlog_lag_seconds", "gauge",
+		       "How far the binlog archive is behind the server (+Inf when never "
+		       "streamed).");
+		if (ev->binlog_lag >= 0)
+			strbuf_addf(out, "dumpfs_binlog_lag_seconds %" PRId64 "\n", ev->binlog_lag);
+		else
+			strbuf_addstr(out, "dumpfs_binlog_lag_seconds +Inf\n");
+		metric(out, "dumpfs_binlog_max_lag_seconds", "gauge",
+		       "Lag past which health is CRITICAL (max_lag_seconds).");
+		strbuf_addf(out, "dumpfs_binlog_max_lag_seconds %u\n", in->binlog->max_lag_seconds);
+		metric(out, "dumpfs_binlog_segments", "gauge",
+		       "Complete segments in the binlog archive.");
+		strbuf_addf(out, "dumpfs_binlog_segments %u\n", in->binlog->segments);
 	}
 	metric(out, "dumpfs_build_info", "gauge", "The dumpfs version, as a label.");
 	strbuf_addstr(out, "dumpfs_build_info{version=\"");

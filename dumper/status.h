@@ -10,7 +10,11 @@
  *             made it, and it would pass for the newest for a year);
  *   OK        otherwise, even when the last run failed (the failure shows
  *             in last_error, status.json and metrics);
- *   and CRITICAL when the archive dir cannot be read (archive_error).
+ *   and CRITICAL when the archive dir cannot be read (archive_error);
+ *   and, with [binlog] on, CRITICAL (unless NONE) when the binlog archive
+ *   is more than max_lag_seconds behind the server, when no streamer ever
+ *   wrote its status, or when that cannot be read (the reason follows
+ *   the health line's file name).
  * The time of a backup is the time in its name; if its mtime is older
  * (a file touched back in time) the mtime counts, so a backup is never
  * younger than either says.  A time in the future counts as age 0.
@@ -23,6 +27,7 @@
 #include <time.h>
 
 #include "archive.h"
+#include "binlog_status.h"
 #include "retention.h"
 #include "state.h"
 #include "strbuf.h"
@@ -51,6 +56,8 @@ struct status_input {
 	/* NULL, or the retention rules in force: status.json shows them and
 	 * how many backups each keeps now ("retention"). */
 	const struct retention_rules *retention;
+	/* [binlog] off: NULL; on: what binlog_report_read() found. */
+	const struct binlog_report *binlog;
 };
 
 struct status_eval {
@@ -60,6 +67,8 @@ struct status_eval {
 	int64_t age;			    /* seconds, >= 0; valid unless NONE */
 	int64_t max_age;		    /* max_age_hours * 3600 */
 	bool future;			    /* newest dated in the future */
+	int64_t binlog_lag;		    /* seconds; -1 unknown or [binlog] off */
+	char binlog_problem[160];	    /* "" or why the binlog makes it CRITICAL */
 };
 
 void status_evaluate(const struct status_input *in, struct status_eval *ev);

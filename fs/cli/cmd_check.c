@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "../../dumper/archive.h"
+#include "../../dumper/binlog.h"
 #include "../../dumper/state.h"
 #include "../../dumper/status.h"
 #include "cmd.h"
@@ -27,6 +28,8 @@ static int check(const struct config *cfg)
 	struct archive_list l = ARCHIVE_LIST_INIT;
 	struct strbuf sb = STRBUF_INIT;
 	struct status_input in = {0};
+	struct binlog_report br;
+	char dir[4096];
 	struct status_eval ev;
 	struct run_state st;
 	struct errbuf err;
@@ -44,6 +47,15 @@ static int check(const struct config *cfg)
 	in.max_age_hours = cfg->archive.max_age_hours;
 	in.next_run = (time_t)-1;
 	in.key_expires = (time_t)-1;
+	if (cfg->binlog.enabled) {
+		if ((size_t)snprintf(dir, sizeof(dir), "%s/" BINLOG_DIR_NAME, cfg->archive.dir) >=
+		    sizeof(dir)) {
+			archive_list_release(&l);
+			return unknown("[archive] dir is too long");
+		}
+		binlog_report_read(&br, dir, cfg->archive.prefix, cfg->binlog.max_lag_seconds);
+		in.binlog = &br;
+	}
 	status_evaluate(&in, &ev);
 	if (status_render(STATUS_HEALTH, &in, &sb)) {
 		archive_list_release(&l);

@@ -1,10 +1,18 @@
 /* From the configuration to the dumper library's options. */
 #include "jobopts.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define DEFAULT_CONFIG "/etc/dumpfs/dumpfs.ini"
+/* Seconds without a byte from the server before the binlog stream counts
+ * as broken: its heartbeat comes every second; also bounds how long a
+ * stop waits for a read to return. */
+#define BINLOG_READ_TIMEOUT 8
 
 const char *jobopts_config_path(const char *opt)
 {
@@ -70,4 +78,49 @@ void jobopts_backup(struct backup_opts *b, const struct config *cfg,
 	b->pipeline = pipeline;
 	b->log = lg;
 	b->group = cfg->fs.group;
+}
+
+int jobopts_binlog_dir(char *buf, size_t len, const struct config *cfg, bool make,
+		       struct errbuf *err)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", cfg->archive.dir, BINLOG_DIR_NAME) >= len)
+		return error_set(err, -ENAMETOOLONG, "[archive] dir '%s' is too long",
+				 cfg->archive.dir);
+	if (!make)
+		return 0;
+	if (mkdir(buf, 0750)) {
+		if (errno == EEXIST)
+			return 0;
+		return error_set(err, -errno, "cannot create '%s': %s (check [archive] dir)", buf,
+				 strerror(errno));
+	}
+	/* the segments' group ([fs] group) must be able to get to them */
+	if (chown(buf, (uid_t)-1, cfg->fs.group))
+		return error_set(err, -errno,
+				 "cannot give '%s' to group %u: %s (check [fs] group: this user "
+				 "must be a member of it)",
+				 buf, (unsigned)cfg->fs.group, strerror(errno));
+	return 0;
+}
+
+void jobopts_binlog(struct binlog_stream_opts *o, const struct config *cfg, const char *dir,
+		    struct gpg_key *key, struct logger *lg)
+{
+	memset(o, 0, sizeof(*o));
+	o->conn.host = cfg->mariadb.conn.host;
+	o->conn.port = cfg->mariadb.conn.port;
+	o->conn.socket = cfg->mariadb.conn.socket;
+	o->conn.user = cfg->mariadb.conn.user;
+	o->conn.password = cfg->mariadb.conn.password;
+	o->conn.ssl_ca = cfg->mariadb.ssl_ca;
+	o->conn.read_timeout = BINLOG_READ_TIMEOUT;
+	o->server_id = cfg->binlog.server_id;
+	o->segment_seconds = cfg->binlog.segment_seconds;
+	o->dir = dir;
+	o->backups_dir = cfg->archive.dir;
+	o->prefix = cfg->archive.prefix;
+	o->key = key;
+	o->compression_level = cfg->dump.compression_level;
+	o->group = cfg->fs.group;
+	o->log = lg;
 }

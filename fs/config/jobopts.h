@@ -4,6 +4,7 @@
 #define FS_JOBOPTS_H
 
 #include "../../dumper/backup.h"
+#include "../../dumper/binlog.h"
 #include "../../dumper/pipeline.h"
 #include "config.h"
 
@@ -26,5 +27,16 @@ void jobopts_retention(struct retention_rules *r, const struct config *cfg);
 /* Fills *b from cfg's [archive] section; `pipeline` and lg borrowed. */
 void jobopts_backup(struct backup_opts *b, const struct config *cfg,
 		    const struct pipeline_opts *pipeline, struct logger *lg);
+
+/* "<[archive] dir>/binlog" into buf (the segment directory, docs/pitr.md);
+ * with `make`, created (0750, [fs] group) when missing. */
+int jobopts_binlog_dir(char *buf, size_t len, const struct config *cfg, bool make,
+		       struct errbuf *err);
+
+/* Fills *o from cfg's [binlog] and [mariadb] sections to stream into
+ * `dir`; everything borrowed from cfg, dir, key and lg.  No alerts
+ * (o->alert NULL). */
+void jobopts_binlog(struct binlog_stream_opts *o, const struct config *cfg, const char *dir,
+		    struct gpg_key *key, struct logger *lg);
 
 #endif

@@ -19,6 +19,7 @@
 #include "../../dumper/notify.h"
 #include "../cli/cmd.h"
 #include "../cli/cmdutil.h"
+#include "binlogthread.h"
 #include "dbsnap.h"
 #include "fuse_ops.h"
 #include "fuseloop.h"
@@ -332,6 +333,25 @@ static int start_scheduler(struct dumpfs *fs, struct errbuf *err)
 	return scheduler_start(&fs->sched, &o, err);
 }
 
+/* [binlog] on: the stream in its thread, unless `dumpfs binlog` has the
+ * segment directory already (then status/ shows that one's progress). */
+static int start_binlog(struct dumpfs *fs, struct errbuf *err)
+{
+	int rc;
+
+	if (!fs->cfg->binlog.enabled)
+		return 0;
+	rc = binlog_thread_start(&fs->binlog, fs, err);
+	if (rc == -EBUSY) {
+		logger_log(fs->lg, LOGL_WARN, "binlog_streamed_elsewhere",
+			   "msg=\"%s: the mount reports its status and does not stream\"",
+			   err->msg);
+		errbuf_clear(err);
+		return 0;
+	}
+	return rc;
+}
+
 /* Runs the loop until an unmount or a signal; the exit code.  What it
  * starts (notifier thread, scheduler, watcher, snapshots) it stops. */
 static int serve(struct fuse *f, struct dumpfs *fs, const char *mnt)
@@ -349,6 +369,8 @@ static int serve(struct fuse *f, struct dumpfs *fs, const char *mnt)
 	if (!rc)
 		rc = start_scheduler(fs, &err);
 	if (!rc)
+		rc = start_binlog(fs, &err);
+	if (!rc)
 		rc = watcher_start(&w, fs, &err);
 	if (!rc)
 		rc = signals_install(&w, se, &err);
@@ -360,10 +382,6 @@ static int serve(struct fuse *f, struct dumpfs *fs, const char *mnt)
 		   mnt, fs->cfg->archive.dir,
 		   fs->cfg->fs.snapshot_mode == SNAPSHOT_SPOOL ? "spool" : "stream",
 		   (long)getpid());
-	if (fs->cfg->binlog.enabled) /* docs/pitr.md: not in the mount yet */
-		logger_log(fs->lg, LOGL_WARN, "binlog_not_streamed",
-			   "msg=\"[binlog] enabled: the mount does not archive the binlog yet; run "
-			   "'dumpfs binlog' beside it\"");
 	rc = fuseloop_run(f, FUSELOOP_THREADS(fs->cfg->fs.max_snapshot_readers));
 	/* > 0: the signal that ended it; 0: unmounted (fusermount3 -u). */
 	if (rc < 0)
@@ -381,6 +399,8 @@ out:
 	snapshot_close_all(fs);	   /* their spools are removed */
 	scheduler_stop(fs->sched); /* a cancelled backup cleans up after itself */
 	fs->sched = NULL;
+	binlog_thread_stop(fs->binlog); /* an open segment is dropped, resumed next time */
+	fs->binlog = NULL;
 	signals_remove(se);
 	return ret;
 }

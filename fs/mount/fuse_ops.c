@@ -24,7 +24,7 @@
 struct handle {
 	struct handle *next, **pprev; /* under fs->lock */
 	enum node_kind kind;
-	int fd;		       /* NODE_ARCHIVE: the real file */
+	int fd;		       /* NODE_ARCHIVE, NODE_BINLOG: the real file */
 	struct snapshot *snap; /* NODE_SNAPSHOT */
 	struct strbuf text;    /* NODE_STATUS: the content made at open */
 };
@@ -100,6 +100,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			tree_file_attr(ctx(), st, (off_t)h->text.len);
 			return 0;
 		case NODE_ARCHIVE:
+		case NODE_BINLOG:
 			if (fstat(h->fd, st) < 0)
 				return -errno;
 			tree_archive_attr(st);
@@ -192,6 +193,8 @@ static int open_snapshot(struct handle *h, const struct node *n, struct fuse_fil
 	return 0;
 }
 
+/* A real file: `name` under the archive dir (a backup, a binlog segment
+ * or a sidecar). */
 static int open_archive(struct handle *h, const char *name, struct fuse_file_info *fi)
 {
 	char path[PATH_MAX];
@@ -207,7 +210,7 @@ static int open_archive(struct handle *h, const char *name, struct fuse_file_inf
 	/* Copies read whole files front to back: a larger read-ahead on the
 	 * real file keeps the disk busy while FUSE round-trips.  Advice only. */
 	(void)posix_fadvise(h->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	fi->keep_cache = 1; /* backups never change once listed */
+	fi->keep_cache = 1; /* backups and segments never change once listed */
 	return 0;
 }
 
@@ -223,6 +226,7 @@ static int open_node(struct handle *h, const struct node *n, struct fuse_file_in
 		fi->direct_io = 1; /* the content changes; its size too */
 		return ret;
 	case NODE_ARCHIVE:
+	case NODE_BINLOG:
 		return open_archive(h, n->name, fi);
 	case NODE_LATEST: /* the kernel follows the link itself */
 		return -ELOOP;
@@ -301,8 +305,9 @@ static int read_mem(struct handle *h, char *buf, size_t size, off_t off)
 	return (int)size;
 }
 
-/* Archive files are handed to libfuse as (fd, offset), so it can splice
- * them to the kernel without a copy; the rest is made in memory. */
+/* Archive and binlog files are handed to libfuse as (fd, offset), so it
+ * can splice them to the kernel without a copy; the rest is made in
+ * memory. */
 static int op_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
@@ -314,7 +319,7 @@ static int op_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 	if (!bv)
 		return -ENOMEM;
 	*bv = FUSE_BUFVEC_INIT(size);
-	if (h->kind == NODE_ARCHIVE) {
+	if (h->kind == NODE_ARCHIVE || h->kind == NODE_BINLOG) {
 		bv->buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		bv->buf[0].fd = h->fd;
 		bv->buf[0].pos = off;

@@ -19,6 +19,7 @@
 
 struct snapshot;
 struct scheduler;
+struct binlog_thread;
 struct handle;
 struct dumpfs;
 
@@ -47,6 +48,8 @@ struct dumpfs {
 	snapshot_failure_hook on_snapshot_failure;
 	struct notifier *notifier; /* alerts; its thread runs while mounted */
 	struct scheduler *sched;   /* NULL when the schedule is off */
+	/* NULL when [binlog] is off or another process streams it */
+	struct binlog_thread *binlog;
 
 	pthread_mutex_t lock;
 	unsigned readers;	    /* open snapshot handles (stream or spool) */

@@ -1,6 +1,8 @@
 #include "tree.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include <time.h>
 
 #include "../../dumper/archive.h"
+#include "../../dumper/binlog.h"
 #include "../../dumper/state.h"
 #include "dbsnap.h"
 #include "../config/jobopts.h"
@@ -17,6 +20,10 @@
 static const char snapshot_dir[] = "snapshot";
 static const char archive_dir[] = "archive";
 static const char status_dir[] = "status";
+/* archive/binlog: the binlog segments' directory (docs/pitr.md), also
+ * under the archive dir; never a backup's name (those are
+ * "<prefix>_<time>.sql.gz.gpg"). */
+static const char binlog_dir[] = BINLOG_DIR_NAME;
 
 /* Splits "/dir/name" (name may be empty) into the dir's node. */
 static int resolve_dir(const char *dir, size_t len, struct node *n)
@@ -66,6 +73,52 @@ static int resolve_file(struct dumpfs *fs, const char *name, struct node *n)
 	}
 }
 
+/* True when `name` ends with the sidecar suffix. */
+static bool is_sidecar(const char *name, size_t len)
+{
+	size_t sl = sizeof(ARCHIVE_SIDECAR_SUFFIX) - 1;
+
+	return len > sl && !strcmp(name + len - sl, ARCHIVE_SIDECAR_SUFFIX);
+}
+
+/* True for the name of a complete segment of [archive] prefix (binlog.h)
+ * or of its sidecar: never a hidden file, a temporary or a foreign one. */
+static bool binlog_name(struct dumpfs *fs, const char *name)
+{
+	const char *prefix = fs->cfg->archive.prefix;
+	char seg[NAME_MAX + 1];
+	size_t len = strlen(name), plen;
+	struct binlog_pos start;
+
+	if (is_sidecar(name, len))
+		len -= sizeof(ARCHIVE_SIDECAR_SUFFIX) - 1;
+	if (len >= sizeof(seg))
+		return false;
+	memcpy(seg, name, len);
+	seg[len] = '\0';
+	return binlog_segment_name_parse(seg, &start, &plen) && plen == strlen(prefix) &&
+	       !memcmp(seg, prefix, plen);
+}
+
+/* "binlog" or "binlog/<file>" under archive/ when [binlog] is on; 1 when
+ * `rest` is not in binlog/. */
+static int resolve_binlog(struct dumpfs *fs, const char *rest, struct node *n)
+{
+	size_t len = sizeof(binlog_dir) - 1;
+
+	if (!fs->cfg->binlog.enabled || strncmp(rest, binlog_dir, len) ||
+	    (rest[len] && rest[len] != '/'))
+		return 1;
+	n->kind = NODE_BINLOG_DIR;
+	if (!rest[len])
+		return 0;
+	if (strchr(rest + len + 1, '/') || !binlog_name(fs, rest + len + 1))
+		return -ENOENT;
+	n->kind = NODE_BINLOG;
+	n->name = rest; /* "binlog/<file>", under the archive dir */
+	return 0;
+}
+
 /* "databases" or "databases/<file>" under snapshot/; 1 when `rest` is
  * not in databases/. */
 static int resolve_databases(const char *rest, struct node *n)
@@ -102,11 +155,14 @@ int tree_resolve(struct dumpfs *fs, const char *path, struct node *n)
 	ret = resolve_dir(path, slash ? (size_t)(slash - path) : strlen(path), n);
 	if (ret || !slash)
 		return ret;
-	if (n->kind == NODE_SNAPSHOT_DIR) {
+	if (n->kind == NODE_SNAPSHOT_DIR)
 		ret = resolve_databases(slash + 1, n);
-		if (ret <= 0)
-			return ret;
-	}
+	else if (n->kind == NODE_ARCHIVE_DIR)
+		ret = resolve_binlog(fs, slash + 1, n);
+	else
+		ret = 1;
+	if (ret <= 0)
+		return ret;
 	if (!slash[1] || strchr(slash + 1, '/'))
 		return -ENOENT;
 	return resolve_file(fs, slash + 1, n);
@@ -154,15 +210,16 @@ void tree_archive_attr(struct stat *st)
 	st->st_nlink = 1;
 }
 
-/* A listed archive file: a regular file matching the pattern; a sidecar
- * only next to its backup. */
+/* A listed archive or binlog file (`name` under the archive dir, its
+ * pattern checked by tree_resolve): a regular file; a sidecar only next
+ * to the backup or segment it vouches for. */
 static int archive_getattr(struct dumpfs *fs, const char *name, struct stat *st)
 {
-	char path[PATH_MAX], backup[ARCHIVE_NAME_MAX];
+	char path[PATH_MAX], backup[PATH_MAX];
 	struct stat bst;
 	size_t len = strlen(name);
 
-	if (archive_is_sidecar_name(name, fs->cfg->archive.prefix)) {
+	if (is_sidecar(name, len)) {
 		len -= sizeof(ARCHIVE_SIDECAR_SUFFIX) - 1;
 		if (len >= sizeof(backup))
 			return -ENOENT;
@@ -226,10 +283,13 @@ static int latest_getattr(struct dumpfs *fs, struct stat *st)
 
 static int dir_getattr(struct dumpfs *fs, const struct node *n, struct stat *st)
 {
+	char path[PATH_MAX];
 	struct stat real;
 
 	base_attr(fs, st, S_IFDIR | 0555);
 	st->st_nlink = n->kind == NODE_ROOT ? 5 : n->kind == NODE_SNAPSHOT_DIR ? 3 : 2;
+	if (n->kind == NODE_ARCHIVE_DIR && fs->cfg->binlog.enabled)
+		st->st_nlink = 3;
 	st->st_size = 4096;
 	if (n->kind == NODE_DATABASES_DIR) {
 		/* Listing it asks the server: for those who may read the
@@ -237,7 +297,9 @@ static int dir_getattr(struct dumpfs *fs, const struct node *n, struct stat *st)
 		st->st_mode = S_IFDIR | 0550;
 		st->st_gid = fs->cfg->fs.group;
 	}
-	if (n->kind == NODE_ARCHIVE_DIR && stat(fs->cfg->archive.dir, &real) == 0) {
+	if ((n->kind == NODE_ARCHIVE_DIR && stat(fs->cfg->archive.dir, &real) == 0) ||
+	    (n->kind == NODE_BINLOG_DIR && !tree_archive_path(fs, binlog_dir, path, sizeof(path)) &&
+	     stat(path, &real) == 0)) {
 		st->st_mtim = real.st_mtim;
 		st->st_ctim = real.st_ctim;
 		st->st_atim = real.st_atim;
@@ -263,6 +325,7 @@ int tree_getattr(struct dumpfs *fs, const struct node *n, struct stat *st)
 		strbuf_release(&sb);
 		return ret;
 	case NODE_ARCHIVE:
+	case NODE_BINLOG:
 		return archive_getattr(fs, n->name, st);
 	case NODE_LATEST:
 		return latest_getattr(fs, st);
@@ -285,7 +348,51 @@ static int list_archive(struct dumpfs *fs, tree_add_fn add, void *arg)
 	}
 	if (!ret && l.n)
 		ret = add(arg, ARCHIVE_LATEST_NAME, S_IFLNK);
+	if (!ret && fs->cfg->binlog.enabled)
+		ret = add(arg, binlog_dir, S_IFDIR);
 	archive_list_release(&l);
+	return ret;
+}
+
+/* True when `name` in the open directory is a regular file (lstat). */
+static bool regular_at(DIR *d, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+/* archive/binlog: the segments of our prefix, each with its sidecar when
+ * there is one; nothing (no error) while the directory does not exist. */
+static int list_binlog(struct dumpfs *fs, tree_add_fn add, void *arg)
+{
+	char path[PATH_MAX], side[NAME_MAX + 1];
+	struct dirent *de;
+	int ret = tree_archive_path(fs, binlog_dir, path, sizeof(path));
+	DIR *d = ret ? NULL : opendir(path);
+
+	if (!d) {
+		if (ret || errno == ENOENT)
+			return ret;
+		ret = -errno;
+		logger_log(fs->lg, LOGL_WARN, "archive_unreadable",
+			   "error=\"cannot read '%s': %s\"", path, strerror(-ret));
+		return ret;
+	}
+	while (!ret && (errno = 0, de = readdir(d))) {
+		if (is_sidecar(de->d_name, strlen(de->d_name)) || !binlog_name(fs, de->d_name) ||
+		    !regular_at(d, de->d_name))
+			continue;
+		ret = add(arg, de->d_name, S_IFREG);
+		if (!ret &&
+		    (size_t)snprintf(side, sizeof(side), "%s%s", de->d_name,
+				     ARCHIVE_SIDECAR_SUFFIX) < sizeof(side) &&
+		    regular_at(d, side))
+			ret = add(arg, side, S_IFREG);
+	}
+	if (!ret && errno)
+		ret = -errno;
+	closedir(d);
 	return ret;
 }
 
@@ -330,6 +437,8 @@ int tree_readdir(struct dumpfs *fs, const struct node *n, tree_add_fn add, void 
 		return ret;
 	case NODE_ARCHIVE_DIR:
 		return ret ? ret : list_archive(fs, add, arg);
+	case NODE_BINLOG_DIR:
+		return ret ? ret : list_binlog(fs, add, arg);
 	default:
 		return -ENOTDIR;
 	}
@@ -359,6 +468,8 @@ int tree_status_render(struct dumpfs *fs, enum status_file f, struct strbuf *out
 {
 	struct archive_list l = ARCHIVE_LIST_INIT;
 	struct retention_rules rules;
+	struct binlog_report binlog;
+	char bdir[4096];
 	struct run_state st;
 	struct status_input in;
 	struct errbuf err, dir_err;
@@ -374,6 +485,12 @@ int tree_status_render(struct dumpfs *fs, enum status_file f, struct strbuf *out
 	if (state_read(&st, fs->cfg->archive.dir, &err))
 		logger_log(fs->lg, LOGL_WARN, "state_unreadable", "error=\"%s\"", err.msg);
 	jobopts_retention(&rules, fs->cfg);
+	memset(&binlog, 0, sizeof(binlog));
+	if (fs->cfg->binlog.enabled && jobopts_binlog_dir(bdir, sizeof(bdir), fs->cfg, false, &err))
+		snprintf(binlog.error, sizeof(binlog.error), "%s", err.msg);
+	else if (fs->cfg->binlog.enabled)
+		binlog_report_read(&binlog, bdir, fs->cfg->archive.prefix,
+				   fs->cfg->binlog.max_lag_seconds);
 	in = (struct status_input){
 		.archives = &l,
 		.state = &st,
@@ -389,6 +506,7 @@ int tree_status_render(struct dumpfs *fs, enum status_file f, struct strbuf *out
 		.version = NULL,
 		.archive_error = dir_err.msg[0] ? dir_err.msg : NULL,
 		.retention = &rules,
+		.binlog = fs->cfg->binlog.enabled ? &binlog : NULL,
 	};
 	ret = status_render(f, &in, out);
 	archive_list_release(&l);

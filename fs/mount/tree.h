@@ -25,24 +25,29 @@ enum node_kind {
 	NODE_STATUS,	    /* status/<file> */
 	NODE_ARCHIVE,	    /* archive/<backup or sidecar> */
 	NODE_LATEST,	    /* archive/latest.sql.gz.gpg */
+	NODE_BINLOG_DIR,    /* archive/binlog, when [binlog] enabled */
+	NODE_BINLOG,	    /* archive/binlog/<segment or sidecar> */
 };
 
 struct node {
 	enum node_kind kind;
 	enum status_file status; /* NODE_STATUS */
-	const char *name;	 /* NODE_ARCHIVE: points into the path */
+	/* NODE_ARCHIVE, NODE_BINLOG: the real file's path under the archive
+	 * dir ("<backup>", "binlog/<segment>"); points into the path. */
+	const char *name;
 	/* NODE_SNAPSHOT: the database of a databases/ file, "" for now. */
 	char database[NAME_MAX + 1];
 };
 
 /* Classifies an absolute path.  -ENOENT when it cannot be in the tree;
- * an archive or databases/ name is only checked against the naming
- * pattern here (its existence is tree_getattr's business). */
+ * an archive, binlog or databases/ name is only checked against the
+ * naming pattern here (its existence is tree_getattr's business). */
 int tree_resolve(struct dumpfs *fs, const char *path, struct node *n);
 
-/* Attributes by path.  Archive files: the real file's (read-only);
- * snapshots: size 0 (a databases/ file only if the database is listed,
- * see dbsnap.h); status files: the exact size of their content now. */
+/* Attributes by path.  Archive and binlog files: the real file's
+ * (read-only); snapshots: size 0 (a databases/ file only if the database
+ * is listed, see dbsnap.h); status files: the exact size of their
+ * content now. */
 int tree_getattr(struct dumpfs *fs, const struct node *n, struct stat *st);
 /* Our fixed attributes of a file whose content we make (status files:
  * 0444), with st_size `size`. */
@@ -60,7 +65,7 @@ int tree_readdir(struct dumpfs *fs, const struct node *n, tree_add_fn add, void 
 /* The target of latest.sql.gz.gpg (the newest backup's name) into buf. */
 int tree_readlink(struct dumpfs *fs, char *buf, size_t size);
 
-/* "<archive dir>/<name>" into buf (PATH_MAX). */
+/* "<archive dir>/<name>" into buf (PATH_MAX); name: a node's name. */
 int tree_archive_path(struct dumpfs *fs, const char *name, char *buf, size_t size);
 
 /* Renders status file f as of now into out (emptied first). */

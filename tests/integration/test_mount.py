@@ -12,7 +12,6 @@ Self-contained like test_archive.py: the harness' Server, GpgKey, Mount
 """
 
 import errno
-import hashlib
 import json
 import os
 import re
@@ -29,7 +28,7 @@ from harness import compare, corpus
 from harness.dumpfs import run_dumpfs
 from harness.config import write_config
 from harness.gpg import GpgKey
-from harness.mount import SANITIZER, child_env, dumpfs_bin, mounted, wait_for
+from harness.mount import SANITIZER, child_env, dumpfs_bin, listing, mounted, wait_for
 from harness.restore import restore_encrypted, run_pipeline, _restore_cmd
 from harness.server import Server
 from harness.workspace import Workspace
@@ -551,19 +550,6 @@ def test_server_stopped_mid_stream_gives_eio_and_last_error(env, stop_mounts):
 
 
 # ---- archive/ ---------------------------------------------------------------
-
-def listing(d):
-    """name -> (size, mtime_ns, sha256) of the regular files of d."""
-    out = {}
-    for n in os.listdir(d):
-        p = os.path.join(d, n)
-        if os.path.isfile(p) and not os.path.islink(p):
-            st = os.stat(p)
-            with open(p, "rb") as f:
-                h = hashlib.sha256(f.read()).hexdigest()
-            out[n] = (st.st_size, st.st_mtime_ns, h)
-    return out
-
 
 def test_archive_view_after_two_backups(env, corpus_mount):
     m = corpus_mount

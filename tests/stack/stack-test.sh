@@ -158,7 +158,6 @@ if ! probe_out=$(podman run --rm --network none --rootfs "$probe_root" /probe --
 fi
 DB=${DUMPFS_PROJECT}_mariadb_1
 FS=${DUMPFS_PROJECT}_dumpfs_1
-BL=${DUMPFS_PROJECT}_binlog_1
 MARKER="dumpfs-stack-marker-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
 tdb_pid=
 listener_pid=
@@ -178,10 +177,6 @@ teardown() {
 		say "mariadb container log (last lines):"
 		podman logs --tail 20 "$DB" 2>&1 | sed 's/^/        | /'
 	fi
-	if [ $failed -gt 0 ] && podman container exists "$BL" 2>/dev/null; then
-		say "binlog container log (last lines):"
-		podman logs --tail 20 "$BL" 2>&1 | sed 's/^/        | /'
-	fi
 	[ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null
 	[ -n "$watchdog_pid" ] && pkill -P "$watchdog_pid" 2>/dev/null && kill "$watchdog_pid" 2>/dev/null
 	[ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null
@@ -190,7 +185,7 @@ teardown() {
 		wait "$tdb_pid" 2>/dev/null
 	fi
 	stack down -v -t 10 >/dev/null 2>&1
-	podman rm -f "$FS" "$BL" "$DB" >/dev/null 2>&1
+	podman rm -f "$FS" "$DB" >/dev/null 2>&1
 	podman volume rm -f "${DUMPFS_PROJECT}_mariadb_data" >/dev/null 2>&1
 	podman network rm -f "${DUMPFS_PROJECT}_dbnet" >/dev/null 2>&1
 	stack unisolate >/dev/null 2>&1
@@ -215,13 +210,13 @@ watchdog_pid=$!
 
 # Leftovers of a killed run use the same fixed project name.
 stack down -v -t 5 >/dev/null 2>&1
-podman rm -f "$FS" "$BL" "$DB" >/dev/null 2>&1
+podman rm -f "$FS" "$DB" >/dev/null 2>&1
 podman volume rm -f "${DUMPFS_PROJECT}_mariadb_data" >/dev/null 2>&1
 stack unisolate >/dev/null 2>&1
 
 # The stack's dumpfs.ini, but 5-second binlog segments (300 there): the
-# point-in-time test waits for the segment holding its last row.  Both
-# dumpfs services and the restores read this copy (DUMPFS_INI).
+# point-in-time test waits for the segment holding its last row.  The
+# mount and the restores read this copy (DUMPFS_INI).
 export DUMPFS_INI=$W/dumpfs.ini
 sed 's/^segment_seconds = 300 /segment_seconds = 5   /' "$root/docker/dumpfs.ini" >"$DUMPFS_INI"
 grep -q '^enabled = true' "$DUMPFS_INI" && grep -q '^segment_seconds = 5 ' "$DUMPFS_INI" ||
@@ -310,8 +305,8 @@ bg_pid=$!
 check "make up" mk up
 [ "$(podman inspect -f '{{.State.Running}}' "$DB" 2>/dev/null)" = true ] &&
 	[ "$(podman inspect -f '{{.State.Running}}' "$FS" 2>/dev/null)" = true ] &&
-	[ "$(podman inspect -f '{{.State.Running}}' "$BL" 2>/dev/null)" = true ]
-expect "the three containers running (mariadb, dumpfs, binlog)" $? || true
+	! podman container exists "${DUMPFS_PROJECT}_binlog_1"
+expect "the two containers running (mariadb, dumpfs: the mount streams the binlog itself)" $? || true
 [ "$(podman inspect -f '{{.State.Running}}' "$FS" 2>/dev/null)" = true ] || abort "dumpfs container runs"
 
 say "polling mariadb health (podman healthcheck run)"
@@ -333,17 +328,17 @@ expect "mariadb: log_bin on, binlog_format ROW, encrypt_binlog ON, server_id 1" 
 # starts at the server's current position, and only backups taken from
 # then on can be rolled forward.  podman-compose ignores depends_on:
 # condition, so it started with MariaDB and retries (5 s, 10, 20, ...).
-say "waiting for the binlog service's stream (binlog_stream_open)"
+say "waiting for the mount's binlog stream (binlog_stream_open)"
 ok=1
 for _ in $(seq 75); do
-	if grep -q 'binlog_stream_open' <<<"$(podman logs "$BL" 2>&1)"; then
+	if grep -q 'binlog_stream_open' <<<"$(podman logs "$FS" 2>&1)"; then
 		ok=0
 		break
 	fi
 	sleep 2
 done
-expect "binlog service: dumpfs binlog reads the binlog as backup_ro (REPLICATION SLAVE)" $ok \
-	"$(podman logs --tail 3 "$BL" 2>&1 | tr '\n' ' ')"
+expect "the mount reads the binlog as backup_ro (REPLICATION SLAVE)" $ok \
+	"$(podman logs --tail 3 "$FS" 2>&1 | tr '\n' ' ')"
 
 ok=1
 for _ in $(seq 60); do
@@ -554,6 +549,18 @@ done
 expect "segment holding row B archived: ${segB##*/}" $? "$(ls -A "$bdir" 2>&1 | tr '\n' ' ')"
 segA=$(seg_with "$MARKER row A")
 expect "row A archived too: ${segA##*/}" $?
+# status/ on the host reports the archive: caught up, its segments counted
+blst=
+for _ in $(seq 20); do
+	blst=$(python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["binlog"]; print(b["enabled"], b["lag_seconds"], b["segments"], b["last_error"])' "$W/mnt/status/status.json" 2>&1)
+	case $blst in "True 0 "*" None") break ;; esac
+	sleep 1
+done
+nseg=$(ls "$bdir" | grep -c '\.binlog\.gz\.gpg$')
+[ "$blst" = "True 0 $nseg None" ] && grep -q '^dumpfs_binlog_lag_seconds 0$' "$W/mnt/status/metrics.prom" &&
+	ls "$W/mnt/archive/binlog/" | grep -qF "${segB##*/}"
+expect "mount: status.json binlog caught up ($blst; $nseg segments), metrics lag 0, archive/binlog/ lists them" $? \
+	"$(grep dumpfs_binlog "$W/mnt/status/metrics.prom" 2>&1 | tr '\n' ' ')"
 check "binlog/: sha256sum -c of every segment's sidecar" \
 	bash -c "cd '$bdir' && ls -- *.binlog.gz.gpg && sha256sum -c -- *.binlog.gz.gpg.sha256"
 modes=$(stat -c %a "$bdir"/*.binlog.gz.gpg 2>/dev/null | sort -u | tr '\n' ' ')
@@ -699,27 +706,12 @@ dbst=$(podman exec "$DB" sh -c 'cat /proc/1/status' 2>/dev/null)
 grep -q '^Uid:[[:space:]]*999' <<<"$dbst" && grep -q '^NoNewPrivs:[[:space:]]*1$' <<<"$dbst" &&
 	[ "$(podman inspect -f '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Memory}}' "$DB")" = "true 1073741824" ]
 expect "mariadb: mariadbd as uid 999, no-new-privileges, read-only root, 1g" $?
-blpid=$(podman exec "$BL" sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = dumpfs ] && basename $p; done' 2>/dev/null | head -1)
-blst=$(podman exec "$BL" cat "/proc/$blpid/status" 2>/dev/null)
-blcmd=$(podman exec "$BL" cat "/proc/$blpid/cmdline" 2>/dev/null | tr '\0' ' ')
-[ "$(podman exec "$BL" cat /proc/1/comm 2>/dev/null)" = tini ] &&
-	[ "$blcmd" = "dumpfs binlog -c /etc/dumpfs/dumpfs.ini " ] &&
-	grep -q '^PPid:[[:space:]]*1$' <<<"$blst" && grep -q '^Uid:[[:space:]]*0' <<<"$blst"
-expect "binlog container: tini, then 'dumpfs binlog -c /etc/dumpfs/dumpfs.ini' as its child" $? "[$blcmd]"
-grep -q '^CapEff:[[:space:]]*0000000000000000$' <<<"$blst" &&
-	grep -q '^CapBnd:[[:space:]]*0000000000000000$' <<<"$blst" &&
-	grep -q '^NoNewPrivs:[[:space:]]*1$' <<<"$blst"
-expect "binlog: no capability at all (effective and bounding), no-new-privileges" $? \
-	"$(grep -E 'Cap|NoNew' <<<"$blst" | tr '\n' ' ')"
-[ "$(podman inspect -f '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Memory}}' "$BL")" = "true 268435456" ] &&
-	! podman exec "$BL" test -e /dev/fuse && ! podman exec "$BL" touch /etc/dumpfs-x 2>/dev/null
-expect "binlog: read-only root, no /dev/fuse, 256m" $?
 out=$(podman exec "$DB" mariadb -ubackup_ro -h 127.0.0.1 -e 'SELECT 1' 2>&1)
 case $out in *"Access denied"*) r=0 ;; *) r=1 ;; esac
 expect "backup_ro needs its password (no empty-password account)" $r "$out"
 grants=$(db_root -e "SHOW GRANTS FOR 'backup_ro'@'%'" 2>&1 | head -1)
 # (10.5+ shows REPLICATION CLIENT under its new name BINLOG MONITOR;
-# REPLICATION SLAVE is the binlog service's)
+# REPLICATION SLAVE is the binlog stream's)
 grep -Eq '^GRANT SELECT, RELOAD, LOCK TABLES, REPLICATION SLAVE, (REPLICATION CLIENT|BINLOG MONITOR), SHOW VIEW, EVENT, TRIGGER ON \*\.\* TO ' <<<"$grants"
 r=$?
 expect "backup_ro has exactly the documented least-privilege GRANT" $r "$grants"
@@ -727,13 +719,12 @@ expect "backup_ro has exactly the documented least-privilege GRANT" $r "$grants"
 out=$(mk logs 2>&1)
 case $out in *"info mounted"*"ready for connections"* | *"ready for connections"*"info mounted"*) r=0 ;; *) r=1 ;; esac
 [ $r = 0 ] && grep -q 'binlog_stream_open' <<<"$out" && grep -q 'binlog_segment' <<<"$out"
-expect "make logs shows the three services (dumpfs mounted, mariadb ready, binlog stream and segments)" $?
+expect "make logs shows both services (dumpfs mounted, its binlog stream and segments, mariadb ready)" $?
 
 z=$(podman exec "$FS" date +%Z 2>&1)
-zbl=$(podman exec "$BL" date +%Z 2>&1)
 zdb=$(db_root -e 'SELECT @@system_time_zone' 2>&1)
-case "$z $zbl $zdb" in "CET CET CET" | "CEST CEST CEST") r=0 ;; *) r=1 ;; esac
-expect "TZ=Europe/Paris reaches the three containers (tzdata installed)" $r "dumpfs $z, binlog $zbl, mariadb $zdb"
+case "$z $zdb" in "CET CET" | "CEST CEST") r=0 ;; *) r=1 ;; esac
+expect "TZ=Europe/Paris reaches both containers (tzdata installed)" $r "dumpfs $z, mariadb $zdb"
 
 # --- 12. crash, restart, down, up again on the same data -------------------
 podman kill -s KILL "$FS" >/dev/null 2>&1
@@ -754,7 +745,6 @@ done
 expect "the stale mount is replaced: status/health OK again on the host" $ok
 check "make down" mk down
 ! podman container exists "$FS" && ! podman container exists "$DB" &&
-	! podman container exists "$BL" &&
 	! podman network exists "${DUMPFS_PROJECT}_dbnet" &&
 	! findmnt -n -t fuse.dumpfs "$W/mnt" >/dev/null 2>&1 &&
 	! iptables -w -S INPUT 2>/dev/null | grep -q DUMPFS-
@@ -777,7 +767,7 @@ fp_again=$(db_root <<<"$FINGERPRINT_SQL" 2>&1)
 expect "restarted MariaDB: same root password, same data, no re-initialization" $? "[$fp_again]"
 from=
 for _ in $(seq 60); do
-	from=$(podman logs "$BL" 2>&1 | sed -n 's/.*binlog_stream_open.*from="\([^"]*\)".*/\1/p' | head -1)
+	from=$(podman logs "$FS" 2>&1 | sed -n 's/.*binlog_stream_open.*from="\([^"]*\)".*/\1/p' | head -1)
 	[ -n "$from" ] && break
 	sleep 2
 done

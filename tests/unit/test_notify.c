@@ -215,6 +215,29 @@ TEST(notify_kind_names)
 	CHECK_STREQ(notify_kind_status(NOTIFY_EV_SUCCESS), "success");
 	CHECK_STREQ(notify_kind_name(NOTIFY_EV_REHEARSAL_FAILED), "rehearsal_failed");
 	CHECK_STREQ(notify_kind_status(NOTIFY_EV_REHEARSAL_FAILED), "error");
+	CHECK_STREQ(notify_kind_name(NOTIFY_EV_BINLOG_BROKEN), "binlog_broken");
+	CHECK_STREQ(notify_kind_status(NOTIFY_EV_BINLOG_BROKEN), "error");
+	CHECK_STREQ(notify_kind_name(NOTIFY_EV_BINLOG_RECOVERED), "binlog_recovered");
+	CHECK_STREQ(notify_kind_status(NOTIFY_EV_BINLOG_RECOVERED), "success");
+}
+
+/* The streamer decides when (once each); the policy only says `never`. */
+TEST(notify_binlog_break_and_recovery_unless_never)
+{
+	struct notify_facts f = facts(NOTIFY_MODE_FAILURE, NOTIFY_BINLOG_BROKEN);
+	struct notify_decision d;
+
+	notify_decide(&f, &d);
+	CHECK(d.events == NOTIFY_BIT(NOTIFY_EV_BINLOG_BROKEN));
+	CHECK(!d.heartbeat && !d.flags_changed);
+	f.trigger = NOTIFY_BINLOG_RECOVERED;
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_BINLOG_RECOVERED));
+	f.mode = NOTIFY_MODE_ALWAYS;
+	CHECK(events(&f) == NOTIFY_BIT(NOTIFY_EV_BINLOG_RECOVERED));
+	f.mode = NOTIFY_MODE_NEVER;
+	CHECK(events(&f) == 0);
+	f.trigger = NOTIFY_BINLOG_BROKEN;
+	CHECK(events(&f) == 0);
 }
 
 TEST(notify_rehearsal_failed_every_time_unless_never)

@@ -401,3 +401,82 @@ TEST(status_json_retention)
 	tzset();
 	free(saved);
 }
+
+/* [binlog] on (docs/pitr.md): health, status.json "binlog", the gauges. */
+TEST(status_binlog_lag_makes_health_critical)
+{
+	struct binlog_report b;
+	struct status_input in;
+	struct run_state st;
+	struct status_eval ev;
+	char *json, *got, *prom, cmd[512];
+
+	setup(&in, &st);
+	memset(&b, 0, sizeof(b));
+	b.max_lag_seconds = 600;
+	b.segments = 7;
+	in.binlog = &b;
+	/* no streamer ever wrote a status */
+	status_evaluate(&in, &ev);
+	CHECK(ev.health == HEALTH_CRITICAL && ev.binlog_lag == -1);
+	CHECK_RENDER(STATUS_HEALTH, &in, "CRITICAL 3600 " NAME0 " binlog archive never streamed\n");
+	prom = render(STATUS_METRICS, &in);
+	CHECK(prom && strstr(prom, "\ndumpfs_binlog_lag_seconds +Inf\n") &&
+	      strstr(prom, "\ndumpfs_binlog_segments 7\n") &&
+	      strstr(prom, "\ndumpfs_binlog_max_lag_seconds 600\n") &&
+	      strstr(prom, "\ndumpfs_healthy 0\n"));
+	free(prom);
+	/* caught up, refreshed just now */
+	b.have_status = true;
+	b.st.updated_at = in.now - 5;
+	b.st.last_event_at = T0 + 3000;
+	CHECK_RENDER(STATUS_HEALTH, &in, "OK 3600 " NAME0 "\n");
+	prom = render(STATUS_METRICS, &in);
+	CHECK(prom && strstr(prom, "\ndumpfs_binlog_lag_seconds 0\n"));
+	free(prom);
+	/* behind, at the limit (OK) and past it (CRITICAL) */
+	b.st.behind_since = in.now - 600;
+	CHECK_RENDER(STATUS_HEALTH, &in, "OK 3600 " NAME0 "\n");
+	b.st.behind_since = in.now - 601;
+	b.st.last_error_at = in.now - 601;
+	strcpy(b.st.last_error, "the binlog stream broke: gone");
+	CHECK_RENDER(STATUS_HEALTH, &in,
+		     "CRITICAL 3600 " NAME0 " binlog archive 601 s behind (max_lag_seconds 600)\n");
+	CHECK(status_exit_code(HEALTH_CRITICAL) == 1);
+	json = render(STATUS_JSON, &in);
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json,sys; b=json.load(sys.stdin)[\"binlog\"]; "
+		 "print(sorted(b.items()))'");
+	got = pipe_through(cmd, json);
+	CHECK_STREQ(got, "[('enabled', True), ('lag_seconds', 601), "
+			 "('last_error', 'the binlog stream broke: gone'), "
+			 "('last_error_at', '2026-11-29T02:49:59Z'), "
+			 "('last_event_at', '2026-11-29T02:50:00Z'), "
+			 "('max_lag_seconds', 600), ('segments', 7), "
+			 "('updated_at', '2026-11-29T02:59:55Z')]\n");
+	free(got);
+	free(json);
+	/* an old backup and the binlog: both reasons */
+	in.now = T0 + 27 * 3600;
+	b.st.updated_at = in.now;
+	b.st.behind_since = in.now - 700;
+	CHECK_RENDER(STATUS_HEALTH, &in,
+		     "CRITICAL 97200 " NAME0
+		     " older than 26h; binlog archive 700 s behind (max_lag_seconds 600)\n");
+	/* no backup at all stays NONE */
+	in.archives = &none;
+	status_evaluate(&in, &ev);
+	CHECK(ev.health == HEALTH_NONE);
+	/* [binlog] off: an object saying so, no gauges */
+	setup(&in, &st);
+	json = render(STATUS_JSON, &in);
+	got = pipe_through(cmd, json);
+	CHECK_STREQ(got, "[('enabled', False), ('lag_seconds', None), ('last_error', None), "
+			 "('last_error_at', None), ('last_event_at', None), "
+			 "('max_lag_seconds', None), ('segments', 0), ('updated_at', None)]\n");
+	free(got);
+	free(json);
+	prom = render(STATUS_METRICS, &in);
+	CHECK(prom && !strstr(prom, "dumpfs_binlog"));
+	free(prom);
+}

@@ -2,7 +2,7 @@
 # Creates dumpfs's least-privilege account `backup_ro` (docs/files.md):
 #   SELECT, SHOW VIEW, RELOAD, LOCK TABLES, REPLICATION CLIENT, EVENT,
 #   TRIGGER ON *.*   -- the dumps: no PROCESS, no SUPER, no write privilege;
-#   REPLICATION SLAVE ON *.*  -- the binlog service (`dumpfs binlog`) reads
+#   REPLICATION SLAVE ON *.*  -- the mount's binlog stream (or `dumpfs binlog`) reads
 #   the binlog as a replica (COM_BINLOG_DUMP).  Its other statements
 #   (@@global.binlog_checksum, @@server_id, SHOW STATUS LIKE
 #   'binlog_snapshot_%') need no privilege; REPLICATION CLIENT is shown as

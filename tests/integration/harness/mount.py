@@ -2,6 +2,7 @@
 foreground, its output in a file that is scanned for sanitizer reports
 when it stops.  Shared by test_mount.py and test_mount_alerts.py."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -14,6 +15,18 @@ def mounted(path):
     path = os.path.realpath(path)
     with open("/proc/self/mountinfo") as f:
         return any(line.split()[4] == path for line in f)
+
+
+def listing(d):
+    """name -> (size, mtime_ns, sha256) of the regular files of d."""
+    out = {}
+    for n in os.listdir(d):
+        p = os.path.join(d, n)
+        if os.path.isfile(p) and not os.path.islink(p):
+            st = os.stat(p)
+            with open(p, "rb") as f:
+                out[n] = (st.st_size, st.st_mtime_ns, hashlib.sha256(f.read()).hexdigest())
+    return out
 
 
 def wait_for(pred, timeout, what):
