@@ -13,7 +13,8 @@ server that started from the same schema: it must equal the source
   a restart: nothing lost, nothing doubled (rows have primary keys, so a
   doubled event fails the replay), the dead one's temporary removed;
 - a server restart under a running streamer: it reconnects and goes on;
-- refusals: [binlog] enabled = false (exit 2), a corrupt position file
+- refusals: [binlog] enabled = false (exit 2), a server without a binlog
+  (exit 1 at once, the reason in .binlog-status), a corrupt position file
   (exit 1, naming it), server_id equal to the server's, a position the
   server no longer has (exit 1, saying what to do), a second streamer on
   the same directory.
@@ -316,3 +317,23 @@ def test_refusals(env):
         assert res.returncode == 1 and "another binlog streamer" in res.stderr, res
     finally:
         env.stop(p)
+
+
+def test_a_server_without_binlog_stops_it_at_once(request, tmp_path, key):
+    """Retrying cannot give a server a binlog: the streamer stops (exit 1)
+    saying what to turn on, and its status file keeps the reason."""
+    srv = Env._server(request, "blnobin", ("--skip-log-bin",))
+    srv.create_backup_user()
+    archive = str(tmp_path / "archive")
+    os.makedirs(archive)
+    cfg = write_config(str(tmp_path / "nobin.ini"), srv, key, archive_dir=archive,
+                       extra={"binlog": {"enabled": "true"}})
+    started = time.monotonic()
+    res = dumpfs.run(["binlog", "-c", cfg], timeout=60)
+    assert res.returncode == 1 and "is the binary log on" in res.stderr, res
+    assert time.monotonic() - started < 30, "retried instead of stopping"
+    with open(os.path.join(archive, "binlog", ".binlog-status")) as f:
+        status = dict(line.split("=", 1) for line in f.read().splitlines()
+                      if line and not line.startswith("#"))
+    assert "is the binary log on" in status["last_error"], status
+    assert int(status["last_error_at"]) > 0 and int(status["behind_since"]) > 0, status
