@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "binlogpos.h"
@@ -50,7 +51,7 @@ static bool key_is(const char *k, size_t n, const char *want)
 
 /* One "key=value" line without its newline; unknown keys are ignored so
  * an older dumpfs reads a newer file. */
-static bool parse_line(struct binlog_status *st, const char *l, size_t n)
+static bool parse_line(struct binlog_status *st, const char *l, size_t n, bool *have_version)
 {
 	const char *eq = memchr(l, '=', n);
 	size_t kn, vn;
@@ -66,7 +67,8 @@ static bool parse_line(struct binlog_status *st, const char *l, size_t n)
 	if (key_is(l, kn, "version")) {
 		time_t ver;
 
-		return parse_time(v, vn, &ver) && ver == STATUS_VERSION;
+		*have_version = parse_time(v, vn, &ver) && ver == STATUS_VERSION;
+		return *have_version;
 	}
 	if (key_is(l, kn, "updated_at"))
 		return parse_time(v, vn, &st->updated_at);
@@ -76,6 +78,8 @@ static bool parse_line(struct binlog_status *st, const char *l, size_t n)
 		return parse_time(v, vn, &st->behind_since);
 	if (key_is(l, kn, "last_error_at"))
 		return parse_time(v, vn, &st->last_error_at);
+	if (key_is(l, kn, "failing_since"))
+		return parse_time(v, vn, &st->failing_since);
 	if (key_is(l, kn, "broken_notified")) {
 		if (vn != 1 || (*v != '0' && *v != '1'))
 			return false;
@@ -95,6 +99,7 @@ static bool parse_line(struct binlog_status *st, const char *l, size_t n)
 
 int binlog_status_parse(const char *text, size_t len, struct binlog_status *st, unsigned *line)
 {
+	bool have_version = false;
 	size_t at = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -105,15 +110,19 @@ int binlog_status_parse(const char *text, size_t len, struct binlog_status *st, 
 		const char *l = text + at, *nl = memchr(l, '\n', len - at);
 
 		++*line;
-		if (!nl || !parse_line(st, l, (size_t)(nl - l))) {
+		if (!nl || !parse_line(st, l, (size_t)(nl - l), &have_version)) {
 			memset(st, 0, sizeof(*st));
 			return -EINVAL;
 		}
 		at += (size_t)(nl - l) + 1;
 	}
-	if (!st->last_error_at)
-		st->last_error[0] = '\0';
 	*line = 0;
+	if (!have_version || !st->updated_at) {
+		memset(st, 0, sizeof(*st));
+		return -EINVAL;
+	}
+	if (!st->last_error_at)
+		memset(st->last_error, 0, sizeof(st->last_error));
 	return 0;
 }
 
@@ -133,14 +142,30 @@ int binlog_status_load(const char *dir, struct binlog_status *st, struct errbuf 
 	if (!binlog_status_parse(buf, (size_t)n, st, &line))
 		return 0;
 	if (!line)
-		return error_set(err, -EINVAL,
-				 "corrupt binlog status file '%s': too large or binary (the "
-				 "streamer writes it again; remove it)",
-				 path);
+		return error_set(
+			err, -EINVAL,
+			"corrupt binlog status file '%s': too large, binary, or without "
+			"version=1 and updated_at (the streamer writes it again; remove it)",
+			path);
 	return error_set(err, -EINVAL,
 			 "corrupt binlog status file '%s' line %u (the streamer writes it again; "
 			 "remove it)",
 			 path, line);
+}
+
+void binlog_status_format(const struct binlog_status *st, struct strbuf *sb)
+{
+	strbuf_addf(sb,
+		    "# dumpfs binlog stream status: written by dumpfs, do not edit\n"
+		    "version=%d\nupdated_at=%lld\nlast_event_at=%lld\nbehind_since=%lld\n"
+		    "last_error_at=%lld\nfailing_since=%lld\n",
+		    STATUS_VERSION, (long long)st->updated_at, (long long)st->last_event_at,
+		    (long long)st->behind_since, (long long)st->last_error_at,
+		    (long long)st->failing_since);
+	strbuf_addstr(sb, "last_error=");
+	for (const char *c = st->last_error; *c; c++)
+		strbuf_addch(sb, (unsigned char)*c < 0x20 || *c == 0x7f ? ' ' : *c);
+	strbuf_addf(sb, "\nbroken_notified=%d\n", st->broken_notified ? 1 : 0);
 }
 
 int binlog_status_store(const char *dir, const struct binlog_status *st, gid_t group,
@@ -151,16 +176,7 @@ int binlog_status_store(const char *dir, const struct binlog_status *st, gid_t g
 	char path[4096];
 	int rc = status_path(path, sizeof(path), dir, err);
 
-	strbuf_addf(&sb,
-		    "# dumpfs binlog stream status: written by dumpfs, do not edit\n"
-		    "version=%d\nupdated_at=%lld\nlast_event_at=%lld\nbehind_since=%lld\n"
-		    "last_error_at=%lld\n",
-		    STATUS_VERSION, (long long)st->updated_at, (long long)st->last_event_at,
-		    (long long)st->behind_since, (long long)st->last_error_at);
-	strbuf_addstr(&sb, "last_error=");
-	for (const char *c = st->last_error; *c; c++)
-		strbuf_addch(&sb, (unsigned char)*c < 0x20 || *c == 0x7f ? ' ' : *c);
-	strbuf_addf(&sb, "\nbroken_notified=%d\n", st->broken_notified ? 1 : 0);
+	binlog_status_format(st, &sb);
 	if (!rc && strbuf_error(&sb))
 		rc = error_set(err, -ENOMEM, "out of memory");
 	if (!rc)
@@ -192,9 +208,10 @@ void binlog_report_read(struct binlog_report *r, const char *dir, const char *pr
 	size_t want = strlen(prefix), plen;
 	struct binlog_pos start;
 	struct dirent *de;
+	struct stat sb;
 	struct errbuf e2;
 	DIR *d;
-	int rc;
+	int rc, fd;
 
 	memset(r, 0, sizeof(*r));
 	r->max_lag_seconds = max_lag_seconds;
@@ -202,15 +219,22 @@ void binlog_report_read(struct binlog_report *r, const char *dir, const char *pr
 	r->have_status = !rc;
 	if (rc && rc != -ENOENT)
 		snprintf(r->error, sizeof(r->error), "%s", e2.msg);
-	if (!(d = opendir(dir))) {
+	/* never through a symlink: the directory is the archive's own */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
 		if (errno != ENOENT && !r->error[0])
 			snprintf(r->error, sizeof(r->error), "cannot read '%s': %s", dir,
 				 strerror(errno));
 		return;
 	}
-	while ((de = readdir(d)))
+	while ((errno = 0, de = readdir(d)))
 		if (binlog_segment_name_parse(de->d_name, &start, &plen) && plen == want &&
-		    !strncmp(de->d_name, prefix, want))
+		    !strncmp(de->d_name, prefix, want) &&
+		    !fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) && S_ISREG(sb.st_mode))
 			r->segments++;
+	if (errno && !r->error[0])
+		snprintf(r->error, sizeof(r->error), "cannot read '%s': %s", dir, strerror(errno));
 	closedir(d);
 }

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "errbuf.h"
+#include "strbuf.h"
 
 #define BINLOG_STATUS_NAME    ".binlog-status"
 #define BINLOG_STATUS_REFRESH 10
@@ -35,11 +36,15 @@ struct binlog_status {
 	time_t behind_since;			/* oldest event not in a closed segment; 0 = none */
 	time_t last_error_at;			/* 0 = the stream works */
 	char last_error[BINLOG_STATUS_MSG_MAX]; /* "" when last_error_at is 0 */
+	time_t failing_since;			/* start of the current break; 0 = none */
 	bool broken_notified;			/* the break was alerted, not yet its end */
 };
 
+/* The file's text for st, appended to sb. */
+void binlog_status_format(const struct binlog_status *st, struct strbuf *sb);
 /* Parses the file's text (untrusted: any bytes, not NUL-terminated):
- * 0, or -EINVAL with *line the first bad line (0: the whole text). */
+ * 0, or -EINVAL with *line the first bad line (0: the whole text, or a
+ * required key missing: version, and updated_at not 0). */
 int binlog_status_parse(const char *text, size_t len, struct binlog_status *st, unsigned *line);
 /* Reads "<dir>/.binlog-status": -ENOENT (no message) when there is none;
  * -EINVAL naming the file and line when it is corrupt. */

@@ -186,7 +186,9 @@ static void status_start(struct binlog_stream *s)
 	if (!s->st.behind_since || s->st.behind_since > s->st.updated_at)
 		s->st.behind_since = s->st.updated_at;
 	s->failing = s->st.last_error_at || s->st.broken_notified;
-	s->failing_since = s->failing ? s->st.last_error_at : 0;
+	s->failing_since = s->st.failing_since ? s->st.failing_since : s->st.last_error_at;
+	if (!s->failing)
+		s->failing_since = 0;
 	status_save(s, true);
 }
 
@@ -217,6 +219,7 @@ static void stream_broken(struct binlog_stream *s, const char *error)
 	if (!s->failing)
 		s->failing_since = now;
 	s->failing = true;
+	s->st.failing_since = s->failing_since;
 	status_save(s, true);
 	alert_broken(s, s->fatal);
 }
@@ -227,7 +230,7 @@ static void stream_works(struct binlog_stream *s)
 	if (!s->failing)
 		return;
 	s->failing = false;
-	s->failing_since = 0;
+	s->failing_since = s->st.failing_since = 0;
 	s->st.last_error_at = 0;
 	s->st.last_error[0] = '\0';
 	if (s->st.broken_notified && s->o.alert)
@@ -663,9 +666,12 @@ static int take_event(struct binlog_stream *s, MARIADB_RPL_EVENT *ev, struct err
 	next_pos = le32(data + 13);
 	if (ev->event_type == HEARTBEAT_LOG_EVENT) {
 		/* the server has sent all it has: with no segment open, every
-		 * event is in a closed one */
+		 * event is in a closed one, and the stream works (with one
+		 * open, only its commit says so: closing it may fail) */
+		if (s->seg)
+			return 0;
 		stream_works(s);
-		if (!s->seg && s->st.behind_since) {
+		if (s->st.behind_since) {
 			s->st.behind_since = 0;
 			status_save(s, true);
 		}

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 ssize_t fd_read_full(int fd, void *buf, size_t len, off_t off)
@@ -45,13 +46,19 @@ int fd_write_all(int fd, const void *buf, size_t len)
 
 ssize_t file_read_small(const char *path, void *buf, size_t len, struct errbuf *err)
 {
+	struct stat st;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* non-blocking: a FIFO planted there must not hang the reader */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
 	if (fd < 0)
 		return errno == ENOENT ? -ENOENT
 				       : error_set(err, -errno, "cannot open '%s': %s", path,
 						   strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return error_set(err, -EINVAL, "'%s' is not a regular file", path);
+	}
 	n = fd_read_full(fd, buf, len, -1);
 	close(fd);
 	if (n < 0)

@@ -16,9 +16,9 @@ int fd_write_all(int fd, const void *buf, size_t len);
  * read (less than len only at end of file) or -errno. */
 ssize_t fd_read_full(int fd, void *buf, size_t len, off_t off);
 /* Reads the first `len` bytes (or all, when shorter) of the small file
- * `path`, never through a symlink.  Returns the bytes read, or -errno:
- * -ENOENT (without a message) when there is none, else with one naming
- * the file in `err`. */
+ * `path`, never through a symlink, and only a regular file (-EINVAL).  Returns the bytes read, or
+ * -errno: -ENOENT (without a message) when there is none, else with one naming the file in `err`.
+ */
 ssize_t file_read_small(const char *path, void *buf, size_t len, struct errbuf *err);
 
 #endif

@@ -48,6 +48,9 @@ static void evaluate_binlog(const struct status_input *in, struct status_eval *e
 	else if (!b->have_status)
 		snprintf(ev->binlog_problem, sizeof(ev->binlog_problem),
 			 "binlog archive never streamed");
+	else if (b->st.updated_at > in->now + BINLOG_STATUS_STALE)
+		snprintf(ev->binlog_problem, sizeof(ev->binlog_problem),
+			 "binlog archive status dated in the future");
 	else if (ev->binlog_lag > (int64_t)b->max_lag_seconds)
 		snprintf(ev->binlog_problem, sizeof(ev->binlog_problem),
 			 "binlog archive %" PRId64 " s behind (max_lag_seconds %u)", ev->binlog_lag,
@@ -280,6 +283,8 @@ static void render_binlog(const struct status_input *in, const struct status_eva
 		   st && st->last_error_at);
 	json_ktime(&inner, &first, "updated_at", st ? st->updated_at : 0, st != NULL);
 	strbuf_addstr(&inner, "\n}");
+	if (strbuf_error(&inner))
+		out->failed = true; /* (status_render returns it) */
 	/* nested one level: indent its lines */
 	for (const char *c = strbuf_str(&inner); *c; c++) {
 		strbuf_addch(out, *c);

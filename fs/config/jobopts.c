@@ -89,8 +89,14 @@ int jobopts_binlog_dir(char *buf, size_t len, const struct config *cfg, bool mak
 	if (!make)
 		return 0;
 	if (mkdir(buf, 0750)) {
-		if (errno == EEXIST)
+		struct stat st;
+
+		/* the archive's own directory, never a link to elsewhere */
+		if (errno == EEXIST && !lstat(buf, &st) && S_ISDIR(st.st_mode))
 			return 0;
+		if (errno == EEXIST)
+			return error_set(err, -ENOTDIR,
+					 "'%s' is not a directory (a symlink?): move it away", buf);
 		return error_set(err, -errno, "cannot create '%s': %s (check [archive] dir)", buf,
 				 strerror(errno));
 	}

@@ -10,13 +10,17 @@
 
 struct binlog_thread;
 
-/* Starts streaming into "<[archive] dir>/binlog" with fs's config, key,
- * logger and notifier (borrowed; they outlive the thread).  -EBUSY, with
- * the holder named, when another streamer (`dumpfs binlog`) archives
- * there: the mount then only reports that streamer's status. */
+/* Starts the thread streaming into "<[archive] dir>/binlog" with fs's
+ * config, key, logger and notifier (borrowed: they outlive the thread).
+ * While another streamer (`dumpfs binlog`) holds that directory, or it
+ * cannot be set up, the thread waits and tries again (logged): the mount
+ * reports the other streamer's status meanwhile.  Fails only when the
+ * thread cannot be made.  *out is the caller's (binlog_thread_stop). */
 int binlog_thread_start(struct binlog_thread **out, struct dumpfs *fs, struct errbuf *err);
-/* Cancels the stream (its read returns within the read timeout), waits
- * for the thread, frees.  Safe on NULL. */
+/* Makes the stream end (its read returns within the read timeout);
+ * does not wait.  Any thread, idempotent, safe on NULL. */
+void binlog_thread_cancel(struct binlog_thread *t);
+/* Cancels, waits for the thread, frees.  Safe on NULL. */
 void binlog_thread_stop(struct binlog_thread *t);
 
 #endif

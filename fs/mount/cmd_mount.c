@@ -173,6 +173,7 @@ static void stop_all(struct dumpfs *fs)
 	snapshot_abort_all(fs);
 	if (fs->sched)
 		scheduler_cancel(fs->sched);
+	binlog_thread_cancel(fs->binlog);
 }
 
 /* ---- signals ---------------------------------------------------------- */
@@ -333,23 +334,12 @@ static int start_scheduler(struct dumpfs *fs, struct errbuf *err)
 	return scheduler_start(&fs->sched, &o, err);
 }
 
-/* [binlog] on: the stream in its thread, unless `dumpfs binlog` has the
- * segment directory already (then status/ shows that one's progress). */
+/* [binlog] on: the stream in its thread (binlogthread.h). */
 static int start_binlog(struct dumpfs *fs, struct errbuf *err)
 {
-	int rc;
-
 	if (!fs->cfg->binlog.enabled)
 		return 0;
-	rc = binlog_thread_start(&fs->binlog, fs, err);
-	if (rc == -EBUSY) {
-		logger_log(fs->lg, LOGL_WARN, "binlog_streamed_elsewhere",
-			   "msg=\"%s: the mount reports its status and does not stream\"",
-			   err->msg);
-		errbuf_clear(err);
-		return 0;
-	}
-	return rc;
+	return binlog_thread_start(&fs->binlog, fs, err);
 }
 
 /* Runs the loop until an unmount or a signal; the exit code.  What it

@@ -48,7 +48,7 @@ struct dumpfs {
 	snapshot_failure_hook on_snapshot_failure;
 	struct notifier *notifier; /* alerts; its thread runs while mounted */
 	struct scheduler *sched;   /* NULL when the schedule is off */
-	/* NULL when [binlog] is off or another process streams it */
+	/* NULL when [binlog] is off; owned by the loop (cmd_mount.c serve) */
 	struct binlog_thread *binlog;
 
 	pthread_mutex_t lock;

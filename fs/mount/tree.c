@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../dumper/archive.h"
 #include "../../dumper/binlog.h"
@@ -100,6 +101,16 @@ static bool binlog_name(struct dumpfs *fs, const char *name)
 	       !memcmp(seg, prefix, plen);
 }
 
+/* The segment directory is a directory, not a link to elsewhere. */
+static bool binlog_dir_is_real(struct dumpfs *fs)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	return !tree_archive_path(fs, binlog_dir, path, sizeof(path)) && !lstat(path, &st) &&
+	       S_ISDIR(st.st_mode);
+}
+
 /* "binlog" or "binlog/<file>" under archive/ when [binlog] is on; 1 when
  * `rest` is not in binlog/. */
 static int resolve_binlog(struct dumpfs *fs, const char *rest, struct node *n)
@@ -112,7 +123,8 @@ static int resolve_binlog(struct dumpfs *fs, const char *rest, struct node *n)
 	n->kind = NODE_BINLOG_DIR;
 	if (!rest[len])
 		return 0;
-	if (strchr(rest + len + 1, '/') || !binlog_name(fs, rest + len + 1))
+	if (strchr(rest + len + 1, '/') || !binlog_name(fs, rest + len + 1) ||
+	    !binlog_dir_is_real(fs))
 		return -ENOENT;
 	n->kind = NODE_BINLOG;
 	n->name = rest; /* "binlog/<file>", under the archive dir */
@@ -369,9 +381,13 @@ static int list_binlog(struct dumpfs *fs, tree_add_fn add, void *arg)
 	char path[PATH_MAX], side[NAME_MAX + 1];
 	struct dirent *de;
 	int ret = tree_archive_path(fs, binlog_dir, path, sizeof(path));
-	DIR *d = ret ? NULL : opendir(path);
+	/* never through a symlink: the directory is the archive's own */
+	int fd = ret ? -1 : open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 
 	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		if (ret || errno == ENOENT)
 			return ret;
 		ret = -errno;

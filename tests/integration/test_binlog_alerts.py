@@ -15,7 +15,8 @@ webhook.  Covered:
   what was written meanwhile archived (the archive ends where the
   server's binlog does), then lag 0, health OK, last_error null;
 - `dumpfs binlog` already streaming into the archive: the mount says so
-  and reports that streamer's status instead of fighting for the lock.
+  and reports that streamer's status instead of fighting for the lock;
+  once it stops, the mount takes over and archives what follows.
 """
 
 import json
@@ -187,7 +188,7 @@ def test_the_mount_streams_reports_and_alerts_once(env):
     assert m.stop() == 0
 
 
-def test_the_mount_defers_to_a_running_streamer(env):
+def test_the_mount_defers_to_a_running_streamer_then_takes_over(env):
     log = os.path.join(env.tmp, "binlog.err")
     with open(log, "wb") as f:
         p = dumpfs.popen(["binlog", "-c", env.cfg], stderr=f)
@@ -195,13 +196,19 @@ def test_the_mount_defers_to_a_running_streamer(env):
     wait_for(lambda: "binlog_stream_open" in open(log, errors="replace").read(), 30,
              "dumpfs binlog did not start")
     m = env.mount()
-    assert "binlog_streamed_elsewhere" in m.log(), m.log()
+    wait_for(lambda: "binlog_streamed_elsewhere" in m.log(), 30, m.log())
     assert "pid %d" % p.pid in m.log(), m.log()
     env.src.run_sql("INSERT INTO m.t VALUES (3, 'by the other streamer');")
     wait_for(lambda: env.segments() and binlog_status(m)["lag_seconds"] == 0, 60,
              "no segment from dumpfs binlog")
     assert binlog_status(m)["segments"] == len(env.segments())
-    assert m.stop() == 0
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=30) == 0
     assert not dumpfs.sanitizer_findings(open(log, errors="replace").read())
+    # the other one gone, the mount streams (it tries every 10 s)
+    wait_for(lambda: "binlog_streaming" in m.log(), 30, "no take-over: " + m.log())
+    before = len(env.segments())
+    env.src.run_sql("INSERT INTO m.t VALUES (4, 'by the mount');")
+    wait_for(lambda: len(env.segments()) > before and env.archived() == env.server_position(),
+             60, "the mount did not archive after taking over: " + m.log())
+    assert m.stop() == 0

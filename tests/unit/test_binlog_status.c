@@ -23,14 +23,49 @@ TEST(binlog_status_parses_its_keys)
 
 	CHECK(!parse("# comment\nversion=1\nupdated_at=1795917600\nlast_event_at=5\n"
 		     "behind_since=7\nlast_error_at=9\nlast_error=it broke\nbroken_notified=1\n"
-		     "a_newer_key=anything\n\n",
+		     "failing_since=3\na_newer_key=anything\n\n",
 		     &st, &line));
+	CHECK(st.failing_since == 3);
 	CHECK(st.updated_at == T0 && st.last_event_at == 5 && st.behind_since == 7);
 	CHECK(st.last_error_at == 9 && st.broken_notified);
 	CHECK_STREQ(st.last_error, "it broke");
 	/* a message without its time is no message */
-	CHECK(!parse("last_error=left over\n", &st, &line) && !st.last_error[0]);
-	CHECK(!parse("", &st, &line) && !st.updated_at);
+	CHECK(!parse("version=1\nupdated_at=5\nlast_error=left over\n", &st, &line) &&
+	      !st.last_error[0]);
+}
+
+/* Not written by a streamer: an empty file would read as "caught up". */
+TEST(binlog_status_needs_version_and_updated_at)
+{
+	struct binlog_status st;
+	unsigned line;
+
+	CHECK(parse("", &st, &line) == -EINVAL && line == 0);
+	CHECK(parse("version=1\n", &st, &line) == -EINVAL);
+	CHECK(parse("version=1\nupdated_at=0\n", &st, &line) == -EINVAL);
+	CHECK(parse("updated_at=7\nbehind_since=0\n", &st, &line) == -EINVAL);
+	CHECK(!parse("updated_at=7\nversion=1\n", &st, &line) && st.updated_at == 7);
+}
+
+/* What the streamer writes reads back the same. */
+TEST(binlog_status_format_round_trip)
+{
+	struct binlog_status st, back;
+	struct strbuf sb = STRBUF_INIT;
+	unsigned line;
+
+	memset(&st, 0, sizeof(st));
+	st.updated_at = T0;
+	st.last_event_at = T0 - 9;
+	st.behind_since = T0 - 8;
+	st.last_error_at = T0 - 7;
+	st.failing_since = T0 - 60;
+	strcpy(st.last_error, "gone = away");
+	st.broken_notified = true;
+	binlog_status_format(&st, &sb);
+	CHECK(!binlog_status_parse(sb.buf, sb.len, &back, &line));
+	CHECK(!memcmp(&st, &back, sizeof(st)));
+	strbuf_release(&sb);
 }
 
 TEST(binlog_status_refuses_what_it_did_not_write)
@@ -109,7 +144,11 @@ TEST(binlog_status_store_and_load)
 		fclose(f);
 	}
 	CHECK(binlog_status_load(dir, &back, &err) == -EINVAL);
-	CHECK(strstr(err.msg, BINLOG_STATUS_NAME) && strstr(err.msg, "line 9"));
+	CHECK(strstr(err.msg, BINLOG_STATUS_NAME) && strstr(err.msg, "line 10"));
+	/* a FIFO planted there is refused, not waited on */
+	CHECK(!unlink(path) && !mkfifo(path, 0600));
+	CHECK(binlog_status_load(dir, &back, &err) == -EINVAL &&
+	      strstr(err.msg, "not a regular file"));
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	CHECK(system(cmd) == 0);
 }
