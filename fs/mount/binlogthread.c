@@ -42,6 +42,7 @@ static bool stopping(struct binlog_thread *t)
 static struct binlog_stream *start_stream(struct binlog_thread *t)
 {
 	struct binlog_stream *s = NULL;
+	bool alerted = false; /* a set-up failure: its end is alerted too */
 	int last = 0, rc;
 	struct errbuf err;
 
@@ -54,6 +55,8 @@ static struct binlog_stream *start_stream(struct binlog_thread *t)
 			if (last)
 				logger_log(t->fs->lg, LOGL_INFO, "binlog_streaming",
 					   "msg=\"the mount streams the binlog now\"");
+			if (alerted)
+				notifier_binlog(t->fs->notifier, false, NULL);
 			mutex_lock(&t->lock);
 			if (t->stopping) {
 				binlog_stream_free(s);
@@ -70,7 +73,9 @@ static struct binlog_stream *start_stream(struct binlog_thread *t)
 				   err.msg);
 		else if (rc != last) {
 			logger_log(t->fs->lg, LOGL_ERROR, "binlog_failed", "error=\"%s\"", err.msg);
-			notifier_binlog(t->fs->notifier, true, err.msg);
+			if (!alerted)
+				notifier_binlog(t->fs->notifier, true, err.msg);
+			alerted = true;
 		}
 		last = rc;
 		for (int i = 0; i < 10 * START_RETRY && !stopping(t); i++)
