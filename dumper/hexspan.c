@@ -58,20 +58,29 @@ static bool span_in_run(const unsigned char *p, size_t run, size_t run_end, size
 	return found;
 }
 
+/* The first piece at or after `from`.  Every run of HEXSPAN_MIN digits
+ * or more holds a position from + HEXSPAN_MIN - 1 + k * HEXSPAN_MIN, so
+ * only those are probed and a run is measured around a probe that hits a
+ * digit: text is skipped without looking at most of its bytes. */
 static bool next_piece(const unsigned char *p, size_t len, size_t from, size_t *start, size_t *end)
 {
-	size_t i = from;
+	size_t probe = from + HEXSPAN_MIN - 1;
 
-	while (i < len) {
-		size_t run;
+	while (probe < len) {
+		size_t run = probe, run_end = probe + 1;
 
-		while (i < len && !digit[p[i]])
-			i++;
-		run = i;
-		while (i < len && digit[p[i]])
-			i++;
-		if (i - run >= HEXSPAN_MIN && span_in_run(p, run, i, start, end))
+		if (!digit[p[probe]]) {
+			probe += HEXSPAN_MIN;
+			continue;
+		}
+		while (run > from && digit[p[run - 1]])
+			run--;
+		while (run_end < len && digit[p[run_end]])
+			run_end++;
+		if (run_end - run >= HEXSPAN_MIN && span_in_run(p, run, run_end, start, end))
 			return true;
+		/* p[run_end] is not a digit: the next run starts after it. */
+		probe = run_end + HEXSPAN_MIN;
 	}
 	return false;
 }

@@ -141,3 +141,88 @@ TEST(hexspan_edges)
 	CHECK(spans(&sb, v, 4) == 0);
 	strbuf_release(&sb);
 }
+
+/* Random layouts of rows: numbers and words (short digit runs that the
+ * scan must step over), random BLOBs of lengths around HEXSPAN_MIN, zero
+ * padding, and gaps either side of HEXSPAN_GAP.  The expected spans follow
+ * from the layout: the random runs of HEXSPAN_MIN digits or more, joined
+ * when less than HEXSPAN_GAP apart. */
+TEST(hexspan_random_layouts_find_exactly_the_long_random_runs)
+{
+	static const size_t lens[] = {HEXSPAN_MIN - 1,	   HEXSPAN_MIN,	    HEXSPAN_MIN + 1,
+				      2 * HEXSPAN_MIN - 1, 2 * HEXSPAN_MIN, 3 * HEXSPAN_MIN + 7};
+	struct strbuf sb = STRBUF_INIT;
+	size_t want[128], got[128];
+
+	for (int round = 0; round < 200; round++) {
+		int nwant = 0, ngot;
+
+		strbuf_reset(&sb);
+		for (int row = 0; row < 12; row++) {
+			unsigned kind = next_byte() % 4, gap = next_byte() % 3;
+			size_t len = next_byte() % 2 ? lens[next_byte() % 6] : 8 + next_byte() * 8u;
+			size_t a;
+
+			/* Separators: digits and words, never a hex letter next
+			 * to a run (',' and 'x' end it). */
+			strbuf_addf(&sb, "(%u,'order %u',", next_byte() * 977u, next_byte());
+			if (gap == 1)
+				strbuf_addstr(&sb, "'short note',");
+			else if (gap == 2)
+				for (int i = 0; i < HEXSPAN_GAP / 8 + 1; i++)
+					strbuf_addstr(&sb, "'longer',");
+			strbuf_addstr(&sb, "0x");
+			a = sb.len;
+			/* Digits only: one hex pair per byte, so len / 2 bytes;
+			 * an odd len ends in one more digit. */
+			add_hex(&sb, len / 2, kind == 0 ? ZERO : RANDOM);
+			if (len % 2)
+				strbuf_addch(&sb, '7');
+			strbuf_addstr(&sb, "),\n");
+			if (kind == 0 || len < HEXSPAN_MIN)
+				continue;
+			if (nwant && a - want[2 * nwant - 1] < HEXSPAN_GAP) {
+				want[2 * nwant - 1] = a + len;
+				continue;
+			}
+			want[2 * nwant] = a;
+			want[2 * nwant + 1] = a + len;
+			nwant++;
+		}
+		ngot = spans(&sb, got, 64);
+		CHECK(ngot == nwant);
+		for (int i = 0; i < 2 * nwant && i < 2 * ngot; i++)
+			CHECK(got[i] == want[i]);
+	}
+	strbuf_release(&sb);
+}
+
+/* A run of exactly HEXSPAN_MIN random digits at every alignment, after
+ * nothing or after a short digit run on the scan's first probe: the scan
+ * looks only at some bytes, and none of these runs may fall between. */
+TEST(hexspan_shortest_run_is_found_at_every_offset)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t v[8];
+
+	for (size_t off = 0; off < 2 * HEXSPAN_MIN + 2; off++) {
+		for (int lead = 0; lead < 2; lead++) {
+			size_t a;
+
+			strbuf_reset(&sb);
+			if (lead) { /* "12" on the first probe */
+				for (size_t i = 0; i < HEXSPAN_MIN - 2; i++)
+					strbuf_addch(&sb, 'y');
+				strbuf_addstr(&sb, "12,");
+			}
+			for (size_t i = 0; i < off; i++)
+				strbuf_addch(&sb, 'x');
+			a = sb.len;
+			add_hex(&sb, HEXSPAN_MIN / 2, RANDOM);
+			strbuf_addstr(&sb, "),(34,'y')");
+			CHECK(spans(&sb, v, 4) == 1);
+			CHECK(v[0] == a && v[1] == a + HEXSPAN_MIN);
+		}
+	}
+	strbuf_release(&sb);
+}
