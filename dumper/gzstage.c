@@ -18,6 +18,7 @@
  */
 #include "gzstage.h"
 #include "hexspan.h"
+#include "huffgz.h"
 #include "thread.h"
 
 #include <errno.h>
@@ -29,10 +30,9 @@
 #include <string.h>
 #include <libdeflate.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define GZ_DEFAULT_BLOCK ((size_t)1 << 20)
-/* z_stream counts in uInt; stay far below it and keep memory sane. */
+/* Keep memory sane. */
 #define GZ_MAX_BLOCK   ((size_t)64 << 20)
 #define GZ_MAX_THREADS 256
 /* Text this short between two hex spans goes into the spans' member
@@ -41,8 +41,8 @@
 #define GZ_HEX_JOIN 256
 /* Per member beyond the first, what the sum of the members' bounds may
  * exceed one bound of the whole block: libdeflate's gzip bound is
- * n + 5 * ceil(n / 5000) + 27, zlib's (windowBits 15, memLevel 8)
- * n + n/4096 + n/16384 + n/2^25 + 25, each rounded per member. */
+ * n + 5 * ceil(n / 5000) + 27, huffgz's n + 5 * ceil(n / 65535) + 18,
+ * each rounded per member. */
 #define GZ_MEMBER_SLACK 64
 
 struct gz_slot {
@@ -58,8 +58,6 @@ struct gz_slot {
 struct gz_worker {
 	struct gzstage *gz;
 	struct libdeflate_compressor *ld; /* members of text */
-	z_stream zs;			  /* Huffman-only members of hex spans */
-	bool zs_ready;
 	pthread_t tid;
 	bool started;
 };
@@ -122,37 +120,27 @@ static int text_member(struct gz_worker *wk, const unsigned char *p, size_t n, s
 	return 0;
 }
 
-/* Appends one gzip member of p[0, n) coded by zlib with Huffman only. */
-static int huffman_member(struct gz_worker *wk, const unsigned char *p, size_t n, struct gz_slot *s,
-			  size_t out_cap)
+/* Appends one gzip member of p[0, n) coded with Huffman only. */
+static int huffman_member(const unsigned char *p, size_t n, struct gz_slot *s, size_t out_cap)
 {
-	z_stream *zs = &wk->zs;
-	int rc = deflateReset(zs);
+	size_t got = huffgz_member(p, n, s->out + s->out_len, out_cap - s->out_len);
 
-	zs->next_in = (Bytef *)p;
-	zs->avail_in = (uInt)n;
-	zs->next_out = s->out + s->out_len;
-	zs->avail_out = (uInt)(out_cap - s->out_len);
-	if (rc == Z_OK)
-		rc = deflate(zs, Z_FINISH);
-	if (rc == Z_STREAM_END) {
-		s->out_len = out_cap - zs->avail_out;
-		return 0;
+	if (!got) {
+		snprintf(s->msg, sizeof(s->msg), "no room for a member of %zu bytes", n);
+		return -1;
 	}
-	if (rc == Z_OK)
-		rc = Z_BUF_ERROR; /* the output had no room left */
-	snprintf(s->msg, sizeof(s->msg), "%s", zs->msg ? zs->msg : zError(rc));
-	return -1;
+	s->out_len += got;
+	return 0;
 }
 
 /* Compresses one block into complete gzip members, one after the other:
  * text with libdeflate at the stage's level, hex spans of incompressible
  * bytes (hexspan.h) with Huffman only, in members of their own (spans
  * closer than GZ_HEX_JOIN share one).
- * libdeflate compresses whole buffers into a finished stream and has no
- * Huffman-only mode; zlib's Huffman-only is about 3x faster than any
- * libdeflate level on such hex, for 0.5% more output (see the README).
- * An empty block is one empty member (20 bytes; libdeflate writes 23). */
+ * libdeflate has no Huffman-only mode; huffgz is several times faster
+ * than any libdeflate level on such hex, for 0.5% more output (see the
+ * README).  An empty block is one empty member (20 bytes, as zlib's;
+ * libdeflate writes 23). */
 static void compress_slot(struct gz_worker *wk, struct gz_slot *s, size_t out_cap)
 {
 	const unsigned char *in = s->in;
@@ -174,13 +162,13 @@ static void compress_slot(struct gz_worker *wk, struct gz_slot *s, size_t out_ca
 		if (a > pos)
 			rc = text_member(wk, in + pos, a - pos, s, out_cap);
 		if (!rc)
-			rc = huffman_member(wk, in + a, b - a, s, out_cap);
+			rc = huffman_member(in + a, b - a, s, out_cap);
 		pos = b;
 	}
 	if (!rc && pos < s->in_len)
 		rc = text_member(wk, in + pos, s->in_len - pos, s, out_cap);
 	else if (!rc && !s->in_len)
-		rc = huffman_member(wk, in, 0, s, out_cap);
+		rc = huffman_member(in, 0, s, out_cap);
 	if (rc) {
 		s->out_len = 0;
 		s->failed = true;
@@ -395,8 +383,6 @@ static void gz_free(struct writer *w)
 
 		if (wk->started)
 			thread_join(wk->tid);
-		if (wk->zs_ready)
-			(void)deflateEnd(&wk->zs); /* frees even on error */
 		libdeflate_free_compressor(wk->ld);
 	}
 	for (i = 0; gz->slots && i < gz->nslots; i++) {
@@ -480,9 +466,7 @@ static int libdeflate_level(int level)
 static int init_streams(struct gzstage *gz, int level, struct errbuf *err)
 {
 	size_t members;
-	uLong zbound;
 	unsigned i;
-	int rc;
 
 	for (i = 0; i < gz->nthreads; i++) {
 		struct gz_worker *wk = &gz->workers[i];
@@ -491,23 +475,15 @@ static int init_streams(struct gzstage *gz, int level, struct errbuf *err)
 		wk->ld = libdeflate_alloc_compressor(libdeflate_level(level));
 		if (!wk->ld)
 			return error_set(err, -ENOMEM, "gzip: out of memory for a compressor");
-		/* Huffman-only ignores the level beyond it not being 0. */
-		rc = deflateInit2(&wk->zs, 1, Z_DEFLATED, 15 + 16, 8, Z_HUFFMAN_ONLY);
-		if (rc != Z_OK)
-			return error_set(err, rc == Z_MEM_ERROR ? -ENOMEM : -EIO,
-					 "gzip: deflate failed: %s",
-					 wk->zs.msg ? wk->zs.msg : zError(rc));
-		wk->zs_ready = true;
 	}
 	/* A block is at most one member per hex span (at least HEXSPAN_MIN
 	 * long) and one per text between them; each member's bound is about
 	 * its share of the whole block's bound plus GZ_MEMBER_SLACK.  Only
 	 * the part that output reaches is ever touched. */
 	members = 2 * (gz->block_size / HEXSPAN_MIN + 1) + 1;
-	zbound = deflateBound(&gz->workers[0].zs, (uLong)gz->block_size);
 	gz->out_cap = libdeflate_gzip_compress_bound(gz->workers[0].ld, gz->block_size);
-	if (gz->out_cap < zbound)
-		gz->out_cap = zbound;
+	if (gz->out_cap < huffgz_bound(gz->block_size))
+		gz->out_cap = huffgz_bound(gz->block_size);
 	gz->out_cap += members * GZ_MEMBER_SLACK;
 	return 0;
 }

@@ -3,7 +3,7 @@
  * Input is cut into blocks of `block_size` bytes; each block becomes
  * independent gzip members (RFC 1952): one, or one per hex span of
  * incompressible bytes and one per text between them.  A pool of worker
- * threads compresses them (libdeflate; zlib for the hex spans) and they
+ * threads compresses them (libdeflate; huffgz.h for the hex spans) and they
  * are written to the next stage in input order.  `gunzip` reads the
  * concatenation as one stream.  Memory is bounded: at most
  * 2 * threads + 2 blocks (input and output) are held at any time.

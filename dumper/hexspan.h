@@ -2,10 +2,11 @@
  *
  * The dump writes BLOBs and binary strings as 0x<uppercase hex>.  When
  * the bytes are already compressed or random (images, archives, keys),
- * zlib's match search finds only useless three-digit matches in their
- * hex: on random data it is about 4x slower than Huffman coding alone and
- * its output is about 12% larger (57% of the hex against 51%).  gzstage
- * codes these spans with Z_HUFFMAN_ONLY and everything else as usual.
+ * deflate's match search finds only useless three-digit matches in their
+ * hex: on random data zlib's is about 4x slower than Huffman coding alone
+ * and its output is about 12% larger (57% of the hex against 51%).
+ * gzstage codes these spans with Huffman only (huffgz.h) and everything
+ * else as usual.
  *
  * A span is a run of at least HEXSPAN_MIN characters of [0-9A-F], cut
  * into pieces of at most HEXSPAN_PROBE_EVERY characters; a piece counts
