@@ -737,9 +737,11 @@ def test_kill9_during_scheduled_backup_then_restart(env, stop_mounts):
     m = env.mount(cfg, "kill9")
     nxt = m.status()["next_run"]
     assert nxt and nxt.endswith("Z")
-    # The run starts at the next minute; catch its temporary.
-    wait_for(lambda: any(".tmp-" in n for n in os.listdir(d)), 90,
-             "no scheduled backup started")
+    # The run starts at the next minute; catch the backup's temporary
+    # (not the state file's: its ".dumpfs-state.tmp-" exists while the
+    # run's start is being recorded, before the backup begins).
+    wait_for(lambda: any(".sql.gz.gpg.tmp-" in n for n in os.listdir(d)),
+             90, "no scheduled backup started")
     assert m.status()["running"] is True
     m.proc.send_signal(signal.SIGKILL)
     m.proc.wait()
