@@ -2,8 +2,9 @@
 # tests/run.sh [PYTEST-ARGS...] — runs the unit tests (build/asan/unit-tests,
 # then build/tsan/unit-tests under ThreadSanitizer, and the unit runner's
 # self-test), each libFuzzer target briefly (tests/fuzz/run.sh),
-# the integration tests (pytest, against build/asan/dumpfs; the mount and
-# alert tests and restore --jobs again against build/tsan/dumpfs) and the compose
+# the integration tests (pytest, against build/asan/dumpfs; the ones that
+# mostly wait on the clock in a second pytest beside the others; the mount
+# and alert tests and restore --jobs again against build/tsan/dumpfs) and the compose
 # stack test (tests/stack/stack-test.sh, podman), then repeats the names of
 # whatever failed and prints ONE final line "N passed, N failed, N skipped"
 # with the totals (a skipped unit test, pytest test or stack test counts as
@@ -37,7 +38,10 @@ tsan_dumpfs=${TSAN_DUMPFS_BIN:-$root/build/tsan/dumpfs}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp}
 
 log=$(mktemp -d "${TMPDIR:-/tmp}/dumpfs-run.XXXXXX") || exit 2
-trap 'rm -rf "$log"' EXIT
+# An interrupted run also stops the pytest of the waiting tests (SIGINT:
+# its fixtures stop their servers and mounts).
+wait_pid=
+trap '[ -n "$wait_pid" ] && kill -INT "$wait_pid" 2>/dev/null; rm -rf "$log"' EXIT
 
 passed=0 failed=0 skipped=0
 
@@ -126,13 +130,17 @@ if [ -z "$python" ]; then
 		fi
 	done
 fi
-# run_pytest NAME LOGFILE PYTEST-ARGS...: one pytest run (DUMPFS_BIN from
-# the environment); its junit report, as TAP, adds to the totals.
-run_pytest() {
-	local name=$1 out=$2 py_rc
-	shift 2
-	"$python" -m pytest -p no:cacheprovider -q -rfEs --junitxml="$out.xml" "$@" 2>&1 | tee "$out"
-	py_rc=${PIPESTATUS[0]}
+# pytest_exec LOGFILE PYTEST-ARGS...: one pytest run (DUMPFS_BIN from the
+# environment) writing its junit report to LOGFILE.xml; its exit status.
+pytest_exec() {
+	local out=$1
+	shift
+	"$python" -m pytest -p no:cacheprovider -q -rfEs --junitxml="$out.xml" "$@"
+}
+# pytest_count NAME LOGFILE STATUS: that run's junit report, as TAP, adds
+# to the totals.
+pytest_count() {
+	local name=$1 out=$2 py_rc=$3
 	"$python" tests/junit2tap.py "$out.xml" >"$out.tap"
 	case $py_rc in
 	0 | 1) tap_count "$name" "$out.tap" "$py_rc" ;;
@@ -149,6 +157,24 @@ run_pytest() {
 		;;
 	esac
 }
+# run_pytest NAME LOGFILE PYTEST-ARGS...: one pytest run, shown as it goes.
+run_pytest() {
+	local name=$1 out=$2 py_rc
+	shift 2
+	pytest_exec "$out" "$@" 2>&1 | tee "$out"
+	py_rc=${PIPESTATUS[0]}
+	pytest_count "$name" "$out" "$py_rc"
+}
+
+# The tests that mostly wait on the clock (a reader pausing 90 s, alerts
+# after a scheduled minute or a 30 s grace: 4-5 minutes of sleeping) run
+# in a second pytest beside the others in a full run, with their own
+# servers; their output is shown when they end.
+waiting_tests=(
+	tests/integration/test_mount.py::test_reader_pausing_90s_gets_a_complete_dump
+	tests/integration/test_mount_alerts.py::test_scheduled_backup_failure_then_recovered
+	tests/integration/test_binlog_alerts.py
+)
 
 echo "== integration tests: DUMPFS_BIN=$DUMPFS_BIN"
 if [ -z "$python" ]; then
@@ -159,7 +185,27 @@ else
 	(cd tests/integration && "$python" -c 'from harness.server import base_dir_choice
 where, why = base_dir_choice()
 print("integration tests: server data dirs in %s (%s)" % (where, why))')
-	run_pytest "integration tests" "$log/pytest" tests/integration "$@"
+	if [ $# -eq 0 ]; then
+		others=()
+		for t in "${waiting_tests[@]}"; do
+			case $t in
+			*::*) others+=(--deselect "$t") ;;
+			*) others+=(--ignore "$t") ;;
+			esac
+		done
+		echo "== integration tests that wait on the clock, beside the others: ${waiting_tests[*]}"
+		pytest_exec "$log/pytest-wait" "${waiting_tests[@]}" >"$log/pytest-wait" 2>&1 &
+		wait_pid=$!
+		run_pytest "integration tests" "$log/pytest" tests/integration "${others[@]}"
+		wait "$wait_pid"
+		wait_rc=$?
+		wait_pid=
+		echo "== integration tests that wait on the clock: their output"
+		cat "$log/pytest-wait"
+		pytest_count "integration tests (waiting)" "$log/pytest-wait" "$wait_rc"
+	else
+		run_pytest "integration tests" "$log/pytest" tests/integration "$@"
+	fi
 	# The mount and its alerts (the most threads: FUSE, snapshot producer
 	# and readers, notifier, scheduler, gzip workers, gpg helpers) and
 	# `restore --jobs` (a writer and a reader thread per connection) again
@@ -219,10 +265,11 @@ fi
 # tap_lines REGEX: the matching TAP lines of every suite, "suite: line".
 tap_lines() {
 	local f tag
-	for f in unit unit-tsan unit-self fuzz pytest.tap pytest-tsan.tap; do
+	for f in unit unit-tsan unit-self fuzz pytest.tap pytest-wait.tap pytest-tsan.tap; do
 		case $f in
 		unit) tag=unit ;; unit-tsan) tag="unit (tsan)" ;; unit-self) tag="unit runner" ;;
 		fuzz) tag=fuzz ;; pytest.tap) tag=integration ;; pytest-tsan.tap) tag="integration (tsan)" ;;
+		pytest-wait.tap) tag="integration (waiting)" ;;
 		esac
 		grep -hE "$1" "$log/$f" 2>/dev/null | sed "s/^\(not \)\{0,1\}ok [0-9]* - /$tag: /"
 	done
