@@ -41,7 +41,7 @@ log=$(mktemp -d "${TMPDIR:-/tmp}/dumpfs-run.XXXXXX") || exit 2
 # An interrupted run also stops the pytest of the waiting tests (SIGINT:
 # its fixtures stop their servers and mounts).
 wait_pid=
-trap '[ -n "$wait_pid" ] && kill -INT "$wait_pid" 2>/dev/null; rm -rf "$log"' EXIT
+trap '[ -n "$wait_pid" ] && pkill -INT -P "$wait_pid"; rm -rf "$log"' EXIT
 
 passed=0 failed=0 skipped=0
 
@@ -175,6 +175,8 @@ waiting_tests=(
 	tests/integration/test_mount_alerts.py::test_scheduled_backup_failure_then_recovered
 	tests/integration/test_binlog_alerts.py
 )
+# ... and the one of the TSan run below.
+waiting_tsan=tests/integration/test_mount.py::test_reader_pausing_90s_gets_a_complete_dump
 
 echo "== integration tests: DUMPFS_BIN=$DUMPFS_BIN"
 if [ -z "$python" ]; then
@@ -193,16 +195,25 @@ print("integration tests: server data dirs in %s (%s)" % (where, why))')
 			*) others+=(--ignore "$t") ;;
 			esac
 		done
-		echo "== integration tests that wait on the clock, beside the others: ${waiting_tests[*]}"
-		pytest_exec "$log/pytest-wait" "${waiting_tests[@]}" >"$log/pytest-wait" 2>&1 &
+		echo "== integration tests that wait on the clock, beside the others: ${waiting_tests[*]}" \
+			"(and under TSan: $waiting_tsan)"
+		{
+			pytest_exec "$log/pytest-wait" "${waiting_tests[@]}" >"$log/pytest-wait" 2>&1
+			echo $? >"$log/pytest-wait.rc"
+			DUMPFS_BIN=$tsan_dumpfs pytest_exec "$log/pytest-wait-tsan" "$waiting_tsan" \
+				>"$log/pytest-wait-tsan" 2>&1
+			echo $? >"$log/pytest-wait-tsan.rc"
+		} &
 		wait_pid=$!
 		run_pytest "integration tests" "$log/pytest" tests/integration "${others[@]}"
 		wait "$wait_pid"
-		wait_rc=$?
 		wait_pid=
 		echo "== integration tests that wait on the clock: their output"
-		cat "$log/pytest-wait"
-		pytest_count "integration tests (waiting)" "$log/pytest-wait" "$wait_rc"
+		cat "$log/pytest-wait" "$log/pytest-wait-tsan"
+		pytest_count "integration tests (waiting)" "$log/pytest-wait" \
+			"$(cat "$log/pytest-wait.rc" 2>/dev/null || echo 2)"
+		pytest_count "integration tests (waiting, tsan)" "$log/pytest-wait-tsan" \
+			"$(cat "$log/pytest-wait-tsan.rc" 2>/dev/null || echo 2)"
 	else
 		run_pytest "integration tests" "$log/pytest" tests/integration "$@"
 	fi
@@ -214,14 +225,15 @@ print("integration tests: server data dirs in %s (%s)" % (where, why))')
 	# tests already cover), and the point-in-time replay (a feeder thread
 	# beside the reader of mariadb-binlog's SQL), and the mount's binlog
 	# thread beside FUSE (test_mount_binlog.py; test_binlog_alerts.py,
-	# 90 s of waiting for alerts, was run under TSan by hand); the harness
-	# fails a test on any report in the daemon's output.  Only for a full
-	# run (no PYTEST-ARGS).
+	# 90 s of waiting for alerts, was run under TSan by hand; the 90 s
+	# reader pause runs beside the ASan tests, above); the harness fails a
+	# test on any report in the daemon's output.  Only for a full run (no
+	# PYTEST-ARGS).
 	if [ $# -eq 0 ]; then
 		echo "== integration tests (tsan): DUMPFS_BIN=$tsan_dumpfs"
 		DUMPFS_BIN=$tsan_dumpfs run_pytest "integration tests (tsan)" "$log/pytest-tsan" \
-			tests/integration/test_mount.py tests/integration/test_alerts.py \
-			tests/integration/test_restore_jobs.py \
+			tests/integration/test_mount.py --deselect "$waiting_tsan" \
+			tests/integration/test_alerts.py tests/integration/test_restore_jobs.py \
 			tests/integration/test_binlog.py::test_refusals \
 			tests/integration/test_mount_binlog.py \
 			tests/integration/test_pitr.py::test_until_between_writes_and_latest
@@ -265,11 +277,13 @@ fi
 # tap_lines REGEX: the matching TAP lines of every suite, "suite: line".
 tap_lines() {
 	local f tag
-	for f in unit unit-tsan unit-self fuzz pytest.tap pytest-wait.tap pytest-tsan.tap; do
+	for f in unit unit-tsan unit-self fuzz pytest.tap pytest-wait.tap pytest-tsan.tap \
+		pytest-wait-tsan.tap; do
 		case $f in
 		unit) tag=unit ;; unit-tsan) tag="unit (tsan)" ;; unit-self) tag="unit runner" ;;
 		fuzz) tag=fuzz ;; pytest.tap) tag=integration ;; pytest-tsan.tap) tag="integration (tsan)" ;;
 		pytest-wait.tap) tag="integration (waiting)" ;;
+		pytest-wait-tsan.tap) tag="integration (waiting, tsan)" ;;
 		esac
 		grep -hE "$1" "$log/$f" 2>/dev/null | sed "s/^\(not \)\{0,1\}ok [0-9]* - /$tag: /"
 	done
