@@ -472,6 +472,27 @@ static int check_notify(struct load *ld)
 	return check_url(ld, "heartbeat_url", n->heartbeat_url);
 }
 
+/* An open segment counts as lag, so a limit at or under segment_seconds
+ * would make health CRITICAL under ordinary writes.  Named at whichever
+ * of the two keys was set last in the file (the one that broke it). */
+static int check_binlog(struct load *ld)
+{
+	const struct slot *lag = config_find_slot(ld, "binlog", "max_lag_seconds");
+	const struct slot *seg = config_find_slot(ld, "binlog", "segment_seconds");
+	const struct slot *at = lag && lag->raw ? lag : seg;
+	unsigned seg_s = ld->cfg->binlog.segment_seconds;
+
+	if (ld->cfg->binlog.max_lag_seconds > seg_s)
+		return 0;
+	if (lag && lag->raw && seg && seg->raw && seg->line > lag->line)
+		at = seg;
+	return config_fail(ld, at, -EINVAL,
+			   "key 'max_lag_seconds' in [binlog] (%u) must be more than "
+			   "'segment_seconds' (%u): an open segment counts as lag, so health would "
+			   "turn CRITICAL under ordinary writes; set it well above %u",
+			   ld->cfg->binlog.max_lag_seconds, seg_s, seg_s + 30);
+}
+
 /* ---- the public functions ---- */
 
 static void load_release(struct load *ld)
@@ -500,8 +521,9 @@ static int load(struct config *cfg, const char *path, const char *const *envp, b
 	}
 	rc = set_defaults(cfg, err);
 	if (!rc && !(rc = config_parse_file(&ld)) && !(rc = config_parse_env(&ld, envp)) &&
-	    !(rc = apply_all(&ld)) && !(rc = required ? check_required(&ld) : 0))
-		rc = check_notify(&ld);
+	    !(rc = apply_all(&ld)) && !(rc = required ? check_required(&ld) : 0) &&
+	    !(rc = check_notify(&ld)))
+		rc = check_binlog(&ld);
 	load_release(&ld);
 	if (rc)
 		config_release(cfg);

@@ -718,6 +718,31 @@ TEST(config_cross_checks)
 	ctx_done(&c);
 }
 
+TEST(config_binlog_lag_limit_above_the_segment_time)
+{
+	const char *env[] = {"DUMPFS_BINLOG_SEGMENT_SECONDS=7200", NULL};
+	struct ctx c;
+
+	ctx_init(&c);
+	want_err(&c, MIN_INI "[binlog]\nsegment_seconds = 60\nmax_lag_seconds = 60\n", NULL, 8,
+		 "key 'max_lag_seconds' in [binlog] (60) must be more than 'segment_seconds' "
+		 "(60): an open segment counts as lag, so health would turn CRITICAL under "
+		 "ordinary writes; set it well above 90");
+	/* The default limit (3600) under a longer segment: the segment is named. */
+	want_err(&c, MIN_INI "[binlog]\nsegment_seconds = 7200\n", NULL, 7,
+		 "key 'max_lag_seconds' in [binlog] (3600) must be more than 'segment_seconds' "
+		 "(7200): an open segment counts as lag, so health would turn CRITICAL under "
+		 "ordinary writes; set it well above 7230");
+	want_err(&c, MIN_INI, env, -1,
+		 "environment DUMPFS_BINLOG_SEGMENT_SECONDS: key 'max_lag_seconds' in [binlog] "
+		 "(3600) must be more than 'segment_seconds' (7200): an open segment counts as "
+		 "lag, so health would turn CRITICAL under ordinary writes; set it well above "
+		 "7230");
+	load_ok(&c, MIN_INI "[binlog]\nsegment_seconds = 1\nmax_lag_seconds = 10\n", NULL);
+	load_ok(&c, MIN_INI, NULL); /* 300 and 3600 */
+	ctx_done(&c);
+}
+
 TEST(config_scrub_env_removes_secrets_only)
 {
 	static const char *const secrets[] = {
