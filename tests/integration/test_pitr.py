@@ -26,7 +26,7 @@ from harness import dumpfs
 from harness.compare import diff, snapshot, assert_same
 from harness.config import write_config
 
-from test_binlog import DB, Env
+from test_binlog import DB, SEGMENT_RE, Env
 
 OTHER = "pitr_other"  # on the source, not in the dump
 
@@ -260,6 +260,38 @@ def test_the_stream_starts_at_the_newest_backup(env, pitr):
     res = pitr.restore(newer, tgt, "--until", "latest")
     assert res.returncode == 0, res.stderr
     assert_same(env.src, tgt, databases=[DB], what="rolled forward after segment retention")
+
+
+def test_without_a_position_file_segments_make_it_start_at_the_server(env, pitr):
+    """The position file removed to start afresh while segments are there:
+    starting at the newest backup again would archive what the segments
+    hold a second time, so the stream starts at the server's current
+    position (docs/pitr.md), and nothing already archived is repeated."""
+    env.src.run_sql("INSERT INTO pitr.acct VALUES (1,'ann',10);")
+    pitr.backup()
+    p = env.start()
+    try:
+        env.src.run_sql("INSERT INTO pitr.acct VALUES (2,'bob',20);")
+        env.wait_caught_up()
+    finally:
+        env.stop(p)
+    assert "binlog_start" in env.log_text(), env.log_text()  # the first: at the backup
+    before = env.segments()
+    assert before
+    os.unlink(os.path.join(env.dir, ".binlog-position"))
+    env.src.run_sql("INSERT INTO pitr.acct VALUES (3,'cy',30);")  # not streamed
+    here = env.server_position()
+    p = env.start()
+    try:
+        env.src.run_sql("INSERT INTO pitr.acct VALUES (4,'di',40);")
+        env.wait_caught_up()
+    finally:
+        env.stop(p)
+    assert "binlog_start " not in env.log_text(), env.log_text()  # not at a backup
+    new = [seg for seg in env.segments() if seg not in before]
+    assert new, env.log_text()
+    m = SEGMENT_RE.match(os.path.basename(new[0]))
+    assert m and (m.group(1), int(m.group(2))) == here, (new, here)
 
 
 def test_server_restarts_between_the_backup_and_the_time(env, pitr):
