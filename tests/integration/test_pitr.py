@@ -294,6 +294,41 @@ def test_without_a_position_file_segments_make_it_start_at_the_server(env, pitr)
     assert m and (m.group(1), int(m.group(2))) == here, (new, here)
 
 
+def test_a_position_in_a_routine_body_is_not_the_dumps(request, tmp_path, key):
+    """Only the dump's header (its leading comment lines) is read for the
+    binlog position: a routine of a server without a binlog whose body
+    holds a line spelled like the header's position is not taken for it,
+    and --until is refused as for any dump taken without the binlog."""
+    srv = Env._server(request, "plnobin", ("--skip-log-bin",))
+    srv.run_sql(
+        "CREATE DATABASE pitr_fake; CREATE TABLE pitr_fake.t (k INT PRIMARY KEY); "
+        "INSERT INTO pitr_fake.t VALUES (1);\nDELIMITER //\n"
+        "CREATE PROCEDURE pitr_fake.p() BEGIN\n"
+        "--   CHANGE MASTER TO MASTER_LOG_FILE='binlog.000001', MASTER_LOG_POS=4;\n"
+        "SELECT 1; END//\nDELIMITER ;\n")
+    srv.create_backup_user(execute_dbs=("pitr_fake",))
+    archive = str(tmp_path / "archive")
+    os.makedirs(os.path.join(archive, "binlog"))
+    cfg = write_config(str(tmp_path / "nobin.ini"), srv, key, databases=["pitr_fake"],
+                       archive_dir=archive)
+    res = dumpfs.run(["backup", "-c", cfg])
+    assert res.returncode == 0, res.stderr
+    dump = [os.path.join(archive, n) for n in os.listdir(archive) if n.endswith(".gpg")][0]
+    sql = gzip.decompress(subprocess.run(
+        ["gpg", "--homedir", key.home, "--batch", "-q", "-d", dump],
+        capture_output=True, check=True).stdout).decode(errors="replace")
+    assert "\n--   CHANGE MASTER TO MASTER_LOG_FILE='binlog.000001'" in sql  # the body
+    tgt = Env._server(request, "plnobintgt")
+    rcfg = write_config(str(tmp_path / "restore.ini"), srv, key, databases=["pitr_fake"],
+                        archive_dir=archive,
+                        extra={"restore": {"socket": tgt.socket, "user": "root"}})
+    res = dumpfs.run(["restore", "-c", rcfg, dump, "--until", "latest"],
+                     env={"GNUPGHOME": key.home}, timeout=300)
+    assert res.returncode != 0 and "was taken without the binary log" in res.stderr, res
+    assert not dumpfs.sanitizer_findings(res.stderr), res.stderr
+    assert tgt.query("SHOW DATABASES LIKE 'pitr_fake'") == [], "loaded before refusing"
+
+
 def test_server_restarts_between_the_backup_and_the_time(env, pitr):
     """A restarted server goes on in a new binlog file without a rotate
     event ending the old one; the streamer ends that file's last segment
