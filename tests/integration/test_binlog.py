@@ -23,7 +23,6 @@ server that started from the same schema: it must equal the source
 import gzip
 import os
 import re
-import shutil
 import signal
 import subprocess
 import tempfile

@@ -25,7 +25,6 @@ import time
 
 import pytest
 
-from harness.config import write_config
 from harness.dumpfs import assert_no_sanitizer, child_env, dumpfs_bin, run_dumpfs
 from sinks import HttpSink
 from test_restore import Env

@@ -27,7 +27,6 @@ per-connection limit), every other connection relayed:
   status/ still reads within 5 s, a 13th opener gets EBUSY at once.
 """
 
-import errno
 import json
 import os
 import signal
