@@ -234,8 +234,8 @@ static void gz_members(struct strbuf *out, const char *text, size_t len, int mem
 	size_t per = len / (size_t)members + 1;
 
 	for (size_t off = 0; off < len; off += per) {
-		size_t n = per < len - off ? per : len - off;
-		unsigned char buf[65536];
+		size_t n = per < len - off ? per : len - off, cap;
+		unsigned char *buf;
 		z_stream z;
 
 		memset(&z, 0, sizeof(z));
@@ -243,13 +243,17 @@ static void gz_members(struct strbuf *out, const char *text, size_t len, int mem
 			CHECK(!"deflateInit2");
 			return;
 		}
+		cap = deflateBound(&z, n);
+		buf = malloc(cap);
+		CHECK(buf != NULL);
 		z.next_in = (unsigned char *)text + off;
 		z.avail_in = (uInt)n;
 		z.next_out = buf;
-		z.avail_out = sizeof(buf);
-		deflate(&z, Z_FINISH);
-		strbuf_add(out, buf, sizeof(buf) - z.avail_out);
+		z.avail_out = (uInt)cap;
+		CHECK(buf && deflate(&z, Z_FINISH) == Z_STREAM_END);
+		strbuf_add(out, buf, cap - z.avail_out);
 		deflateEnd(&z);
+		free(buf);
 	}
 }
 
@@ -304,6 +308,54 @@ TEST(restore_gunzip_members)
 	CHECK(gunzip(&gz, 0, 1, &out, &err) == -EPROTO);
 	strbuf_release(&out);
 	strbuf_release(&gz);
+}
+
+/* Text of about `len` bytes that compresses about 3:1. */
+static void words(struct strbuf *sb, size_t len)
+{
+	static const char *const w[] = {"INSERT", "INTO",   "`t`",    "VALUES",	  "(1,", "'abc',",
+					"NULL),", "0x4F2A", "'Zoë',", "3.14159,", "\n"};
+	uint32_t x = 2463534242u;
+
+	while (sb->len < len) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		strbuf_addstr(sb, w[x % 11]);
+		strbuf_addf(sb, "%u ", x % 1000);
+	}
+}
+
+/* Members the size dumpfs writes (1 MiB of text each: libdeflate takes
+ * them whole), then one member of 5 MiB (zlib streams it), then small
+ * ones again, fed in odd pieces: the same text comes out; cut inside the
+ * big member it is truncated, a flipped byte in it is corrupt. */
+TEST(restore_gunzip_small_and_big_members)
+{
+	struct strbuf text = STRBUF_INIT, gz = STRBUF_INIT, out;
+	struct errbuf err;
+	size_t mib = 1 << 20, big_end;
+
+	words(&text, 12 * mib);
+	gz_members(&gz, text.buf, 4 * mib, 4);
+	gz_members(&gz, text.buf + 4 * mib, 5 * mib, 1);
+	big_end = gz.len;
+	gz_members(&gz, text.buf + 9 * mib, text.len - 9 * mib, 3);
+	CHECK(gunzip(&gz, gz.len, 777, &out, &err) == 0);
+	CHECK(out.len == text.len && !memcmp(out.buf, text.buf, text.len));
+	strbuf_release(&out);
+	CHECK(gunzip(&gz, gz.len, mib + 3, &out, &err) == 0);
+	CHECK(out.len == text.len && !memcmp(out.buf, text.buf, text.len));
+	strbuf_release(&out);
+	CHECK(gunzip(&gz, big_end - 100, 65536, &out, &err) == -EPROTO);
+	CHECK(strstr(err.msg, "truncated") != NULL);
+	strbuf_release(&out);
+	gz.buf[big_end - 200000] ^= 0x55;
+	CHECK(gunzip(&gz, gz.len, 65536, &out, &err) == -EBADMSG);
+	CHECK(strstr(err.msg, "corrupt") != NULL);
+	strbuf_release(&out);
+	strbuf_release(&gz);
+	strbuf_release(&text);
 }
 
 TEST(restore_client_option_file)
