@@ -473,19 +473,17 @@ static int check_notify(struct load *ld)
 }
 
 /* An open segment counts as lag, so a limit at or under segment_seconds
- * would make health CRITICAL under ordinary writes.  Named at whichever
- * of the two keys was set last in the file (the one that broke it). */
+ * would make health CRITICAL under ordinary writes.  Named at
+ * max_lag_seconds when it was set, else at segment_seconds. */
 static int check_binlog(struct load *ld)
 {
-	const struct slot *lag = config_find_slot(ld, "binlog", "max_lag_seconds");
-	const struct slot *seg = config_find_slot(ld, "binlog", "segment_seconds");
-	const struct slot *at = lag && lag->raw ? lag : seg;
+	const struct slot *at = config_find_slot(ld, "binlog", "max_lag_seconds");
 	unsigned seg_s = ld->cfg->binlog.segment_seconds;
 
 	if (ld->cfg->binlog.max_lag_seconds > seg_s)
 		return 0;
-	if (lag && lag->raw && seg && seg->raw && seg->line > lag->line)
-		at = seg;
+	if (!at || !at->raw)
+		at = config_find_slot(ld, "binlog", "segment_seconds");
 	return config_fail(ld, at, -EINVAL,
 			   "key 'max_lag_seconds' in [binlog] (%u) must be more than "
 			   "'segment_seconds' (%u): an open segment counts as lag, so health would "
