@@ -1,10 +1,10 @@
 /* The restore's gunzip (dumper/gunzip.c) on any bytes, which are what an
- * archive file decrypts to: it must agree with plain streaming zlib, the
- * way gunzip reads concatenated members.  Same verdict; on success the
- * same output; on failure one output is a prefix of the other (both
- * decode the same members up to the damage).  Fed whole and in pieces.
- * Small inputs reach libdeflate at close, with zlib taking any member it
- * does not; the unit tests cover members larger than what is held. */
+ * archive file decrypts to, fed whole and in random pieces: the verdict
+ * and the output must not depend on where the reads cut the stream, and
+ * must be those of one zlib pass over the members, as gunzip reads them
+ * (same output on success; on failure one output is a prefix of the
+ * other).  regress-libdeflate-lenient: a member with an invalid code and
+ * a matching CRC that libdeflate accepted and zlib refuses. */
 #include <string.h>
 #include <zlib.h>
 

@@ -326,10 +326,10 @@ static void words(struct strbuf *sb, size_t len)
 	}
 }
 
-/* Members the size dumpfs writes (1 MiB of text each: libdeflate takes
- * them whole), then one member of 5 MiB (zlib streams it), then small
- * ones again, fed in odd pieces: the same text comes out; cut inside the
- * big member it is truncated, a flipped byte in it is corrupt. */
+/* Members the size dumpfs writes (1 MiB of text each), then one of
+ * 5 MiB, then small ones again, fed in odd pieces: the same text comes
+ * out; cut inside the big member it is truncated, a flipped byte in it is
+ * corrupt. */
 TEST(restore_gunzip_small_and_big_members)
 {
 	struct strbuf text = STRBUF_INIT, gz = STRBUF_INIT, out;
